@@ -1,0 +1,53 @@
+"""Command-line interface: ``python -m pgssl_core <command> ...``.
+
+Each sub-command lives in its own module ``pgssl_core/cli/cmd_<name>.py`` that defines:
+
+- ``NAME: str`` (the sub-command), ``HELP: str`` (one line),
+- ``add_arguments(parser: argparse.ArgumentParser) -> None``,
+- ``run(args: argparse.Namespace) -> int`` (the exit code).
+
+Modules are discovered automatically, so adding a command never touches this file. A
+``PgsslError`` raised by a command is printed as ``error: <message>`` on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from pgssl_core.errors import PgsslError
+
+EXIT_USER_ERROR = 2
+
+
+def _command_modules() -> list:
+    package = importlib.import_module(__name__)
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("cmd_"))
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one sub-parser per discovered command module."""
+    parser = argparse.ArgumentParser(prog="python -m pgssl_core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _command_modules():
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except PgsslError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

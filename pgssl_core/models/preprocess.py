@@ -1,0 +1,25 @@
+"""Image normalisation shared by training and inference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def images_to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Turn uint8 images into a normalised float tensor.
+
+    ``images``: (H, W, C) or (N, H, W, C) uint8. Returns float32 (N, C, H, W) with
+    ``(x / 255 - mean) / std`` per band.
+    """
+    arr = np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise ValueError(f"expected (H, W, C) or (N, H, W, C) images, got shape {arr.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float().div_(255.0)
+    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    return (tensor - m) / s

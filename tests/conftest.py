@@ -1,0 +1,24 @@
+"""Fixtures shared by every test folder.
+
+Room-specific fixtures live in ``tests/<room>/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The shared real data sits beside the checkout (../shared) both here and in CI.
+SHARED_DATA = Path(os.environ.get("PGSSL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+OAM_DIR = SHARED_DATA / "oam_buildings"
+
+
+@pytest.fixture(scope="session")
+def oam_dir() -> Path:
+    """The shared real tiles (``../shared/data/oam_buildings``); skips when absent."""
+    if not (OAM_DIR / "manifest.csv").is_file():
+        pytest.skip(f"shared real data not found at {OAM_DIR}")
+    return OAM_DIR
