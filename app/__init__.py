@@ -1,0 +1,1 @@
+"""The Streamlit app: the only package (with ``pages/``) that imports Streamlit."""
