@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _default_mode() -> int:
+    """Permissions a plain ``open()`` would give (0666 minus the umask); mkstemp's 0600 is too strict."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _fsync_dir(folder: Path) -> None:
     """Persist a rename by syncing the directory entry (a no-op where unsupported)."""
     try:
@@ -40,6 +47,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, _default_mode())
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -79,6 +87,7 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], Non
         writer(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:

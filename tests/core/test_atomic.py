@@ -64,3 +64,15 @@ def test_sigkill_mid_write_leaves_old_content(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert target.read_bytes() == b"A" * 1000
+
+
+def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
+    """Not mkstemp's owner-only 0600: a container user other than the writer can still read them."""
+    umask = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.bin", b"x")
+        atomic_write_with(tmp_path / "b.txt", lambda p: p.write_text("y"))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o644
