@@ -1,0 +1,68 @@
+"""``python -m pgssl_core import PATH... --project DIR``: add image files or folders to a project.
+
+Prints one line per file (added, split into N tiles, or the error) and a summary. Exit codes:
+0 = every file was added; 1 = some files were refused but at least one was added;
+2 = nothing was added (every file refused, or no image files found).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pgssl_core.catalog import ImportResult, Project, expand_paths, import_paths
+from pgssl_core.errors import PgsslError
+
+NAME = "import"
+HELP = "add image files or folders (GeoTIFF, PNG, JPEG, WebP) to a project; large rasters are split"
+
+EXIT_OK = 0
+EXIT_SOME_REFUSED = 1
+
+
+def _band_map(text: str) -> tuple[int, ...]:
+    try:
+        bands = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--bands {text!r}: expected 1-based band numbers like 3,2,1") from None
+    if len(bands) not in (1, 3) or min(bands) < 1:
+        raise argparse.ArgumentTypeError(f"--bands {text!r}: give 1 or 3 band numbers, each >= 1")
+    return bands
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders (recursive)")
+    parser.add_argument("--project", required=True, type=Path, metavar="DIR",
+                        help="project folder (created if it holds no project)")
+    parser.add_argument("--name", default=None, help="project name when creating it (default: folder name)")
+    parser.add_argument("--tile-size", type=int, default=512, metavar="PX",
+                        help="rasters larger than this on either side are split into tiles (default 512)")
+    parser.add_argument("--bands", type=_band_map, default=None, metavar="R,G,B",
+                        help="1-based bands to show as R,G,B (or one band as grey); default: the file's RGB")
+
+
+def _summary(results: list[ImportResult], total_tiles: int) -> str:
+    added = sum(1 for r in results if r.status == "added")
+    split = [r for r in results if r.status == "split"]
+    refused = sum(1 for r in results if r.status == "error")
+    pieces = sum(len(r.tile_ids) for r in split)
+    return (f"{len(results)} files: {added} added, {len(split)} split into {pieces} tiles, {refused} refused; "
+            f"the project now has {total_tiles} tiles")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.tile_size < 32:
+        raise PgsslError(f"--tile-size {args.tile_size} is too small: use at least 32 px")
+    files = expand_paths(args.paths)
+    if not files:
+        raise PgsslError("no image files found in the given folders (looked for .tif, .tiff, .png, .jpg, .jpeg, .webp)")
+    with Project.open_or_create(args.project, args.name or args.project.resolve().name) as project:
+        results = import_paths(project, files, tile_size=args.tile_size, band_map=args.bands,
+                               progress=lambda done, total, r: print(r.line(str(files[done - 1])), flush=True))
+        total_tiles = len(project.tiles())
+    print(_summary(results, total_tiles))
+    if all(r.ok for r in results):
+        return EXIT_OK
+    if any(r.ok for r in results):
+        return EXIT_SOME_REFUSED
+    raise PgsslError(f"none of the {len(results)} files could be imported")
