@@ -18,9 +18,17 @@ import streamlit as st  # noqa: E402
 
 from app.sidebar import render_sidebar  # noqa: E402
 
-st.set_page_config(page_title="PGSSL · buildings & rooftop PV", page_icon="🏙️", layout="wide")
+st.set_page_config(page_title="PGSSL · buildings & rooftop PV", page_icon=":material/solar_power:", layout="wide")
 
-home = st.Page(REPO_ROOT / "pages" / "home.py", title="Home", icon="🏠", default=True)
-navigation = st.navigation([home])
+# (file under pages/, title, icon) in menu order; a page appears once its script exists
+PAGES = [
+    ("home.py", "Project & upload", ":material/folder_open:"),
+    ("label.py", "Label", ":material/brush:"),
+    ("train.py", "Train", ":material/model_training:"),
+    ("map.py", "Map", ":material/map:"),
+]
+pages = [st.Page(REPO_ROOT / "pages" / name, title=title, icon=icon, default=(name == "home.py"))
+         for name, title, icon in PAGES if (REPO_ROOT / "pages" / name).is_file()]
+navigation = st.navigation(pages)
 render_sidebar()
 navigation.run()

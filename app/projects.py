@@ -69,3 +69,26 @@ def tile_cards(project: Project, offset: int = 0, limit: int = 24) -> list[TileC
             caption=f"{where}{record.width}×{record.height} px · {geo} · {label}",
         ))
     return cards
+
+
+def slugify(name: str) -> str:
+    """A folder-safe slug (lowercase ASCII letters, digits and dashes) for a project name."""
+    cleaned = "".join(ch.lower() if ch.isascii() and ch.isalnum() else "-" for ch in name.strip())
+    slug = "-".join(part for part in cleaned.split("-") if part)
+    return slug[:48] or "project"
+
+
+def create_project(root: Path, name: str) -> ProjectEntry:
+    """Create a new empty project folder under ``root`` with a unique slug derived from ``name``."""
+    name = name.strip()
+    if not name:
+        raise CatalogError("give the project a name")
+    if len(name) > 120:
+        raise CatalogError("project names are limited to 120 characters")
+    root.mkdir(parents=True, exist_ok=True)
+    base = slugify(name)
+    slug, n = base, 2
+    while (root / slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    with Project.create(root / slug, name) as project:
+        return ProjectEntry(slug, project.name, project.root)

@@ -30,3 +30,21 @@ def gallery_page() -> int:
 
 def set_gallery_page(page: int) -> None:
     st.session_state["gallery_page"] = max(0, int(page))
+
+
+def uploader_generation() -> int:
+    """Bumped after each import so the file uploader widget starts empty again."""
+    return int(st.session_state.get("uploader_generation", 0))
+
+
+def next_uploader_generation() -> None:
+    st.session_state["uploader_generation"] = uploader_generation() + 1
+
+
+def last_import() -> list[tuple[str, str, str]]:
+    """Rows (file, result, details) of the most recent import, shown until the next one."""
+    return list(st.session_state.get("last_import", []))
+
+
+def set_last_import(rows: list[tuple[str, str, str]]) -> None:
+    st.session_state["last_import"] = rows

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import session
 from app.projects import tile_cards
+from app.upload import delete_tile_button
 from pgssl_core.catalog import Project
 
 GALLERY_COLUMNS = 6
@@ -44,9 +45,11 @@ def tile_gallery(project: Project) -> None:
         page = st.number_input(f"Gallery page (of {pages})", 1, pages, page + 1, key="gallery_page_input") - 1
         session.set_gallery_page(page)
     cards = tile_cards(project, offset=page * GALLERY_PAGE_SIZE, limit=GALLERY_PAGE_SIZE)
-    columns = st.columns(GALLERY_COLUMNS)
-    for index, card in enumerate(cards):
-        with columns[index % GALLERY_COLUMNS]:
-            st.image(str(card.thumbnail), width="stretch")
-            st.markdown(f"**{card.title}**")
-            st.caption(card.caption)
+    # one st.columns row per line of cards keeps the grid aligned whatever the caption lengths
+    for start in range(0, len(cards), GALLERY_COLUMNS):
+        for column, card in zip(st.columns(GALLERY_COLUMNS), cards[start:start + GALLERY_COLUMNS]):
+            with column:
+                st.image(str(card.thumbnail), width="stretch")
+                st.markdown(f"**{card.title}**")
+                st.caption(card.caption)
+                delete_tile_button(project, card.tile_id)

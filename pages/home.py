@@ -1,16 +1,18 @@
-"""Home: the current project's tiles with thumbnails, label and georeferencing status."""
+"""Project & upload: pick or create a project, add tiles, browse them."""
 
 import streamlit as st
 
-from app import context
+from app.upload import open_current_project, new_project_form, upload_form
 from app.widgets import project_header, tile_gallery
 
-entry = context.current_project_entry()
-if entry is None:
+project = open_current_project()
+if project is None:
     st.title("PGSSL · building footprints and rooftop PV")
-    st.info("No project found. Upload tiles to start (coming with the upload page).")
+    new_project_form()
     st.stop()
 
-with context.open_project(entry) as project:
+with project:
     project_header(project)
+    new_project_form()
+    upload_form(project)
     tile_gallery(project)

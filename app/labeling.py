@@ -1,0 +1,243 @@
+"""Streamlit side of the Label page: tile navigation, brush canvas, label actions, model assistance.
+
+The logic lives in :mod:`pgssl_core.labeling` (stroke decoding, versioned saving, uncertainty
+ranking); this module only binds it to widgets, the URL (``?tile=<id>``) and the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from app.canvas import brush_canvas
+from pgssl_core.catalog import Project, TileRecord
+from pgssl_core.errors import PgsslError
+from pgssl_core.labeling import (
+    DEFAULT_PALETTE,
+    LabelEditor,
+    RankedTile,
+    SaveOutcome,
+    display_size,
+    fill_unlabelled,
+    label_these_next,
+    overlay,
+    prediction_to_labels,
+    strokes_to_labels,
+    upscale,
+)
+
+TILE_PARAM = "tile"
+EDITOR_KEY = "label_editor"
+NOTICE_KEY = "label_notice"
+RANKING_KEY = "label_ranking"
+CANVAS_LONGEST_SIDE = 512  # screen px: a 256 px tile is shown at 2x, so strokes can be precise
+RANKING_LIMIT = 10
+BRUSHES = {"Building": DEFAULT_PALETTE.building, "Background": DEFAULT_PALETTE.background}
+
+
+@dataclass(frozen=True)
+class Brush:
+    """The brush chosen in the controls: which label it paints and its width in screen px."""
+
+    kind: str
+    width: int
+
+    @property
+    def css_color(self) -> str:
+        return DEFAULT_PALETTE.css(BRUSHES[self.kind])
+
+
+# ---------------------------------------------------------------- which tile
+
+
+def current_tile(project: Project, records: list[TileRecord]) -> TileRecord:
+    """The tile named in the URL (``?tile=``), else the first one (and the URL says so)."""
+    wanted = st.query_params.get(TILE_PARAM)
+    record = next((r for r in records if r.id == wanted), records[0])
+    if wanted != record.id:
+        st.query_params[TILE_PARAM] = record.id
+    return record
+
+
+def go_to_tile(tile_id: str) -> None:
+    """Switch to ``tile_id`` (kept in the URL so a reload comes back to it) and rerun."""
+    st.query_params[TILE_PARAM] = tile_id
+    st.rerun()
+
+
+def tile_navigation(records: list[TileRecord], record: TileRecord) -> None:
+    """Previous / next / next unlabelled buttons and where we are."""
+    index = next(i for i, r in enumerate(records) if r.id == record.id)
+    after = records[index + 1:] + records[:index]
+    next_unlabelled = next((r for r in after if not r.label_state.trainable), None)
+    c1, c2, c3, c4 = st.columns([1, 1, 1.4, 3])
+    if c1.button("◀ Previous", disabled=index == 0, key="label_prev", width="stretch"):
+        go_to_tile(records[index - 1].id)
+    if c2.button("Next ▶", disabled=index == len(records) - 1, key="label_next", width="stretch"):
+        go_to_tile(records[index + 1].id)
+    if c3.button("Next unlabelled", disabled=next_unlabelled is None, key="label_next_unlabelled",
+                 width="stretch"):
+        go_to_tile(next_unlabelled.id)
+    where = f" · {record.group}" if record.group else ""
+    c4.markdown(f"Tile **{index + 1} / {len(records)}**: `{record.original_name}`{where}")
+
+
+# ---------------------------------------------------------------- editing
+
+
+def editor_for(project: Project, tile_id: str) -> LabelEditor:
+    """This session's editor of ``tile_id`` (opened from disk when the tile changes or on reload)."""
+    editor: LabelEditor | None = st.session_state.get(EDITOR_KEY)
+    if editor is None or editor.tile_id != tile_id:
+        editor = LabelEditor.open(project, tile_id)
+        st.session_state[EDITOR_KEY] = editor
+    return editor
+
+
+def _notify(outcome: SaveOutcome) -> None:
+    """Keep a stale-version warning across the rerun that shows the reloaded canvas."""
+    if outcome.status == "stale":
+        st.session_state[NOTICE_KEY] = outcome.message
+
+
+def show_notice() -> None:
+    """The pending one-line warning, once."""
+    message = st.session_state.pop(NOTICE_KEY, None)
+    if message:
+        st.warning(message, icon="⚠️")
+
+
+def brush_controls() -> Brush:
+    """Brush type and width."""
+    kind = st.radio("Brush", list(BRUSHES), horizontal=True, key="label_brush",
+                    help="Building: roofs. Background: everything else you are sure about.")
+    width = st.slider("Brush width (px)", 2, 60, 16, key="label_brush_width")
+    return Brush(kind, int(width))
+
+
+def label_canvas(project: Project, editor: LabelEditor, image: np.ndarray, brush: Brush) -> None:
+    """The canvas over the tile with the saved label tinted in; each change is saved at once.
+
+    Strokes come back as an RGBA image; merged over the label saved when the canvas opened,
+    so the canvas toolbar's undo / redo / reset also undo on disk.
+    """
+    height, width = display_size(*image.shape[:2], longest=CANVAS_LONGEST_SIDE)
+    background = Image.fromarray(upscale(overlay(image, editor.base), (height, width)))
+    rgba = brush_canvas(background, brush.css_color, brush.width, height, width, editor.canvas_key)
+    if rgba is None:
+        return
+    outcome = editor.apply_strokes(project, strokes_to_labels(rgba, image.shape[:2]))
+    if outcome.status == "stale":
+        _notify(outcome)
+        st.rerun()
+    if outcome.status == "saved":
+        st.caption(f"Saved automatically (version {outcome.version}).")
+
+
+def label_actions(project: Project, editor: LabelEditor) -> None:
+    """"Rest is background", clear (with one-step undo) and the undo of the last bulk action."""
+    outcome: SaveOutcome | None = None
+    if editor.complete:
+        st.success("Complete: unpainted pixels count as background.", icon="✅")
+        if st.button("Unpainted pixels are unknown again", key="label_incomplete", width="stretch"):
+            outcome = editor.set_complete(project, False)
+    elif st.button("Rest is background", key="label_complete", type="primary", width="stretch",
+                   help="Everything you did not paint counts as background when training."):
+        outcome = editor.set_complete(project, True)
+    if st.button("Clear labels", key="label_clear", width="stretch",
+                 help="Removes every painted pixel of this tile (you can undo it right after)."):
+        outcome = editor.clear(project)
+    if editor.undo is not None and st.button("Undo clear / pre-fill", key="label_undo_bulk", width="stretch"):
+        outcome = editor.undo_bulk(project)
+    if outcome is not None:
+        _notify(outcome)
+        st.rerun()  # the canvas must show the new label (fresh canvas key)
+
+
+def progress_counters(project: Project, records: list[TileRecord], editor: LabelEditor) -> None:
+    """Labelled tiles in the project and this tile's labelled share (from the last save)."""
+    usable = sum(1 for r in records if r.label_state.trainable)
+    complete = sum(1 for r in records if r.label_complete)
+    saved = editor.saved
+    share = float(np.count_nonzero(saved != 255)) / saved.size
+    building = float(np.count_nonzero(saved == 1)) / saved.size
+    c1, c2 = st.columns(2)
+    c1.metric("Labelled tiles", f"{usable} / {len(records)}", help=f"{complete} marked complete")
+    c2.metric("This tile labelled", f"{share:.0%}", help=f"building {building:.1%} of the tile")
+
+
+# ---------------------------------------------------------------- model assistance
+
+
+def active_model_path(project: Project) -> Path | None:
+    """The model file set as active (relative paths are inside the project folder), or None."""
+    value = project.get_setting("active_model")
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else project.root / path
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
+def _cached_model(path: str, mtime_ns: int):
+    # mtime in the cache key: a retrained model under the same name is loaded again
+    from pgssl_core.models import load_model
+
+    model, config, _meta = load_model(path)
+    return model, config
+
+
+def _predictor():
+    from pgssl_core.infer import predict_tile  # torch only when a model is actually used
+
+    return predict_tile
+
+
+def model_assist(project: Project, editor: LabelEditor, tile_image: np.ndarray, valid: np.ndarray) -> None:
+    """"Start from the model's prediction" and "label these next", once a model is active."""
+    st.subheader("Model assistance")
+    path = active_model_path(project)
+    if path is None:
+        st.caption("Start from the model's prediction and \"label these next\": available after training.")
+        return
+    if not path.is_file():
+        st.warning(f"The active model file {path.name} is missing: train again or pick another model.")
+        return
+    try:
+        model, config = _cached_model(str(path), path.stat().st_mtime_ns)
+    except PgsslError as exc:
+        st.warning(str(exc))
+        return
+    if st.button("Start from the model's prediction", key="label_prefill", width="stretch",
+                 help="Fills the unpainted pixels with the model's answer; your strokes are kept. Undo is offered."):
+        with st.spinner("Predicting…"):
+            prob = _predictor()(model, config, tile_image)
+        outcome = editor.replace(project, fill_unlabelled(editor.saved, prediction_to_labels(prob, valid=valid)))
+        _notify(outcome)
+        st.rerun()
+    ranking_panel(project, model, config, str(path))
+
+
+def ranking_panel(project: Project, model, config, model_key: str) -> None:
+    """"Label these next": unlabelled tiles the model is least sure about, each a button to open it."""
+    stored = st.session_state.get(RANKING_KEY)
+    if st.button("Label these next (rank by model uncertainty)", key="label_rank", width="stretch"):
+        bar = st.progress(0.0, text="Scoring unlabelled tiles…")
+        ranked = label_these_next(project, model, config, _predictor(), limit=RANKING_LIMIT,
+                                  progress=lambda done, total: bar.progress(done / total))
+        bar.empty()
+        stored = (model_key, ranked)
+        st.session_state[RANKING_KEY] = stored
+    if not stored or stored[0] != model_key:
+        return
+    ranked: list[RankedTile] = stored[1]
+    if not ranked:
+        st.caption("Every tile is labelled.")
+    for position, item in enumerate(ranked, start=1):
+        if st.button(f"{position}. {item.name} · uncertainty {item.score:.2f}", key=f"label_rank_{item.tile_id}",
+                     width="stretch"):
+            go_to_tile(item.tile_id)

@@ -1,0 +1,34 @@
+"""Label: paint buildings and background on one tile at a time; every change is saved at once."""
+
+import streamlit as st
+
+from app import context, labeling
+
+entry = context.current_project_entry()
+if entry is None:
+    st.title("Label")
+    st.info("No project yet: create one and upload tiles on the Home page.")
+    st.stop()
+
+with context.open_project(entry) as project:
+    st.title(f"Label · {project.name}")
+    records = project.tiles()
+    if not records:
+        st.info("This project has no tiles yet: upload some on the Home page.")
+        st.stop()
+    record = labeling.current_tile(project, records)
+    labeling.tile_navigation(records, record)
+    labeling.show_notice()
+    editor = labeling.editor_for(project, record.id)
+    tile = project.read(record.id)
+    canvas_column, side_column = st.columns([3, 2], gap="large")
+    with side_column:
+        brush = labeling.brush_controls()
+    with canvas_column:
+        labeling.label_canvas(project, editor, tile.image, brush)
+        st.caption("Paint with the mouse; the toolbar under the canvas has undo, redo and reset. "
+                   "Saved labels are tinted: red = building, blue = background.")
+    with side_column:
+        labeling.label_actions(project, editor)
+        labeling.progress_counters(project, project.tiles(), editor)
+        labeling.model_assist(project, editor, tile.image, tile.valid)
