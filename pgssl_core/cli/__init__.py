@@ -6,7 +6,9 @@ Each sub-command lives in its own module ``pgssl_core/cli/cmd_<name>.py`` that d
 - ``add_arguments(parser: argparse.ArgumentParser) -> None``,
 - ``run(args: argparse.Namespace) -> int`` (the exit code).
 
-Modules are discovered automatically, so adding a command never touches this file. A
+Modules are discovered automatically, so adding a command never touches this file. When the
+first argument names a command, only that command's module is imported (``inspect`` must not pay
+for torch, which ``train`` imports). A
 ``PgsslError`` raised by a command is printed as ``error: <message>`` on stderr with exit code 2.
 """
 
@@ -23,17 +25,20 @@ from pgssl_core.errors import PgsslError
 EXIT_USER_ERROR = 2
 
 
-def _command_modules() -> list:
+def _command_modules(only: str | None = None) -> list:
+    """The command modules; just ``cmd_<only>`` when that module exists."""
     package = importlib.import_module(__name__)
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("cmd_"))
+    if only is not None and f"cmd_{only}" in names:
+        names = [f"cmd_{only}"]
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one sub-parser per discovered command module."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with one sub-parser per command module (or just the one named ``only``)."""
     parser = argparse.ArgumentParser(prog="python -m pgssl_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in _command_modules():
+    for module in _command_modules(only):
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)
@@ -42,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except PgsslError as exc:
