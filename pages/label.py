@@ -16,7 +16,7 @@ with context.open_project(entry) as project:
     if not records:
         st.info("This project has no tiles yet: upload some on the Home page.")
         st.stop()
-    record = labeling.current_tile(project, records)
+    record = labeling.current_tile(records)
     labeling.tile_navigation(records, record)
     labeling.show_notice()
     editor = labeling.editor_for(project, record.id)
@@ -25,10 +25,11 @@ with context.open_project(entry) as project:
     with side_column:
         brush = labeling.brush_controls()
     with canvas_column:
+        st.space("small")  # room for the canvas toolbar, which floats above the canvas's top right corner
         labeling.label_canvas(project, editor, tile.image, brush)
-        st.caption("Paint with the mouse; the toolbar under the canvas has undo, redo and reset. "
+        st.caption("Paint with the mouse; the canvas toolbar (top right, on hover) has undo, redo and reset. "
                    "Saved labels are tinted: red = building, blue = background.")
     with side_column:
         labeling.label_actions(project, editor)
-        labeling.progress_counters(project, project.tiles(), editor)
+        labeling.progress_counters(project.tiles(), editor)  # re-read: the canvas may just have saved
         labeling.model_assist(project, editor, tile.image, tile.valid)

@@ -49,7 +49,7 @@ def _open_canvas(page, url: str):
     page.goto(url, wait_until="domcontentloaded")
     canvas = page.locator("canvas.upper-canvas")
     canvas.wait_for(timeout=120_000)
-    page.wait_for_function("document.querySelector('canvas.dc-background-canvas') !== null", timeout=30_000)
+    page.locator("canvas.dc-background-canvas").wait_for(state="attached", timeout=30_000)
     time.sleep(1.0)  # the background image is drawn asynchronously after the canvas appears
     return canvas
 
@@ -99,4 +99,5 @@ def test_paint_save_undo_reload(app_server, page) -> None:
 
     # keyboard-free navigation: Next goes to another tile, with an empty label
     page.get_by_role("button", name="Next ▶").click()
-    _wait_until(lambda: parse_qs(urlparse(page.url).query)["tile"][0] != tile_id, 30, "the next tile")
+    page.get_by_text("2 / 64", exact=False).first.wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query)["tile"][0] != tile_id, timeout=30_000)
