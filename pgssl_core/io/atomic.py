@@ -37,27 +37,38 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
-    """Open a temporary file next to ``path``; on a clean exit it replaces ``path`` atomically.
+def _temp_beside(target: Path, prefix: str, suffix: str) -> Iterator[Path]:
+    """A fresh temporary path in ``target``'s folder; on success it replaces ``target`` atomically.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    The body must leave the complete file at the yielded path; it is fsynced, given normal
+    permissions and renamed. On an exception the temporary file is removed, ``target`` untouched.
     """
-    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
+    os.close(fd)
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, _default_mode())
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; on a clean exit it replaces ``path`` atomically.
+
+    On an exception the temporary file is removed and ``path`` is left untouched.
+    """
+    target = Path(path)
+    with _temp_beside(target, f".{target.name}.", ".tmp") as tmp, open(tmp, mode) as handle:
+        yield handle
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -78,19 +89,6 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], Non
     drivers that look at the extension still work) and must write the whole file there.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with _temp_beside(target, f".{target.stem}.", target.suffix) as tmp:
         tmp.unlink()  # let the writer create it; some drivers refuse to overwrite
         writer(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _default_mode())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
