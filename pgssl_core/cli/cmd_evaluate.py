@@ -1,0 +1,33 @@
+"""``python -m pgssl_core evaluate``: IoU/F1/precision/recall of a model on labelled tiles, as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "evaluate"
+HELP = "evaluate a model file on tiles with masks and print JSON (iou, f1, precision, recall, tiles)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model file (model.pt / best.pt)")
+    parser.add_argument("--images", required=True, help="folder of image tiles")
+    parser.add_argument("--masks", required=True, help="folder of binary masks with the same names")
+    parser.add_argument("--manifest", help="CSV with a 'file' column (and 'split')")
+    parser.add_argument("--split", default=None, help="manifest split to evaluate (e.g. test)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pgssl_core.models import load_model
+    from pgssl_core.train.data import load_folder
+    from pgssl_core.train.device import prepare_module, resolve_device
+    from pgssl_core.train.metrics import evaluate_tensors
+    from pgssl_core.train.stages import TensorSet
+
+    device = resolve_device(args.device)
+    model, config, _ = load_model(args.model, device)
+    tiles = TensorSet.from_samples(load_folder(args.images, args.masks, args.manifest, args.split))
+    figures = evaluate_tensors(prepare_module(model, device), config, tiles, device)
+    print(json.dumps(figures))
+    return 0

@@ -1,0 +1,68 @@
+"""Training checkpoints: atomic writes, ``weights_only=True`` reads, RNG states as tensors.
+
+Format ``pgssl-checkpoint/1``: ``{"format", "stage", "round", "step", "total", "modules": {name:
+state_dict}, "optimizer", "scheduler", "rng": {"torch": ByteTensor, "cuda": [ByteTensor],
+"generator": ByteTensor}, "config": plain dict, "run": plain dict (best IoU, history)}``.
+Nothing in it needs pickle beyond tensors and plain containers, so an untrusted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pgssl_core.errors import ModelFileError
+from pgssl_core.io import atomic_write_bytes
+
+FORMAT = "pgssl-checkpoint/1"
+
+
+def save_torch(path: str | Path, obj: Any) -> None:
+    """``torch.save`` into memory, then an atomic write (a reader never sees half a file)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_torch(path: str | Path) -> Any:
+    """``torch.load(weights_only=True)`` on CPU with a one-line error for the user."""
+    p = Path(path)
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"checkpoint not found: {p}") from exc
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"cannot load checkpoint {p.name}: {first}") from exc
+
+
+def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """Global torch (and CUDA) RNG states plus the run's batch/augmentation generator, as tensors."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
+    """Inverse of :func:`rng_state`."""
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | Path, **fields: Any) -> None:
+    """Write a checkpoint (see the module docstring for the fields)."""
+    save_torch(path, {"format": FORMAT, **fields})
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and check a checkpoint written by :func:`save_checkpoint`."""
+    data = load_torch(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ModelFileError(f"{Path(path).name} is not a pgssl training checkpoint")
+    return data

@@ -1,0 +1,177 @@
+"""Training samples and the folder-free ``TrainingData`` structure, plus loaders from folders.
+
+A sample is a dict ``{"image": uint8 (H, W, C), "mask": uint8 (H, W) with 0 background, 1 building,
+255 ignored, or None when unlabelled}``. The app builds ``TrainingData`` from its catalog; the CLI
+builds it from folders with :func:`load_folder` and :func:`split_label_fraction`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pgssl_core.errors import PgsslError
+
+IGNORE = 255
+Sample = dict[str, Any]
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+
+
+@dataclass
+class TrainingData:
+    """What a training run consumes: labelled, unlabelled and validation samples (plain lists)."""
+
+    labelled: list[Sample]
+    unlabelled: list[Sample] = field(default_factory=list)
+    val: list[Sample] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.labelled:
+            raise PgsslError("no labelled tiles: label at least one tile (or give --masks with matching names)")
+        bands = {s["image"].shape[-1] for s in self.labelled + self.unlabelled + self.val}
+        if len(bands) != 1:
+            raise PgsslError(f"tiles have different band counts {sorted(bands)}; use tiles with the same bands")
+        for s in self.labelled + self.val:
+            if s.get("mask") is None:
+                raise PgsslError("a labelled or validation tile has no mask")
+
+    @property
+    def bands(self) -> int:
+        """Number of image bands C."""
+        return int(self.labelled[0]["image"].shape[-1])
+
+    def pool(self) -> list[Sample]:
+        """Every training image (labelled and unlabelled): the pretraining pool."""
+        return self.labelled + self.unlabelled
+
+
+def make_sample(image: np.ndarray, mask: np.ndarray | None = None, valid: np.ndarray | None = None,
+                name: str = "") -> Sample:
+    """Normalise one sample: image to uint8 (H, W, C); ``mask`` coded 0/1/255 (255 = ignored).
+
+    Pixels where ``valid`` (H, W bool) is False become 255 in the mask (no-data is never a label).
+    """
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.dtype != np.uint8:
+        raise PgsslError(f"tile {name or '?'} is {img.dtype}, expected 8-bit imagery")
+    out_mask = None
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.shape != img.shape[:2]:
+            raise PgsslError(f"mask of {name or 'tile'} is {m.shape}, image is {img.shape[:2]}")
+        if not np.isin(m, (0, 1, IGNORE)).all():
+            raise PgsslError(f"mask of {name or 'tile'} must hold 0, 1 or 255 (ignored)")
+        out_mask = m.astype(np.uint8, copy=True)
+        if valid is not None:
+            out_mask[~np.asarray(valid, dtype=bool)] = IGNORE
+    return {"image": np.ascontiguousarray(img), "mask": out_mask, "name": name}
+
+
+def _read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, C) uint8 image and (H, W) valid mask, via ``pgssl_core.tiles`` when it exists."""
+    try:
+        from pgssl_core.tiles import read_tile
+    except ImportError:  # the tiles module is written in parallel; a Pillow fallback until then
+        read_tile = None
+    if read_tile is not None:
+        tile = read_tile(path)
+        return np.asarray(tile.image), np.asarray(tile.valid)
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im)
+    valid = None
+    if arr.ndim == 3 and arr.shape[-1] == 4:  # RGBA: alpha 0 marks no data
+        valid = arr[..., 3] > 0
+        arr = arr[..., :3]
+    return arr, valid
+
+
+def _read_mask(path: Path) -> np.ndarray:
+    """(H, W) mask from a PNG or GeoTIFF (first band); non-zero = building."""
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import rasterio
+
+        with rasterio.open(path) as src:
+            return src.read(1)
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im)
+    return arr[..., 0] if arr.ndim == 3 else arr
+
+
+def _find_mask(masks_dir: Path, image: Path) -> Path | None:
+    for cand in [masks_dir / image.name] + [masks_dir / (image.stem + s) for s in IMAGE_SUFFIXES]:
+        if cand.is_file():
+            return cand
+    return None
+
+
+def list_images(images_dir: str | Path, manifest: str | Path | None = None, split: str | None = None) -> list[Path]:
+    """Image files of a folder, optionally restricted to the rows of ``manifest`` (column ``file``,
+    optional ``split``)."""
+    folder = Path(images_dir)
+    if not folder.is_dir():
+        raise PgsslError(f"image folder not found: {folder}")
+    if manifest is not None:
+        with open(manifest, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if rows and "file" not in rows[0]:
+            raise PgsslError(f"manifest {manifest} has no 'file' column")
+        if split is not None:
+            rows = [r for r in rows if r.get("split") == split]
+        paths = [folder / r["file"] for r in rows]
+        missing = [p.name for p in paths if not p.is_file()]
+        if missing:
+            raise PgsslError(f"{len(missing)} manifest files are missing from {folder}, e.g. {missing[0]}")
+    else:
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise PgsslError(f"no tiles found in {folder}" + (f" for split {split!r}" if split else ""))
+    return paths
+
+
+def load_folder(images_dir: str | Path, masks_dir: str | Path | None = None, manifest: str | Path | None = None,
+                split: str | None = None, limit: int | None = None, seed: int = 0) -> list[Sample]:
+    """Load tiles (and their masks when ``masks_dir`` is given) into samples.
+
+    ``limit`` keeps a seeded random subset of that many tiles (before reading, so it is cheap).
+    """
+    paths = list_images(images_dir, manifest, split)
+    if limit is not None and limit < len(paths):
+        order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed)).tolist()
+        paths = [paths[i] for i in sorted(order[:limit])]
+    samples = []
+    for path in paths:
+        image, valid = _read_image(path)
+        mask = None
+        if masks_dir is not None:
+            mask_path = _find_mask(Path(masks_dir), path)
+            if mask_path is None:
+                raise PgsslError(f"no mask for {path.name} in {masks_dir}")
+            mask = (_read_mask(mask_path) != 0).astype(np.uint8)  # binary file: any non-zero = building
+        samples.append(make_sample(image, mask, valid, name=path.name))
+    return samples
+
+
+def split_label_fraction(samples: list[Sample], fraction: float, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Seeded split: ``fraction`` of the samples keep their masks, the rest lose them (unlabelled pool).
+
+    At least one sample stays labelled.
+    """
+    if not 0 < fraction <= 1:
+        raise PgsslError(f"--label-fraction must be in (0, 1], got {fraction}")
+    n_keep = max(1, round(len(samples) * fraction))
+    order = torch.randperm(len(samples), generator=torch.Generator().manual_seed(seed)).tolist()
+    keep = set(order[:n_keep])
+    labelled = [s for i, s in enumerate(samples) if i in keep]
+    unlabelled = [{**s, "mask": None} for i, s in enumerate(samples) if i not in keep]
+    return labelled, unlabelled

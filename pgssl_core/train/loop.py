@@ -1,0 +1,176 @@
+"""The step loop shared by every stage: cancel, non-finite guard, progress, checkpoints, validation.
+
+A stage supplies a ``step_fn(step) -> (loss tensor, {task: float})``; the loop does the backward,
+gradient clipping, optimizer and scheduler steps, and everything around them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from pgssl_core.errors import PgsslError
+from pgssl_core.models import ModelConfig, save_model
+from pgssl_core.train.checkpoint import restore_rng, rng_state, save_checkpoint
+from pgssl_core.train.progress import Reporter
+
+
+class TrainingError(PgsslError):
+    """Training cannot go on (e.g. the loss kept being non-finite)."""
+
+
+class TrainingCancelled(PgsslError):
+    """The run was cancelled between steps; its last checkpoint allows ``--resume``."""
+
+
+@dataclass
+class RunState:
+    """Run-level figures carried in every checkpoint (plain data)."""
+
+    best_iou: float = -1.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"best_iou": self.best_iou, "history": list(self.history)}
+
+
+@dataclass
+class RunContext:
+    """Shared by the stages of one run."""
+
+    out_dir: Path
+    device: torch.device
+    reporter: Reporter
+    config: dict[str, Any]
+    generator: torch.Generator
+    state: RunState
+    cancel: Callable[[], bool] = lambda: False
+    checkpoint_every: int = 200
+    log_every: int = 10
+    max_nonfinite: int = 5
+    grad_clip: float = 5.0
+    resume: dict[str, Any] | None = None  # a loaded checkpoint still to be applied
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / "checkpoint.pt"
+
+
+@dataclass
+class Stage:
+    """One training stage. ``modules`` are saved in checkpoints under their names; ``best`` is the
+    (network, config) to keep as ``best.pt`` when ``validate`` improves the run's best IoU."""
+
+    name: str
+    round: int
+    total: int
+    batch_size: int
+    modules: dict[str, nn.Module]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    step_fn: Callable[[int], tuple[torch.Tensor, dict[str, float]]]
+    params: list[nn.Parameter]
+    after_backward: Callable[[int], None] | None = None
+    after_step: Callable[[int], None] | None = None
+    validate: Callable[[], dict[str, float]] | None = None
+    eval_every: int = 0
+    best: tuple[nn.Module, ModelConfig] | None = None
+
+
+def _checkpoint(ctx: RunContext, stage: Stage, step: int) -> None:
+    save_checkpoint(ctx.checkpoint_path, stage=stage.name, round=stage.round, step=step, total=stage.total,
+                    modules={k: m.state_dict() for k, m in stage.modules.items()},
+                    optimizer=stage.optimizer.state_dict(), scheduler=stage.scheduler.state_dict(),
+                    rng=rng_state(ctx.generator), config=ctx.config, run=ctx.state.to_dict())
+
+
+def _resume_into(ctx: RunContext, stage: Stage) -> int:
+    """Apply a pending checkpoint of this very stage; returns the step to start from."""
+    ck = ctx.resume
+    if not ck or ck["stage"] != stage.name or ck["round"] != stage.round:
+        return 0
+    for name, module in stage.modules.items():
+        module.load_state_dict(ck["modules"][name])
+    stage.optimizer.load_state_dict(ck["optimizer"])
+    stage.scheduler.load_state_dict(ck["scheduler"])
+    restore_rng(ck["rng"], ctx.generator)
+    ctx.resume = None
+    return int(ck["step"])
+
+
+def _validate(ctx: RunContext, stage: Stage, step: int) -> None:
+    figures = stage.validate()
+    record = {"stage": stage.name, "round": stage.round, "step": step, **figures}
+    ctx.state.history.append(record)
+    improved = math.isfinite(figures["iou"]) and figures["iou"] > ctx.state.best_iou
+    if improved and stage.best is not None:
+        model, config = stage.best
+        ctx.state.best_iou = figures["iou"]
+        save_model(ctx.out_dir / "best.pt", model, config, {"val": figures, "stage": stage.name,
+                                                           "round": stage.round, "step": step})
+    ctx.reporter.emit({"kind": "val", "stage": stage.name, "round": stage.round, "step": step,
+                       "total": stage.total, "val": figures, "best": improved})
+
+
+def run_stage(ctx: RunContext, stage: Stage) -> None:
+    """Run ``stage`` from step 0 or from a matching pending checkpoint to ``stage.total``."""
+    start = _resume_into(ctx, stage)
+    for module in stage.modules.values():
+        module.train()
+    nonfinite = 0
+    ctx.reporter.emit({"kind": "stage", "stage": stage.name, "round": stage.round, "step": start,
+                       "total": stage.total})
+    for step in range(start, stage.total):
+        if ctx.cancel():
+            _checkpoint(ctx, stage, step)
+            raise TrainingCancelled(f"training cancelled at {stage.name} step {step}; resume continues from there")
+        t0 = time.perf_counter()
+        stage.optimizer.zero_grad(set_to_none=True)
+        loss, parts = stage.step_fn(step)
+        ok = bool(torch.isfinite(loss.detach()).all())
+        if ok:
+            loss.backward()
+            if stage.after_backward is not None:
+                stage.after_backward(step)
+            norm = torch.nn.utils.clip_grad_norm_(stage.params, ctx.grad_clip)
+            ok = bool(torch.isfinite(norm))
+        if ok:
+            stage.optimizer.step()
+            stage.scheduler.step()
+            if stage.after_step is not None:
+                stage.after_step(step)
+            nonfinite = 0
+        else:
+            # Skip: no optimizer step, no validation, no checkpoint from a poisoned step.
+            stage.optimizer.zero_grad(set_to_none=True)
+            nonfinite += 1
+            ctx.reporter.emit({"kind": "info", "stage": stage.name, "round": stage.round, "step": step + 1,
+                               "message": f"non-finite loss, step skipped ({nonfinite} in a row)"})
+            if nonfinite >= ctx.max_nonfinite:
+                raise TrainingError(
+                    f"training stopped: the loss was not finite for {nonfinite} steps in a row "
+                    f"({stage.name}, round {stage.round}, step {step + 1}); lower the learning rate or check the "
+                    "tiles for no-data; the best model so far was kept")
+        dt = time.perf_counter() - t0
+        ctx.reporter.timed_step(dt)
+        done = step + 1
+        event = {"kind": "step", "stage": stage.name, "round": stage.round, "step": done, "total": stage.total,
+                 "losses": parts, "lr": stage.optimizer.param_groups[0]["lr"],
+                 "images_per_s": stage.batch_size / dt if dt > 0 else None, "eta_s": ctx.reporter.eta(done)}
+        ctx.reporter.emit(event, log=done % ctx.log_every == 0 or done == stage.total)
+        if ok and stage.validate is not None and stage.eval_every and done % stage.eval_every == 0 \
+                and done != stage.total:
+            _validate(ctx, stage, done)
+        if ok and done % ctx.checkpoint_every == 0 and done != stage.total:
+            _checkpoint(ctx, stage, done)
+    if stage.validate is not None:
+        _validate(ctx, stage, stage.total)
+    _checkpoint(ctx, stage, stage.total)
+    ctx.reporter.done_before += stage.total

@@ -1,0 +1,98 @@
+"""Hyper-parameter profiles: ``test`` (seconds), ``quick`` (CPU, minutes), ``standard`` (GPU, minutes),
+``paper`` (the source's scale). One dataclass, all profiles in this file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from pgssl_core.errors import PgsslError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a run needs besides data, method and seed.
+
+    Steps are optimizer steps; ``crop`` is the training crop side in pixels; learning rates are peak
+    values of a linear warm-up followed by cosine (AdamW) or polynomial (SGD) decay.
+    """
+
+    name: str
+    encoder: str = "resnet18"
+    encoder_depth: int = 5
+    decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 16)
+    crop: int = 256
+    scale: tuple[float, float] = (0.75, 1.25)
+    batch_size: int = 8
+    teacher_steps: int = 1000
+    pretrain_steps: int = 2000
+    finetune_steps: int = 1000
+    frozen_warmup_steps: int = 0
+    rounds: int = 2
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    pretrain_lr: float | None = None
+    weight_decay: float = 1e-4
+    momentum: float = 0.9
+    warmup_steps: int = 20
+    task_weights: dict[str, float] = field(default_factory=lambda: {"seg": 1.0, "byol": 1.0, "inpaint": 1.0})
+    task_schedule: str = "joint"
+    byol_momentum: float = 0.996
+    proj_dim: int = 128
+    proj_hidden: int = 512
+    inpaint_block: int = 4
+    inpaint_ratio: float = 0.05
+    pseudo_threshold: float = 0.7
+    class_balance: bool = True
+    eval_every: int = 100
+    checkpoint_every: int = 200
+    log_every: int = 10
+    max_nonfinite: int = 5
+    grad_clip: float = 5.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["decoder_channels"] = list(self.decoder_channels)
+        data["scale"] = list(self.scale)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("decoder_channels", "scale"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+PROFILES: dict[str, Profile] = {
+    # Tiny and fast: for tests and the app's end-to-end test (32-64 px tiles, seconds on a CPU).
+    "test": Profile(name="test", encoder="tu-resnet10t", encoder_depth=3, decoder_channels=(16, 8, 8), crop=32,
+                    batch_size=2, teacher_steps=4, pretrain_steps=4, finetune_steps=4, frozen_warmup_steps=1,
+                    rounds=2, warmup_steps=1, proj_dim=16, proj_hidden=32, eval_every=2, checkpoint_every=2,
+                    log_every=1, inpaint_block=4, inpaint_ratio=0.1),
+    # CPU: one teacher + pretraining + transfer cycle on ~20 labelled + ~100 unlabelled 256 px tiles
+    # in a few minutes on 2 cores. timm's ResNet-10t at depth 4 (timm drops the unused deepest stage,
+    # smp's own resnet18 keeps its 8M unused layer4 weights in every file) and 96 px crops keep steps cheap.
+    "quick": Profile(name="quick", encoder="tu-resnet10t", encoder_depth=4, decoder_channels=(64, 32, 16, 16),
+                     crop=96, batch_size=4, teacher_steps=100, pretrain_steps=100, finetune_steps=80,
+                     frozen_warmup_steps=10,
+                     rounds=1, lr=2e-3, warmup_steps=10, proj_dim=64, proj_hidden=256, eval_every=40,
+                     checkpoint_every=50, log_every=5, pseudo_threshold=0.7),
+    # GPU: ResNet-34 at 256 px, two alternating rounds, minutes on one modern GPU.
+    "standard": Profile(name="standard", encoder="resnet34", crop=256, batch_size=16, teacher_steps=1500,
+                        pretrain_steps=3000, finetune_steps=1500, frozen_warmup_steps=100, rounds=2, lr=1e-3,
+                        warmup_steps=100, eval_every=250, checkpoint_every=500, log_every=20),
+    # The source's scale: ResNet-34 U-Net, 512 px, batch 4, 80k iterations, SGD (weight decay applied).
+    "paper": Profile(name="paper", encoder="resnet34", crop=512, batch_size=4, teacher_steps=20000,
+                     pretrain_steps=80000, finetune_steps=20000, frozen_warmup_steps=0, rounds=2,
+                     optimizer="sgd", lr=0.01, weight_decay=1e-4, momentum=0.9, warmup_steps=500,
+                     eval_every=2000, checkpoint_every=2000, log_every=50),
+}
+
+
+def get_profile(name: str, **overrides: Any) -> Profile:
+    """The named profile with optional field overrides."""
+    if name not in PROFILES:
+        raise PgsslError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return replace(PROFILES[name], **overrides) if overrides else PROFILES[name]

@@ -1,0 +1,104 @@
+"""Pseudo-labels from the teacher: argmax label, confidence weight, threshold, class balance.
+
+The teacher runs in eval mode under ``torch.no_grad`` (the source ran it in train mode, so its
+BatchNorm statistics drifted with every pseudo-labelled batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from pgssl_core.train.augment import normalise
+from pgssl_core.train.data import IGNORE
+from pgssl_core.train.device import autocast, prepare_input
+from pgssl_core.train.metrics import predict_logits
+
+
+@dataclass(frozen=True)
+class PseudoLabelConfig:
+    """``threshold``: pixels whose max class probability is below it are ignored (255);
+    ``confidence_weighting``: weight = rescaled confidence, else 1 (and no threshold, as in the source);
+    ``class_balance``: scale weights so both classes carry comparable total weight (factor capped at
+    ``max_class_factor``), so a tile set with 5% roofs does not teach "everything is background"."""
+
+    threshold: float = 0.7
+    confidence_weighting: bool = True
+    class_balance: bool = True
+    max_class_factor: float = 5.0
+
+
+def confidence_weights(confidence: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Map confidence in [0.5, 1] (two classes) to a weight in (0, 1]: linear from ``threshold``
+    (weight ~0) to 1.0 (weight 1), with a small floor so a just-confident pixel still counts.
+    Monotone non-decreasing in confidence. Shapes preserved."""
+    lo = min(threshold, 0.999)
+    return ((confidence - lo) / (1 - lo)).clamp(0.0, 1.0) * 0.9 + 0.1
+
+
+def balance_factors(labels: torch.Tensor, weights: torch.Tensor, max_factor: float) -> torch.Tensor:
+    """Per-class multipliers (2,) that equalise the total weight of class 0 and class 1 among
+    labelled pixels, capped at ``max_factor`` and normalised so the mean pixel weight is unchanged."""
+    valid = labels != IGNORE
+    totals = torch.stack([(weights * (valid & (labels == k))).sum() for k in (0, 1)]).double()
+    if (totals <= 0).any():
+        return torch.ones(2)
+    factors = (totals.sum() / (2 * totals)).clamp(1 / max_factor, max_factor)
+    new_total = (factors * totals).sum()
+    return (factors * totals.sum() / new_total).float()
+
+
+@torch.no_grad()
+def make_pseudo_labels(teacher: nn.Module, images: Sequence[torch.Tensor], mean: Sequence[float],
+                       std: Sequence[float], cfg: PseudoLabelConfig, device: torch.device, multiple: int,
+                       batch_size: int = 8) -> tuple[list[torch.Tensor], list[torch.Tensor], dict[str, float]]:
+    """Label every tile with the teacher.
+
+    ``images``: uint8 (C, H, W) tensors (sizes may differ between tiles). Returns per tile a label map
+    uint8 (H, W) in {0, 1, 255} and a weight map float32 (H, W) >= 0 (0 where ignored), plus summary
+    figures (share ignored, share building, mean weight, class factors).
+    """
+    was_training = teacher.training
+    teacher.eval()
+    labels: list[torch.Tensor] = []
+    confs: list[torch.Tensor] = []
+    try:
+        for start in range(0, len(images), batch_size):
+            chunk = images[start:start + batch_size]
+            for img in chunk:  # per tile: tiles may have different sizes
+                x = prepare_input(normalise(img[None].float() / 255.0, mean, std), device)
+                with autocast(device):
+                    logits = predict_logits(teacher, x, multiple)
+                probs = logits.float().softmax(dim=1)[0].cpu()
+                conf, lab = probs.max(dim=0)
+                labels.append(lab.to(torch.uint8))
+                confs.append(conf)
+    finally:
+        teacher.train(was_training)
+    weights = []
+    for i, (lab, conf) in enumerate(zip(labels, confs, strict=True)):
+        if cfg.confidence_weighting:
+            lab[conf < cfg.threshold] = IGNORE
+            w = confidence_weights(conf, cfg.threshold)
+        else:
+            w = torch.ones_like(conf)
+        weights.append(torch.where(lab == IGNORE, torch.zeros_like(w), w))
+        labels[i] = lab
+    factors = torch.ones(2)
+    if cfg.class_balance and labels:
+        all_l = torch.cat([lab.flatten() for lab in labels])
+        all_w = torch.cat([w.flatten() for w in weights])
+        factors = balance_factors(all_l, all_w, cfg.max_class_factor)
+        for i, lab in enumerate(labels):
+            f = factors[torch.where(lab == IGNORE, torch.zeros_like(lab), lab).long()]
+            weights[i] = weights[i] * f
+    total = sum(lab.numel() for lab in labels) or 1
+    ignored = sum(int((lab == IGNORE).sum()) for lab in labels)
+    building = sum(int((lab == 1).sum()) for lab in labels)
+    summary = {"ignored_share": ignored / total, "building_share": building / max(total - ignored, 1),
+               "mean_weight": float(sum(float(w.sum()) for w in weights) / total),
+               "factor_background": float(factors[0]), "factor_building": float(factors[1])}
+    return labels, weights, summary

@@ -1,0 +1,183 @@
+"""The stages of the method as functions: supervised segmentation (teacher / baseline / fine-tune),
+three-task pretraining, and the transfer of a pretrained encoder into a fresh U-Net."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from pgssl_core.models import ModelConfig, create_model
+from pgssl_core.train.augment import AugmentConfig, make_batch, normalise
+from pgssl_core.train.data import IGNORE, Sample
+from pgssl_core.train.device import autocast, prepare_input, prepare_module
+from pgssl_core.train.loop import RunContext, Stage, run_stage
+from pgssl_core.train.losses import ByolLoss, MaskedReconstructionLoss, WeightedSegLoss
+from pgssl_core.train.metrics import evaluate_tensors
+from pgssl_core.train.optim import make_optimizer
+from pgssl_core.train.pretrain_model import PretrainModel, byol_momentum, random_block_mask
+from pgssl_core.train.profiles import Profile
+
+TASKS = ("seg", "byol", "inpaint")
+
+
+@dataclass
+class TensorSet:
+    """Samples as tensors: images uint8 (C, H, W), masks uint8 (H, W) or None (sizes may differ)."""
+
+    images: list[torch.Tensor]
+    masks: list[torch.Tensor | None]
+
+    @classmethod
+    def from_samples(cls, samples: Sequence[Sample]) -> TensorSet:
+        images = [torch.from_numpy(s["image"]).permute(2, 0, 1).contiguous() for s in samples]
+        masks = [None if s.get("mask") is None else torch.from_numpy(s["mask"]) for s in samples]
+        return cls(images, masks)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def augment_config(profile: Profile) -> AugmentConfig:
+    return AugmentConfig(crop=profile.crop, scale=profile.scale)
+
+
+def _draw(n: int, batch: int, gen: torch.Generator) -> list[int]:
+    return torch.randint(n, (batch,), generator=gen).tolist()
+
+
+def _validator(ctx: RunContext, model: nn.Module, config: ModelConfig, val: TensorSet | None):
+    if val is None or len(val) == 0:
+        return None
+    return lambda: evaluate_tensors(model, config, val, ctx.device)
+
+
+def train_segmenter(ctx: RunContext, name: str, rnd: int, model: nn.Module, config: ModelConfig,
+                    labelled: TensorSet, val: TensorSet | None, profile: Profile, steps: int,
+                    frozen_warmup: int = 0) -> nn.Module:
+    """Supervised training of a U-Net on labelled pixels (255 ignored) with CE + Dice.
+
+    Used for the teacher, the ``supervised`` baseline and the fine-tune after transfer. During the
+    first ``frozen_warmup`` steps the encoder gets no updates and keeps its BatchNorm statistics.
+    """
+    model = prepare_module(model, ctx.device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt, sched = make_optimizer(params, profile, total=steps)
+    loss_fn = WeightedSegLoss()
+    aug = augment_config(profile)
+
+    def step_fn(step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        model.encoder.train(step >= frozen_warmup)
+        idx = _draw(len(labelled), profile.batch_size, ctx.generator)
+        x, (y,) = make_batch([labelled.images[i] for i in idx], [[labelled.masks[i]] for i in idx], [IGNORE],
+                             aug, ctx.generator)
+        x = prepare_input(normalise(x, config.mean, config.std), ctx.device)
+        with autocast(ctx.device):
+            logits = model(x)
+        loss = loss_fn(logits, y.to(ctx.device))
+        return loss, {"seg": float(loss.detach())}
+
+    def freeze_encoder(step: int) -> None:
+        if step < frozen_warmup:
+            for p in model.encoder.parameters():
+                p.grad = None
+
+    stage = Stage(name=name, round=rnd, total=steps, batch_size=profile.batch_size, modules={"model": model},
+                  optimizer=opt, scheduler=sched, step_fn=step_fn, params=params, after_backward=freeze_encoder,
+                  validate=_validator(ctx, model, config, val), eval_every=profile.eval_every, best=(model, config))
+    run_stage(ctx, stage)
+    return model.eval()
+
+
+def active_tasks(weights: dict[str, float], schedule: str, step: int) -> list[str]:
+    """Tasks with a positive weight; ``alternate`` picks one of them per step in turn."""
+    tasks = [t for t in TASKS if weights.get(t, 0) > 0]
+    if schedule == "alternate" and tasks:
+        return [tasks[step % len(tasks)]]
+    return tasks
+
+
+def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
+             pseudo: tuple[list[torch.Tensor], list[torch.Tensor]] | None, profile: Profile,
+             task_weights: dict[str, float], steps: int) -> PretrainModel:
+    """Three-task pretraining on the pool (see :mod:`pgssl_core.train.pretrain_model`).
+
+    Each step draws two augmented views of the same tiles (pseudo-labels and weights follow the
+    geometry). Online pass: [view 1 with holes, view 2] through the shared encoder; seg loss on both
+    views' weighted pseudo-labels; BYOL symmetric loss against the target's projections of the clean
+    views; inpainting loss on the holes of view 1 only. The target is EMA-updated after each step.
+    """
+    weights = dict(task_weights)
+    if pseudo is None:
+        weights["seg"] = 0.0
+    if not any(v > 0 for v in weights.values()):
+        raise ValueError("pretraining needs at least one task with a positive weight")
+    pmodel = prepare_module(pmodel, ctx.device)
+    params = pmodel.online_parameters()
+    opt, sched = make_optimizer(params, profile, lr=profile.pretrain_lr, total=steps)
+    seg_loss, byol_loss, rec_loss = WeightedSegLoss(), ByolLoss(), MaskedReconstructionLoss()
+    aug = augment_config(profile)
+    cfg = pmodel.config
+
+    def views(idx: list[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        imgs = [pool.images[i] for i in idx]
+        if pseudo is None:
+            x, maps = make_batch(imgs, [[] for _ in idx], [], aug, ctx.generator)
+        else:
+            x, maps = make_batch(imgs, [[pseudo[0][i], pseudo[1][i]] for i in idx], [IGNORE, 0.0], aug,
+                                 ctx.generator)
+        return prepare_input(normalise(x, cfg.mean, cfg.std), ctx.device), [m.to(ctx.device) for m in maps]
+
+    def step_fn(step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        tasks = active_tasks(weights, profile.task_schedule, step)
+        idx = _draw(len(pool), profile.batch_size, ctx.generator)
+        x1, m1 = views(idx)
+        x2, m2 = views(idx)
+        n = x1.shape[0]
+        two_views = "seg" in tasks or "byol" in tasks
+        inp1 = x1
+        if "inpaint" in tasks:
+            holes = random_block_mask(n, x1.shape[-2], x1.shape[-1], profile.inpaint_block, profile.inpaint_ratio,
+                                      ctx.generator).to(ctx.device)
+            inp1 = x1.masked_fill(holes, 0.0)  # 0 in normalised units = the mean colour
+        online = torch.cat([inp1, x2]) if two_views else inp1
+        parts: dict[str, float] = {}
+        total = torch.zeros((), device=ctx.device)
+        with autocast(ctx.device):
+            feats = pmodel.features(online)
+            if "seg" in tasks:
+                logits = pmodel.segment(feats)
+                loss = seg_loss(logits, torch.cat([m1[0], m2[0]]), torch.cat([m1[1], m2[1]]))
+                parts["seg"] = float(loss.detach())
+                total = total + weights["seg"] * loss
+            if "byol" in tasks:
+                pred = pmodel.predict(feats)
+                target = pmodel.target_projection(torch.cat([x1, x2]))
+                loss = (byol_loss(pred[:n], target[n:]) + byol_loss(pred[n:], target[:n])) / 2
+                parts["byol"] = float(loss.detach())
+                total = total + weights["byol"] * loss
+            if "inpaint" in tasks:
+                rec = pmodel.inpaint([f[:n] for f in feats])
+                loss = rec_loss(rec, x1, holes)
+                parts["inpaint"] = float(loss.detach())
+                total = total + weights["inpaint"] * loss
+        return total, parts
+
+    def ema(step: int) -> None:
+        if weights.get("byol", 0) > 0:
+            pmodel.update_target(byol_momentum(step, steps, profile.byol_momentum))
+
+    stage = Stage(name="pretrain", round=rnd, total=steps, batch_size=profile.batch_size,
+                  modules={"pretrain": pmodel}, optimizer=opt, scheduler=sched, step_fn=step_fn, params=params,
+                  after_step=ema)
+    run_stage(ctx, stage)
+    return pmodel
+
+
+def transfer(pmodel: PretrainModel, config: ModelConfig) -> nn.Module:
+    """A fresh U-Net (``create_model``) whose encoder is the pretrained online encoder."""
+    model = create_model(config)
+    model.encoder.load_state_dict({k: v.detach().cpu() for k, v in pmodel.encoder.state_dict().items()})
+    return model
