@@ -49,7 +49,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     projects = tmp_path_factory.mktemp("projects")
     port = _free_port()
     log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("wb")
-    env = {**os.environ, "PGSSL_PROJECTS_DIR": str(projects)}
+    # its own training lock, so a job elsewhere on the machine never makes the browser tests "busy"
+    env = {**os.environ, "PGSSL_PROJECTS_DIR": str(projects), "PGSSL_TRAIN_LOCK": str(projects / "train.lock")}
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "main.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]

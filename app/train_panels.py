@@ -1,0 +1,183 @@
+"""The panels of the Train page: run setup (profile, method, device, data, ETA), the live run panel
+(polled every 2 s) and the run history with the active-model choice. Logic lives in
+:mod:`app.training`; this module only renders."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import context, training
+from app.projects import ProjectEntry
+from pgssl_core.catalog import Project
+from pgssl_core.errors import PgsslError
+from pgssl_core.train import METHODS, PROFILES
+
+RUN_PARAM = "run"  # the run shown in the live panel, kept in the URL for reloads
+POLL_S = 2
+METHOD_HELP = {"pgssl": "PGSSL: teacher, then pseudo-label + BYOL + inpainting pretraining on all tiles, "
+                        "transfer and fine-tune, alternating rounds",
+               "supervised": "baseline: a U-Net trained on the labelled tiles only",
+               "byol": "baseline: BYOL pretraining only, then fine-tune",
+               "inpaint": "baseline: inpainting pretraining only, then fine-tune"}
+PROFILE_HELP = {"test": "tiny, seconds (for tests)", "quick": "CPU, minutes", "standard": "GPU, minutes",
+                "paper": "the paper's scale, hours on a GPU"}
+STATE_COLORS = {"queued": "gray", "running": "blue", "done": "green", "failed": "red", "cancelled": "orange",
+                "interrupted": "orange"}
+
+
+@st.cache_resource(show_spinner="Measuring the training speed of this profile (a few seconds)…")
+def _benchmark(profile: str, device: str) -> float:
+    return training.benchmark_seg_step(profile, device)
+
+
+def _estimate(project: Project, method: str, profile: str, device: str) -> training.Estimate:
+    stored = training.stored_speed(project, profile, device)
+    if stored:
+        return training.estimate_run(method, profile, stored, "the last run of this profile")
+    return training.estimate_run(method, profile, {"seg": _benchmark(profile, device)}, "a short speed test")
+
+
+def setup_panel(project: Project, registry: training.JobRegistry) -> None:
+    """Profile and method choice, device, the tiles a run would use, an ETA, and the start button."""
+    default_profile = "quick" if training.device_line().startswith("cpu") else "standard"
+    c1, c2 = st.columns(2)
+    profile = c1.selectbox("Profile", list(PROFILES), index=list(PROFILES).index(default_profile),
+                           format_func=lambda p: f"{p} · {PROFILE_HELP.get(p, '')}", key="train_profile")
+    method = c2.selectbox("Method", list(METHODS), format_func=lambda m: METHOD_HELP.get(m, m), key="train_method")
+    st.markdown(f"**Device:** {training.device_line()}")
+    try:
+        plan = training.data_plan(project, profile)
+    except PgsslError as exc:
+        st.warning(str(exc), icon=":material/brush:")
+        plan = None
+    if plan is not None:
+        st.markdown(f"**Tiles:** {len(plan.train)} labelled for training, {len(plan.pool)} more in the unlabelled "
+                    f"pool, {len(plan.val)} for validation.")
+        st.caption(f"Validation: {plan.note}."
+                   + (" The test profile uses a small subset of the tiles." if profile in training.DATA_LIMITS else ""))
+        estimate = _estimate(project, method, profile, "auto")
+        st.markdown(f"**Estimated duration:** about {training.format_duration(estimate.seconds)} for "
+                    f"{estimate.steps} steps")
+        extra = "" if estimate.overhead_known else "; validation and pseudo-labelling add to it"
+        st.caption(f"An estimate from {estimate.source}{extra}.")
+    live = registry.active()
+    if live is not None:
+        st.info(f"Run {live.run_id} is running: one training run at a time. Watch or cancel it below.",
+                icon=":material/hourglass_top:")
+    if st.button("Start training", type="primary", disabled=plan is None or live is not None, key="train_start"):
+        try:
+            run_id = training.start_training(registry, project, training.TrainChoice(method, profile))
+        except PgsslError as exc:
+            st.error(str(exc))
+            return
+        st.query_params[RUN_PARAM] = run_id
+        st.rerun()
+
+
+def _shown_run(project: Project, registry: training.JobRegistry) -> dict | None:
+    """The live job of this project, else the run in the URL, else the newest run."""
+    runs = training.train_runs(project)
+    live = registry.active()
+    wanted = live.run_id if live is not None and live.project_root == project.root else st.query_params.get(RUN_PARAM)
+    return next((r for r in runs if r["id"] == wanted), runs[0] if runs else None)
+
+
+def _progress_line(status: dict, plan: list) -> None:
+    progress = status.get("progress") or {}
+    fraction = training.overall_fraction(plan, progress)
+    if progress.get("stage"):
+        text = (f"round {progress.get('round', 1)} · {progress['stage']} · step {progress.get('step', 0)}/"
+                f"{progress.get('total', '?')} · ETA {training.format_duration(progress.get('eta_s'))}")
+    else:
+        text = "preparing…"
+    if status.get("state") == "done":
+        fraction, text = 1.0, "finished"
+    st.progress(fraction, text=text)
+
+
+def _controls(project: Project, registry: training.JobRegistry, run: dict, state: str | None) -> None:
+    if state in training.LIVE_STATES:
+        owned = registry.get(run["id"]) is not None
+        if st.button("Cancel run", key="train_cancel", disabled=not owned,
+                     help=None if owned else "this run belongs to another server process"):
+            training.cancel_training(registry, run["id"])
+            st.toast("Cancelling: the run stops after its current step and keeps a checkpoint.")
+    elif state in training.RESUMABLE_STATES:
+        if st.button("Resume run", key="train_resume", type="primary"):
+            try:
+                training.resume_training(registry, project, run["id"])
+            except PgsslError as exc:
+                st.error(str(exc))
+                return
+            st.rerun()
+
+
+def _charts(run: dict) -> None:
+    losses, vals = training.metrics_tables(run["path"])
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Training loss per task**")
+        if losses.empty:
+            st.caption("No steps logged yet.")
+        else:
+            st.line_chart(training.loss_chart_table(losses), x_label="step", y_label="loss")
+    with c2:
+        st.markdown("**Validation IoU**")
+        if vals.empty:
+            st.caption("No validation yet.")
+        else:
+            st.line_chart(vals.set_index("step")[["iou"]], x_label="step", y_label="IoU")
+            st.dataframe(vals.groupby(["round", "stage"], sort=False).last().reset_index()
+                         [["round", "stage", "step", "iou", "f1"]], hide_index=True)
+
+
+def _live_panel_body(entry: ProjectEntry) -> None:
+    registry = training.job_registry()
+    with context.open_project(entry) as project:
+        run = _shown_run(project, registry)
+        if run is None:
+            st.caption("No training run yet.")
+            return
+        status = training.run_status(registry, run) or {}
+        state = status.get("state")
+        st.markdown(f"**Run {run['id']}** · {run['config'].get('method')} · {run['config'].get('profile')} profile")
+        st.badge(state or "not started", color=STATE_COLORS.get(state, "gray"))
+        _progress_line(status, training.run_plan(run["path"]))
+        if status.get("error"):
+            (st.warning if state in training.RESUMABLE_STATES else st.error)(status["error"])
+        _controls(project, registry, run, state)
+        _charts(run)
+    # when a run leaves the live states, refresh the whole page once (history, start button)
+    was_live = st.session_state.get("train_seen_live") == run["id"]
+    st.session_state["train_seen_live"] = run["id"] if state in training.LIVE_STATES else None
+    if was_live and state not in training.LIVE_STATES:
+        st.rerun(scope="app")
+
+
+def live_panel(entry: ProjectEntry, poll: bool) -> None:
+    """Status, progress, cancel/resume and live charts of the current run, refreshed every 2 s while
+    ``poll`` (a run is live); an idle page does not poll, so its charts do not redraw for nothing."""
+    st.fragment(run_every=POLL_S if poll else None)(_live_panel_body)(entry)
+
+
+def history_panel(project: Project, registry: training.JobRegistry) -> None:
+    """Every training run with its figures, and the choice of the project's active model."""
+    table = training.history_table(registry, project)
+    if table.empty:
+        st.caption("No runs yet.")
+        return
+    st.dataframe(table, hide_index=True, column_config={
+        "val IoU": st.column_config.NumberColumn(format="%.3f"),
+        "val F1": st.column_config.NumberColumn(format="%.3f")})
+    finished = [r for r in training.train_runs(project) if training.model_file(r) is not None]
+    if not finished:
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = c1.selectbox("Model", [r["id"] for r in finished], key="train_active_choice",
+                          help="the model the Label and Map pages use for predictions")
+    if c2.button("Use as active model", key="train_set_active"):
+        run = next(r for r in finished if r["id"] == chosen)
+        st.toast(f"Active model: {training.set_active_model(project, run)}")
+        st.rerun()
+    current = training.active_model_setting(project)
+    st.caption(f"Active model: {current}" if current else "No active model yet.")

@@ -1,0 +1,434 @@
+"""Training jobs of the app: a per-server registry of the running job, run status from memory or
+disk, metrics as tables for the live charts, run history, the pre-start ETA and the active model.
+
+Only :func:`job_registry` touches Streamlit (``st.cache_resource``: one registry per server process,
+shared by every browser tab). Everything else takes plain arguments, so it is testable without a
+script run. Worker threads never call Streamlit: they write ``status.json`` / ``metrics.jsonl`` and
+the catalog; pages poll.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pgssl_core.catalog import Project
+from pgssl_core.errors import PgsslError
+from pgssl_core.train import TrainConfig, get_profile, plan
+from pgssl_core.train.jobs import DEFAULT_LOCK, JobBusyError, TrainingJob, read_status
+from pgssl_core.train.profiles import Profile
+from pgssl_core.train.progress import read_metrics
+from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
+
+RUN_KIND = "train"
+LIVE_STATES = ("queued", "running")
+RESUMABLE_STATES = ("interrupted", "cancelled")
+SEG_STAGES = ("teacher", "supervised", "finetune")  # supervised segmentation steps, one forward each
+# A pretraining step runs the segmentation head, BYOL on two views (online + target network) and
+# inpainting: about three segmentation steps' work. Used only when no run of the profile has been timed.
+PRETRAIN_COST = 3.0
+# The tiny test profile trains on a small seeded subset so that it finishes in seconds on any project.
+DATA_LIMITS: dict[str, dict[str, int]] = {"test": {"max_pool": 8, "max_val": 4}}
+SPEED_SETTING = "train_speed"  # setting: {"<profile>@<device>": {"seg": s/step, "pretrain": s/step}}
+
+
+# ---------------------------------------------------------------- the registry
+
+
+@dataclass
+class LiveJob:
+    """A job started by this server process."""
+
+    project_root: Path
+    run_id: str
+    job: TrainingJob
+
+
+class JobRegistry:
+    """The training jobs of this server process (at most one alive: the engine's lock is machine-wide)."""
+
+    def __init__(self, lock_path: str | Path = DEFAULT_LOCK) -> None:
+        self.lock_path = Path(lock_path)
+        self._lock = threading.Lock()
+        self._jobs: dict[str, LiveJob] = {}
+
+    def active(self) -> LiveJob | None:
+        """The job still running in this process, if any."""
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.job.alive), None)
+
+    def get(self, run_id: str) -> LiveJob | None:
+        """The job of ``run_id`` if this process started it (alive or finished)."""
+        with self._lock:
+            return self._jobs.get(run_id)
+
+    def add(self, live: LiveJob) -> None:
+        with self._lock:
+            self._jobs[live.run_id] = live
+
+
+def current_lock_path() -> Path:
+    """``$PGSSL_TRAIN_LOCK`` when set (tests use a private lock), else the engine's default."""
+    return Path(os.environ.get("PGSSL_TRAIN_LOCK", DEFAULT_LOCK))
+
+
+@st.cache_resource
+def _registry(lock_path: str) -> JobRegistry:
+    return JobRegistry(lock_path)
+
+
+def job_registry() -> JobRegistry:
+    """The registry of this server process (every tab and reload sees the same one)."""
+    return _registry(str(current_lock_path()))
+
+
+# ---------------------------------------------------------------- start, resume, cancel
+
+
+@dataclass(frozen=True)
+class TrainChoice:
+    """What the user picked before starting."""
+
+    method: str = "pgssl"
+    profile: str = "quick"
+    seed: int = 0
+    device: str = "auto"
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(method=self.method, profile=self.profile, seed=self.seed, device=self.device)
+
+
+def data_plan(project: Project, profile: str, seed: int = 0) -> DataPlan:
+    """The tiles a run of ``profile`` would use (PgsslError when there are too few labels)."""
+    return plan_project_data(project, seed=seed, **DATA_LIMITS.get(profile, {}))
+
+
+def _ensure_idle(registry: JobRegistry) -> None:
+    live = registry.active()
+    if live is not None:
+        raise JobBusyError(f"training run {live.run_id} is already running: wait for it or cancel it first")
+
+
+def _launch(registry: JobRegistry, project: Project, run_id: str, run_dir: Path, choice: TrainChoice,
+            plan_: DataPlan, resume: bool) -> None:
+    """Read the data, start the job on its thread, and a watcher that files the result in the catalog."""
+    try:
+        data = load_plan(project, plan_)
+        job = TrainingJob(data, choice.train_config(), run_dir, resume=resume, lock_path=registry.lock_path).start()
+    except PgsslError as exc:
+        project.update_run(run_id, "failed", {"error": str(exc)})
+        raise
+    registry.add(LiveJob(project.root, run_id, job))
+    project.update_run(run_id, "running")
+    threading.Thread(target=_file_result, args=(project.root, run_id, job, choice), daemon=True,
+                     name=f"pgssl-train-watch-{run_id}").start()
+
+
+def _file_result(project_root: Path, run_id: str, job: TrainingJob, choice: TrainChoice) -> None:
+    """Wait for the job, then copy its outcome (and its measured speed) into the catalog."""
+    final = job.join()
+    with Project.open(project_root) as project:
+        project.update_run(run_id, final.get("state", "failed"), run_metrics(final))
+        speed = measured_speed(job.run_dir, get_profile(choice.profile))
+        if speed and final.get("state") == "done" and not job.resume:
+            # validation, pseudo-labelling and start-up: the share of the wall time outside the steps
+            steps_only = estimate_run(choice.method, choice.profile, speed).seconds
+            wall = run_metrics(final).get("wall_s")
+            if wall and steps_only > 0:
+                speed["overhead"] = max(1.0, wall / steps_only)
+            key = f"{choice.profile}@{_device_name(choice.device)}"
+            project.set_setting(SPEED_SETTING, {**(project.get_setting(SPEED_SETTING) or {}), key: speed})
+
+
+def start_training(registry: JobRegistry, project: Project, choice: TrainChoice) -> str:
+    """Register a ``train`` run in the project and start it in the background; returns the run id.
+
+    Raises PgsslError (too few labels, another job running, ...) before anything starts.
+    """
+    _ensure_idle(registry)
+    plan_ = data_plan(project, choice.profile, choice.seed)
+    config = {**choice.__dict__, "data": {"train": len(plan_.train), "pool": len(plan_.pool), "val": len(plan_.val),
+                                          "val_source": plan_.val_source}}
+    run_id, run_dir = project.create_run(RUN_KIND, config)
+    _launch(registry, project, run_id, run_dir, choice, plan_, resume=False)
+    return run_id
+
+
+def resume_training(registry: JobRegistry, project: Project, run_id: str) -> None:
+    """Continue an interrupted or cancelled run from its checkpoint (the labels are read again)."""
+    _ensure_idle(registry)
+    run = project.run(run_id)
+    status = run_status(registry, run)
+    state = (status or {}).get("state")
+    if state not in RESUMABLE_STATES:
+        raise PgsslError(f"run {run_id} is {state or 'not started'}: only interrupted or cancelled runs can resume")
+    cfg = run["config"]
+    choice = TrainChoice(cfg.get("method", "pgssl"), cfg.get("profile", "quick"), int(cfg.get("seed", 0)),
+                         cfg.get("device", "auto"))
+    _launch(registry, project, run_id, Path(run["path"]), choice, data_plan(project, choice.profile, choice.seed),
+            resume=True)
+
+
+def cancel_training(registry: JobRegistry, run_id: str) -> bool:
+    """Ask the run to stop (it checkpoints first); False when this process does not own it."""
+    live = registry.get(run_id)
+    if live is None or not live.job.alive:
+        return False
+    live.job.cancel()
+    return True
+
+
+# ---------------------------------------------------------------- status and metrics
+
+
+def run_status(registry: JobRegistry, run: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's status: the live snapshot when this process runs it, else ``status.json`` (a run
+    whose process is gone reads as ``interrupted``); None if it never started."""
+    live = registry.get(run["id"])
+    if live is not None and live.job.alive:
+        return live.job.snapshot()
+    return read_status(run["path"])
+
+
+def any_live(registry: JobRegistry, project: Project) -> bool:
+    """A run is queued or running: in this server process, or (per its status.json) in another one."""
+    if registry.active() is not None:
+        return True
+    runs = train_runs(project)
+    return bool(runs) and (run_status(registry, runs[0]) or {}).get("state") in LIVE_STATES
+
+
+def run_metrics(status: dict[str, Any]) -> dict[str, Any]:
+    """The figures kept in the catalog for a finished run."""
+    metrics: dict[str, Any] = {}
+    if status.get("val"):
+        metrics["val"] = status["val"]
+    if status.get("error"):
+        metrics["error"] = status["error"]
+    if status.get("model"):
+        metrics["model"] = status["model"]
+    if status.get("started") and status.get("ended"):
+        metrics["wall_s"] = round(status["ended"] - status["started"], 1)
+    return metrics
+
+
+def _stage_offsets(events: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
+    """Global step at which each (round, stage) starts, in the order the stages first ran."""
+    offsets: dict[tuple[int, str], int] = {}
+    total = 0
+    for event in events:
+        if event.get("kind") in ("stage", "step", "val") and "stage" in event:
+            key = (int(event.get("round", 1)), str(event["stage"]))
+            if key not in offsets:  # a resumed stage keeps its first offset
+                offsets[key] = total
+                total += int(event.get("total") or 0)
+    return offsets
+
+
+def metrics_tables(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(losses, validation) of a run's ``metrics.jsonl``.
+
+    losses: columns step (global optimizer step of the run), round, stage, task, loss.
+    validation: columns step, round, stage, iou, f1, precision, recall.
+    """
+    events = read_metrics(Path(run_dir) / "metrics.jsonl")
+    offsets = _stage_offsets(events)
+    losses, vals = [], []
+    for e in events:
+        kind = e.get("kind")
+        if kind not in ("step", "val"):
+            continue
+        rnd, stage = int(e.get("round", 1)), str(e.get("stage"))
+        step = offsets.get((rnd, stage), 0) + int(e.get("step", 0))
+        if kind == "step":
+            losses += [{"step": step, "round": rnd, "stage": stage, "task": task, "loss": value}
+                       for task, value in (e.get("losses") or {}).items() if value is not None]
+        else:
+            v = e.get("val") or {}
+            vals.append({"step": step, "round": rnd, "stage": stage, **{k: v.get(k) for k in
+                                                                        ("iou", "f1", "precision", "recall")}})
+    return (pd.DataFrame(losses, columns=["step", "round", "stage", "task", "loss"]),
+            pd.DataFrame(vals, columns=["step", "round", "stage", "iou", "f1", "precision", "recall"]))
+
+
+def loss_chart_table(losses: pd.DataFrame) -> pd.DataFrame:
+    """Wide table for ``st.line_chart``: index step, one column per "task (stage)" series."""
+    if losses.empty:
+        return pd.DataFrame()
+    series = losses.assign(series=losses["task"] + " (" + losses["stage"] + ")")
+    return series.pivot_table(index="step", columns="series", values="loss", aggfunc="last")
+
+
+def run_plan(run_dir: str | Path) -> list[tuple[int, str, int]]:
+    """The run's (round, stage, steps) plan from its first ``info`` event ([] before it is written)."""
+    for event in read_metrics(Path(run_dir) / "metrics.jsonl"):
+        if event.get("kind") == "info" and event.get("plan"):
+            return [(int(r), str(s), int(n)) for r, s, n in event["plan"]]
+    return []
+
+
+def overall_fraction(plan_: list[tuple[int, str, int]], progress: dict[str, Any] | None) -> float:
+    """Share of the run's steps done, 0..1, from the plan and the latest progress event."""
+    total = sum(n for _, _, n in plan_)
+    if not total or not progress or "stage" not in progress:
+        return 0.0
+    done = 0
+    for rnd, stage, steps in plan_:
+        if (rnd, stage) == (int(progress.get("round", 1)), progress["stage"]):
+            return min(1.0, (done + int(progress.get("step", 0))) / total)
+        done += steps
+    return 0.0
+
+
+# ---------------------------------------------------------------- history and active model
+
+
+def train_runs(project: Project) -> list[dict[str, Any]]:
+    """The project's training runs, newest first."""
+    return [r for r in reversed(project.runs()) if r["kind"] == RUN_KIND]
+
+
+def model_file(run: dict[str, Any]) -> Path | None:
+    """The final model of a run, if it exists."""
+    path = Path(run["path"]) / "model.pt"
+    return path if path.is_file() else None
+
+
+def active_model_setting(project: Project) -> str | None:
+    return project.get_setting("active_model")
+
+
+def set_active_model(project: Project, run: dict[str, Any]) -> str:
+    """Make the run's model the project's active model; returns the stored path (relative to the
+    project folder, so the project can be moved)."""
+    path = model_file(run)
+    if path is None:
+        raise PgsslError(f"run {run['id']} has no model file yet: only finished runs can be the active model")
+    try:
+        value = str(path.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        value = str(path.resolve())
+    project.set_setting("active_model", value)
+    return value
+
+
+def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
+    """One row per training run, newest first: id, started, state, method, profile, val IoU, F1,
+    wall time (s), active."""
+    active = active_model_setting(project)
+    rows = []
+    for run in train_runs(project):
+        status = run_status(registry, run) or {}
+        val = status.get("val") or run["metrics"].get("val") or {}
+        wall = run["metrics"].get("wall_s")
+        model = model_file(run)
+        is_active = bool(active and model and (project.root / active).resolve() == model.resolve())
+        rows.append({"run": run["id"], "started": run["created_at"][:19].replace("T", " "),
+                     "state": status.get("state") or run["status"], "method": run["config"].get("method"),
+                     "profile": run["config"].get("profile"), "val IoU": val.get("iou"), "val F1": val.get("f1"),
+                     "wall (s)": wall, "active": "✓" if is_active else ""})
+    return pd.DataFrame(rows, columns=["run", "started", "state", "method", "profile", "val IoU", "val F1",
+                                       "wall (s)", "active"])
+
+
+# ---------------------------------------------------------------- device and ETA
+
+
+def _device_name(device: str = "auto") -> str:
+    from pgssl_core.train.device import resolve_device
+
+    return resolve_device(device).type
+
+
+def device_line(device: str = "auto") -> str:
+    """What a run will train on, in words."""
+    from pgssl_core.train.device import describe_device, resolve_device
+
+    return describe_device(resolve_device(device))
+
+
+def measured_speed(run_dir: str | Path, profile: Profile) -> dict[str, float] | None:
+    """Median seconds per step of a finished run's segmentation and pretraining stages."""
+    per: dict[str, list[float]] = {"seg": [], "pretrain": []}
+    for e in read_metrics(Path(run_dir) / "metrics.jsonl"):
+        rate = e.get("images_per_s")
+        if e.get("kind") == "step" and rate:
+            per["pretrain" if e.get("stage") == "pretrain" else "seg"].append(profile.batch_size / rate)
+    speed = {k: statistics.median(v) for k, v in per.items() if v}
+    return speed or None
+
+
+def benchmark_seg_step(profile_name: str, device: str = "auto", steps: int = 3) -> float:
+    """Seconds per supervised training step of the profile's U-Net on random data (a rough measurement
+    taking a few seconds; the first step is a warm-up and not counted)."""
+    import torch
+
+    from pgssl_core.models import create_model
+    from pgssl_core.train.device import prepare_input, prepare_module, resolve_device
+    from pgssl_core.train.rounds import model_config
+
+    profile = get_profile(profile_name)
+    dev = resolve_device(device)
+    model = prepare_module(create_model(model_config(profile, 3)), dev).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(profile.batch_size, 3, profile.crop, profile.crop, generator=gen)
+    y = torch.randint(0, 2, (profile.batch_size, profile.crop, profile.crop), generator=gen)
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(prepare_input(x, dev)), y.to(dev))
+        loss.backward()
+        opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[1:] or times)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A pre-start estimate of a run's duration."""
+
+    seconds: float
+    steps: int
+    source: str  # where the speed came from, e.g. "previous run" or "measured"
+    overhead_known: bool = False  # True: validation and pseudo-labelling are included
+
+
+def estimate_run(method: str, profile_name: str, speed: dict[str, float], source: str = "measured") -> Estimate:
+    """Duration of a run from its plan and seconds per step (``seg``; ``pretrain`` defaults to
+    :data:`PRETRAIN_COST` times ``seg``), times ``overhead`` (wall time / step time of the last
+    finished run; 1 when unknown, i.e. validation and pseudo-labelling not counted)."""
+    steps_plan = plan(method, get_profile(profile_name))
+    seg = speed["seg"]
+    pre = speed.get("pretrain", seg * PRETRAIN_COST)
+    step_s = sum(n * (pre if stage == "pretrain" else seg) for _, stage, n in steps_plan)
+    seconds = speed.get("overhead", 1.0) * step_s
+    return Estimate(seconds, sum(n for _, _, n in steps_plan), source, "overhead" in speed)
+
+
+def stored_speed(project: Project, profile_name: str, device: str = "auto") -> dict[str, float] | None:
+    """Seconds per step recorded by the last finished run of this profile on this kind of device."""
+    return (project.get_setting(SPEED_SETTING) or {}).get(f"{profile_name}@{_device_name(device)}")
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"1 h 05 min"``, ``"3 min 20 s"``, ``"42 s"``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"

@@ -1,0 +1,26 @@
+"""Train: pick a profile and method, start a background run, watch it live, choose the active model."""
+
+import streamlit as st
+
+from app import context, train_panels, training
+
+entry = context.current_project_entry()
+if entry is None:
+    st.title("Train")
+    st.info("No project yet: create one and upload tiles on the Home page.")
+    st.stop()
+
+registry = training.job_registry()
+with context.open_project(entry) as project:
+    st.title(f"Train · {project.name}")
+    with st.container(border=True):
+        st.subheader("New run")
+        train_panels.setup_panel(project, registry)
+    live = training.any_live(registry, project)
+
+st.subheader("Current run")
+train_panels.live_panel(entry, poll=live)
+
+with context.open_project(entry) as project:
+    st.subheader("Run history")
+    train_panels.history_panel(project, registry)

@@ -1,0 +1,86 @@
+"""Smoke tests of the Train page with Streamlit's AppTest (no browser)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from pgssl_core.catalog import Project
+from pgssl_core.train.jobs import read_status
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+def _open_train_page() -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=180)
+    at.query_params["project"] = "beijing-demo"
+    at.run()
+    at.switch_page("../pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _label_two_tiles(projects: Path) -> None:
+    with Project.open(projects / "beijing-demo") as project:
+        for record in project.tiles()[:2]:
+            project.save_label(record.id, project.reference_mask(record.id), 0, complete=True)
+
+
+def test_page_without_labels_explains_and_disables_start(projects_env: Path) -> None:
+    at = _open_train_page()
+    assert at.title[0].value.startswith("Train")
+    assert any("label at least 2 tiles" in w.value for w in at.warning)
+    assert at.button(key="train_start").disabled
+    assert any("Device" in m.value for m in at.markdown)
+    assert any("No training run yet" in c.value for c in at.caption)
+
+
+def test_start_a_test_run_from_the_page(projects_env: Path) -> None:
+    _label_two_tiles(projects_env)
+    at = _open_train_page()
+    assert any("2 labelled for training" in m.value for m in at.markdown)
+    assert any("reference (ground-truth) masks" in c.value for c in at.caption)
+    assert any("Estimated duration" in m.value for m in at.markdown)
+    at.selectbox(key="train_profile").set_value("test").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    run_dir = projects_env / "beijing-demo" / "runs" / run_id
+    deadline = time.monotonic() + 150
+    while (read_status(run_dir) or {}).get("state") in (None, "queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert read_status(run_dir)["state"] == "done"
+    time.sleep(1.0)  # the watcher files the result in the catalog right after
+    at.run()
+    assert not at.exception, at.exception
+    history = at.dataframe[-1].value
+    assert history.loc[0, "run"] == run_id and history.loc[0, "state"] == "done"
+    at.button(key="train_set_active").click().run()
+    with Project.open(projects_env / "beijing-demo") as project:
+        assert project.get_setting("active_model") == f"runs/{run_id}/model.pt"
+
+
+def test_second_tab_sees_the_running_job_and_cancels_it(projects_env: Path) -> None:
+    """A run started elsewhere (another tab: same server process, same registry) is shown live; the
+    start button is disabled; Cancel stops it. The GPU-sized profile keeps it running long enough."""
+    from app import training
+
+    _label_two_tiles(projects_env)
+    registry = training.job_registry()  # the per-process registry the page uses
+    with Project.open(projects_env / "beijing-demo") as project:
+        run_id = training.start_training(registry, project, training.TrainChoice(profile="standard", device="cpu"))
+    try:
+        at = _open_train_page()
+        assert at.button(key="train_start").disabled
+        assert any(run_id in i.value and "one training run at a time" in i.value for i in at.info)
+        assert any(run_id in m.value for m in at.markdown)  # the live panel shows that run
+        at.button(key="train_cancel").click().run()
+        assert not at.exception, at.exception
+        final = registry.get(run_id).job.join(timeout=120)  # a standard run would take far longer
+        assert final["state"] == "cancelled", final
+    finally:
+        if training.cancel_training(registry, run_id):  # never leave a run behind when something failed
+            registry.get(run_id).job.join(timeout=120)

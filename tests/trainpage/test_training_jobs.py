@@ -1,0 +1,109 @@
+"""``app.training`` without a browser: start, watch, cancel, resume and file runs of the tiny profile."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from app import training
+from pgssl_core.errors import PgsslError
+from pgssl_core.train.jobs import JobBusyError
+
+TEST_CHOICE = training.TrainChoice(method="pgssl", profile="test", device="cpu")
+
+
+def _wait_for_catalog(project, run_id: str, timeout: float = 60) -> dict:
+    """The watcher thread files the outcome just after the job ends."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = project.run(run_id)
+        if run["status"] not in ("created", "running"):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} was not filed within {timeout} s")
+
+
+@pytest.fixture()
+def registry(train_lock: Path) -> training.JobRegistry:
+    return training.JobRegistry(train_lock)
+
+
+def test_run_to_done_then_history_and_active_model(make_project, registry) -> None:
+    project = make_project(n=6, labelled=2, reference=True)
+    run_id = training.start_training(registry, project, TEST_CHOICE)
+    with pytest.raises(JobBusyError, match="already running"):  # one run at a time, whichever tab asks
+        training.start_training(registry, project, TEST_CHOICE)
+    final = registry.get(run_id).job.join(timeout=120)
+    assert final["state"] == "done", final
+    run = _wait_for_catalog(project, run_id)
+    assert run["status"] == "done" and 0 <= run["metrics"]["val"]["iou"] <= 1
+    assert run["config"]["data"] == {"train": 2, "pool": 4, "val": 4, "val_source": "reference"}
+
+    losses, vals = training.metrics_tables(run["path"])
+    assert {"seg", "byol", "inpaint"} <= set(losses["task"])
+    assert losses["step"].is_monotonic_increasing  # global steps across stages
+    plan = training.run_plan(run["path"])
+    assert losses["step"].max() == sum(n for _, _, n in plan)
+    assert set(vals["stage"]) == {"teacher", "finetune"} and vals["iou"].between(0, 1).all()
+    assert training.overall_fraction(plan, final["progress"]) == 1.0
+    chart = training.loss_chart_table(losses)
+    assert "byol (pretrain)" in chart.columns and "seg (teacher)" in chart.columns
+
+    table = training.history_table(registry, project)
+    assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done" and table.loc[0, "active"] == ""
+    stored = training.set_active_model(project, run)
+    assert stored == f"runs/{run_id}/model.pt" and (project.root / stored).is_file()
+    assert training.history_table(registry, project).loc[0, "active"] == "✓"
+    # the finished run timed its steps: the next estimate uses them
+    speed = training.stored_speed(project, "test", "cpu")
+    assert speed and speed["seg"] > 0 and speed["pretrain"] > 0 and speed["overhead"] >= 1.0
+    estimate = training.estimate_run("pgssl", "test", speed)
+    assert estimate.overhead_known
+    assert estimate.seconds == pytest.approx(run["metrics"]["wall_s"], rel=0.05)  # same run, same plan
+
+
+def test_cancel_interrupt_and_resume(make_project, registry) -> None:
+    project = make_project(n=5, labelled=3)
+    run_id = training.start_training(registry, project, TEST_CHOICE)
+    assert training.cancel_training(registry, run_id)
+    assert registry.get(run_id).job.join(timeout=120)["state"] == "cancelled"
+    run = _wait_for_catalog(project, run_id)
+    assert run["status"] == "cancelled"
+
+    # a server restart while running: status.json says running, its process is gone -> interrupted
+    status_path = Path(run["path"]) / "status.json"
+    status = json.loads(status_path.read_text())
+    status_path.write_text(json.dumps({**status, "state": "running", "pid": 2 ** 22 + 12345}))
+    fresh = training.JobRegistry(registry.lock_path)  # what a restarted server has
+    assert training.run_status(fresh, run)["state"] == "interrupted"
+    assert not training.cancel_training(fresh, run_id)  # not owned by this registry
+
+    training.resume_training(fresh, project, run_id)
+    assert fresh.get(run_id).job.join(timeout=120)["state"] == "done"
+    assert _wait_for_catalog(project, run_id)["status"] == "done"
+    with pytest.raises(PgsslError, match="only interrupted or cancelled"):
+        training.resume_training(fresh, project, run_id)
+
+
+def test_too_few_labels_starts_nothing(make_project, registry) -> None:
+    project = make_project(n=3, labelled=1)
+    with pytest.raises(PgsslError, match="label at least 2 tiles"):
+        training.start_training(registry, project, TEST_CHOICE)
+    assert training.train_runs(project) == []
+
+
+def test_estimate_and_formatting() -> None:
+    est = training.estimate_run("pgssl", "test", {"seg": 1.0})
+    # test profile: teacher 4 + 2 rounds x (pretrain 4 at 3x + finetune 4)
+    assert est.steps == 20 and est.seconds == pytest.approx(4 + 2 * (4 * training.PRETRAIN_COST + 4))
+    assert not est.overhead_known
+    assert training.estimate_run("pgssl", "test", {"seg": 1.0, "pretrain": 2.0, "overhead": 2.0}).seconds == \
+        pytest.approx(2 * (4 + 2 * (4 * 2.0 + 4)))
+    assert training.estimate_run("supervised", "test", {"seg": 0.5}).seconds == pytest.approx(2.0)
+    assert training.format_duration(42.4) == "42 s"
+    assert training.format_duration(200) == "3 min 20 s"
+    assert training.format_duration(3900) == "1 h 05 min"
+    assert training.format_duration(None) == "—"
