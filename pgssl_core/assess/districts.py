@@ -1,0 +1,120 @@
+"""Per-district statistics: imaged area, buildings, coverage and rooftop-PV potential."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from pgssl_core.assess.boundaries import load_boundaries
+from pgssl_core.assess.metric_crs import equal_area, require_crs
+from pgssl_core.assess.pv import PVAssumptions, pv_potential
+from pgssl_core.errors import PgsslError
+from pgssl_core.io import atomic_write_bytes
+
+STATUS_NONE = "no imagery"
+STATUS_PARTLY = "partly imaged"
+STATUS_FULL = "fully imaged"
+STATUS_UNKNOWN = "imaged extent unknown"
+FULL_SHARE = 0.999  # imaged share above which a district counts as fully imaged (rounding of pixel edges)
+
+
+@dataclass
+class DistrictReport:
+    """Result of ``aggregate_districts``.
+
+    ``table``: one row per district (WGS84 geometry for maps); metrics are NaN where a district
+    has no imagery (``status`` says why). ``outside``: tiles with imagery outside every district
+    (``tile``, ``imaged_km2``, ``outside_km2``, ``status``). ``buildings_outside``: footprints
+    whose centre lies in no district.
+    """
+
+    table: gpd.GeoDataFrame
+    outside: pd.DataFrame
+    buildings_outside: int
+    assumptions: PVAssumptions = field(default_factory=PVAssumptions)
+
+
+def _outside_tiles(img: gpd.GeoDataFrame, union: shapely.Geometry) -> pd.DataFrame:
+    rows = []
+    for name, geom in zip(img["tile"], img.geometry):
+        total = geom.area
+        outside = geom.difference(union).area
+        if outside > 1e-6 * max(total, 1.0):
+            status = "outside every district" if outside >= total * (1 - 1e-9) else "partly outside"
+            rows.append({"tile": name, "imaged_km2": total / 1e6, "outside_km2": outside / 1e6, "status": status})
+    return pd.DataFrame(rows, columns=["tile", "imaged_km2", "outside_km2", "status"])
+
+
+def aggregate_districts(districts: gpd.GeoDataFrame | str | os.PathLike[str], footprints: gpd.GeoDataFrame,
+                        imaged: gpd.GeoDataFrame | None, assumptions: PVAssumptions | None = None) -> DistrictReport:
+    """Aggregate footprints and imaged extents (one row per tile, column ``tile``) per district.
+
+    Areas are computed in an Albers equal-area CRS fitted to the districts. A building belongs to
+    the district containing its representative point. PV figures come from ``pv_potential`` at
+    the district centroid, with low/high columns. ``imaged=None`` (only a buildings file known)
+    leaves imaged area and coverage NaN with status ``imaged extent unknown``.
+    """
+    a = assumptions or PVAssumptions()
+    d = load_boundaries(districts)
+    require_crs(footprints, "the buildings")
+    ea = equal_area(d)
+    d_ea = d.to_crs(ea)
+    union = shapely.union_all(d_ea.geometry.to_numpy())
+    district_m2 = d_ea.area.to_numpy()
+
+    if imaged is not None:
+        require_crs(imaged, "the imagery extent")
+        img = imaged.to_crs(ea)
+        outside = _outside_tiles(img, union)
+        if len(img) and (outside["status"] == "outside every district").sum() == len(img):
+            raise PgsslError(f"none of the {len(img)} tiles overlaps any of the {len(d)} districts; check the "
+                             "boundary file and that the rasters are georeferenced in the right place")
+        img_union = shapely.union_all(img.geometry.to_numpy())
+        imaged_m2 = shapely.area(shapely.intersection(d_ea.geometry.to_numpy(), img_union))
+    else:
+        outside = pd.DataFrame(columns=["tile", "imaged_km2", "outside_km2", "status"])
+        imaged_m2 = np.full(len(d), np.nan)
+
+    fp = footprints.to_crs(ea)
+    fp = gpd.GeoDataFrame({"fp_m2": fp.area.to_numpy()}, geometry=fp.representative_point().to_numpy(), crs=ea)
+    joined = gpd.sjoin(fp, d_ea[["geometry"]], predicate="within", how="left")
+    joined = joined[~joined.index.duplicated()]  # a point on a shared border goes to one district
+    buildings_outside = int(joined["index_right"].isna().sum())
+    per = joined.dropna(subset=["index_right"]).groupby("index_right")["fp_m2"].agg(["count", "sum"])
+    count = per["count"].reindex(range(len(d)), fill_value=0).to_numpy(dtype=float)
+    fp_m2 = per["sum"].reindex(range(len(d)), fill_value=0.0).to_numpy(dtype=float)
+    if imaged is None and len(fp) and buildings_outside == len(fp):
+        raise PgsslError(f"none of the {len(fp)} buildings lies in any of the {len(d)} districts")
+
+    centroids = d_ea.geometry.centroid.to_crs(4326)
+    rows = []
+    for i in range(len(d)):
+        known = imaged is None or imaged_m2[i] > 0
+        share = imaged_m2[i] / district_m2[i]
+        status = STATUS_UNKNOWN if imaged is None else (
+            STATUS_NONE if not known else STATUS_FULL if share >= FULL_SHARE else STATUS_PARTLY)
+        row = {"district": d["district"].iloc[i], "status": status, "district_km2": district_m2[i] / 1e6,
+               "imaged_km2": imaged_m2[i] / 1e6, "imaged_share": share}
+        if known:
+            pv = pv_potential(fp_m2[i], centroids.y.iloc[i], centroids.x.iloc[i], a).as_columns()
+            row.update(building_count=count[i], footprint_m2=fp_m2[i], coverage=fp_m2[i] / imaged_m2[i], **pv)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    extra = [c for c in ("adcode", "name_zh") if c in d.columns]
+    table = pd.concat([d[extra].reset_index(drop=True), table], axis=1)
+    table = gpd.GeoDataFrame(table, geometry=d.geometry.to_crs(4326).to_numpy(), crs=4326)
+    return DistrictReport(table, outside, buildings_outside, a)
+
+
+def write_district_csv(report: DistrictReport, path: str | os.PathLike[str]) -> Path:
+    """Write the district table (without geometry) as UTF-8 CSV, atomically."""
+    path = Path(path)
+    frame = pd.DataFrame(report.table.drop(columns=report.table.geometry.name))
+    atomic_write_bytes(path, frame.to_csv(index=False, float_format="%.6g").encode("utf-8"))
+    return path

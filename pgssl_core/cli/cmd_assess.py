@@ -1,0 +1,95 @@
+"""``python -m pgssl_core assess``: district statistics and rooftop-PV potential as CSV, density grid."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pgssl_core.errors import PgsslError
+
+NAME = "assess"
+HELP = "per-district buildings, coverage and rooftop-PV potential (CSV) from footprints or prediction rasters"
+
+# CLI flag -> PVAssumptions field.
+PV_FLAGS = {"annual_ghi": "annual_ghi_kwh_m2", "tilt": "tilt_deg", "azimuth": "azimuth_deg",
+            "usable_share": "usable_roof_share", "efficiency": "module_efficiency", "losses": "system_losses",
+            "emission_factor": "emission_factor_t_mwh"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--buildings", type=Path, help="footprints file (.gpkg/.geojson/zipped .shp)")
+    src.add_argument("--masks", type=Path, help="folder (or file) of prediction GeoTIFFs from `predict`")
+    parser.add_argument("--imaged", type=Path, help="with --buildings: vector file of the imaged extent")
+    parser.add_argument("--districts", default="beijing", help="'beijing' (default) or a boundary file")
+    parser.add_argument("--out", required=True, type=Path, help="district table (.csv)")
+    parser.add_argument("--grid-out", type=Path, help="density grid (.gpkg or .geojson); needs --masks or --imaged")
+    parser.add_argument("--cell-m", type=float, default=100.0, help="density grid cell size, m")
+    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold for --masks")
+    parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
+    parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification, m")
+    pv = parser.add_argument_group("PV assumptions (defaults: see PVAssumptions)")
+    pv.add_argument("--annual-ghi", type=float, help="annual horizontal irradiation, kWh/m2/yr")
+    pv.add_argument("--tilt", type=float, help="module tilt, deg")
+    pv.add_argument("--azimuth", type=float, help="module azimuth, deg clockwise from north")
+    pv.add_argument("--usable-share", type=float, help="usable share of roof area, 0..1")
+    pv.add_argument("--efficiency", type=float, help="module efficiency, 0..1")
+    pv.add_argument("--losses", type=float, help="system losses, 0..1")
+    pv.add_argument("--emission-factor", type=float, help="grid emission factor, tCO2/MWh")
+
+
+def _read_vector(path: Path, what: str):
+    from pgssl_core.assess.boundaries import read_boundary_file
+
+    try:
+        return read_boundary_file(path)
+    except PgsslError as exc:
+        raise PgsslError(str(exc).replace("boundary file", f"{what} file")) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pgssl_core.assess import (PVAssumptions, aggregate_districts, density_grid, footprints_and_extents,
+                                   list_rasters, load_boundaries, write_district_csv, write_vector)
+
+    if args.out.suffix.lower() != ".csv":
+        raise PgsslError(f"--out must be a .csv file, got {args.out.name}")
+    assumptions = PVAssumptions().with_values(
+        **{field: getattr(args, flag) for flag, field in PV_FLAGS.items() if getattr(args, flag) is not None})
+    districts = load_boundaries(args.districts)  # fail fast on a bad boundary file, before any raster work
+    if args.masks is not None:
+        rasters = list_rasters(args.masks)
+        with tqdm(total=len(rasters), desc="footprints", unit="raster", file=sys.stderr) as bar:
+            footprints, imaged = footprints_and_extents(rasters, args.threshold, args.min_area, args.simplify,
+                                                        progress=lambda _: bar.update())
+    else:
+        footprints = _read_vector(args.buildings, "buildings")
+        imaged = _read_vector(args.imaged, "imaged-extent") if args.imaged is not None else None
+        if imaged is not None and "tile" not in imaged.columns:
+            imaged = imaged.assign(tile=[f"{args.imaged.stem}#{i}" for i in range(len(imaged))])
+    if args.grid_out is not None and imaged is None:
+        raise PgsslError("--grid-out needs the imaged extent: use --masks, or give --imaged with --buildings")
+
+    print(f"aggregating {len(footprints)} buildings per district ...", file=sys.stderr)
+    report = aggregate_districts(districts, footprints, imaged, assumptions)
+    write_district_csv(report, args.out)
+    table = report.table
+    print(f"{args.out}: {len(table)} districts, {int((table['status'] != 'no imagery').sum())} with imagery, "
+          f"{table['capacity_mwp'].sum():,.2f} MWp, {table['generation_gwh'].sum():,.3f} GWh/yr")
+    if len(report.outside):
+        outside_csv = args.out.with_name(args.out.stem + "_outside_tiles.csv")
+        from pgssl_core.io import atomic_write_bytes
+
+        atomic_write_bytes(outside_csv, report.outside.to_csv(index=False).encode("utf-8"))
+        names = ", ".join(report.outside["tile"].astype(str).head(5))
+        print(f"warning: {len(report.outside)} tile(s) have imagery outside every district ({names}); "
+              f"see {outside_csv}", file=sys.stderr)
+    if report.buildings_outside:
+        print(f"warning: {report.buildings_outside} building(s) lie in no district", file=sys.stderr)
+    if args.grid_out is not None:
+        grid = density_grid(footprints, imaged, cell_m=args.cell_m)
+        write_vector(grid, args.grid_out, layer="density")
+        print(f"{args.grid_out}: {len(grid)} cells of {args.cell_m:g} m")
+    return 0

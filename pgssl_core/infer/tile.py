@@ -1,0 +1,44 @@
+"""Prediction on an in-memory tile (labelling page, uncertainty maps, small images)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from pgssl_core.infer.forward import forward_probabilities
+from pgssl_core.infer.stitch import Progress, stitch_predictions
+from pgssl_core.models import ModelConfig
+
+
+def network_multiple(config: ModelConfig) -> int:
+    """Side multiple (px) that the network's input must have: its total down-sampling stride."""
+    return 2 ** int(config.encoder_depth)
+
+
+def predict_tile(model: nn.Module, config: ModelConfig, image: np.ndarray, tta: bool = False,
+                 device: str | torch.device | None = None, tile: int = 512, overlap: int = 64,
+                 batch_size: int = 4, progress: Progress | None = None) -> np.ndarray:
+    """Building probability of an (H, W, 3) uint8 image: float32 (H, W) in [0, 1].
+
+    Any size works: small images are mirror-padded to the network stride, larger ones go
+    through the same blended sliding windows as ``predict_raster``.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
+    height, width = image.shape[:2]
+    out = np.empty((height, width), dtype=np.float32)
+    valid = np.ones((height, width), dtype=bool)
+
+    def read(col_off: int, row_off: int, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = slice(row_off, row_off + h), slice(col_off, col_off + w)
+        return image[rows, cols], valid[rows, cols]
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return forward_probabilities(model, config, batch, tta=tta, device=device)
+
+    for rows in stitch_predictions(height, width, read, predict, tile, overlap,
+                                   network_multiple(config), batch_size, progress):
+        out[rows.row_off:rows.row_off + len(rows.prob)] = rows.prob
+    return out
