@@ -1,0 +1,272 @@
+"""Streamlit side of the Map page: layer source, "predict all tiles" job, PV sliders, map, table, downloads.
+
+Heavy work is cached per server process: the map layers of an output folder (keyed by its
+manifest time, so a new prediction is picked up), the geometry part of the assessment and the
+tile overlays. A slider move only redoes the PV arithmetic (``Assessment.with_assumptions``).
+The prediction job runs on a thread (``PredictJob``) and is polled by a fragment.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app.labeling import active_model_path
+from app.map_overlays import tile_overlays
+from app.mapview import METRICS, MapData, build_map
+from pgssl_core.assess import PVAssumptions, write_district_csv
+from pgssl_core.assess.project_assess import Assessment, prepare_assessment
+from pgssl_core.catalog import Project
+from pgssl_core.errors import PgsslError
+from pgssl_core.infer.project_predict import (
+    ProjectMaps,
+    load_project_maps,
+    read_layers,
+    reference_footprints,
+)
+
+REFERENCE_DIR = "maps/reference"  # inside the project folder
+PREDICT_KIND = "predict"
+CELL_M = 100.0  # density grid cell side (m)
+DISTRICTS = "beijing"  # the shipped boundaries; other boundary files are not offered in the app yet
+REFERENCE_CHOICE = "Reference masks (ground truth)"
+
+
+# ---------------------------------------------------------------- cached heavy parts
+
+
+@st.cache_resource(max_entries=4, show_spinner="Building footprints from the reference masks…")
+def _reference_maps(project_root: str, tile_key: tuple[str, ...]) -> str:
+    # tile_key: rebuilt when tiles are added or removed
+    with Project.open(Path(project_root)) as project:
+        return str(reference_footprints(project, Path(project_root) / REFERENCE_DIR).out_dir)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Aggregating districts and the density grid…")
+def _prepared(out_dir: str, finished: float, cell_m: float):
+    maps = load_project_maps(out_dir)
+    footprints, extents = read_layers(maps)
+    try:
+        return footprints, prepare_assessment(footprints, extents, DISTRICTS, cell_m=cell_m), None
+    except PgsslError as exc:  # e.g. tiles outside Beijing: the map still shows buildings and density
+        note = f"the tiles lie outside the Beijing district boundaries shipped with the app ({exc})"
+        return footprints, prepare_assessment(footprints, extents, None, cell_m=cell_m), note
+
+
+@st.cache_resource(max_entries=4, show_spinner="Preparing tile imagery…")
+def _overlays(project_root: str, tile_key: tuple[str, ...]):
+    with Project.open(Path(project_root)) as project:
+        return tile_overlays(project)
+
+
+def _tile_key(project: Project) -> tuple[str, ...]:
+    return tuple(r.id for r in project.tiles() if r.georeferenced)
+
+
+# ---------------------------------------------------------------- predict-all job registry
+
+
+class _PredictJobs:
+    """Prediction jobs started by this server process, by run folder."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, object] = {}
+
+    def get(self, run_dir: Path):
+        with self._lock:
+            return self._jobs.get(str(run_dir))
+
+    def add(self, run_dir: Path, job) -> None:
+        with self._lock:
+            self._jobs[str(run_dir)] = job
+
+    def alive(self) -> bool:
+        with self._lock:
+            return any(job.alive for job in self._jobs.values())
+
+
+@st.cache_resource
+def _jobs() -> _PredictJobs:
+    return _PredictJobs()
+
+
+def _status(run: dict) -> dict:
+    """Live snapshot if this process runs it, else the status file (dead owners read as interrupted)."""
+    from pgssl_core.infer.predict_job import read_status
+
+    job = _jobs().get(Path(run["path"]))
+    if job is not None and job.alive:
+        return job.snapshot()
+    return read_status(run["path"]) or {"state": run["status"]}
+
+
+def predict_runs(project: Project) -> list[dict]:
+    """Prediction runs, newest first, each with its ``state``."""
+    runs = [r for r in project.runs() if r["kind"] == PREDICT_KIND]
+    return [{**r, "state": _status(r).get("state")} for r in reversed(runs)]
+
+
+def _start(project: Project, model: Path, resume: dict | None) -> None:
+    from pgssl_core.infer.predict_job import PredictJob
+
+    if resume is not None:
+        run_id, folder = resume["id"], Path(resume["path"])
+    else:
+        run_id, folder = project.create_run(PREDICT_KIND, {"model": str(model)})
+    project.update_run(run_id, "running")
+    _jobs().add(folder, PredictJob(project.root, model, folder, run_id).start())
+
+
+def predict_all_tiles(project: Project) -> None:
+    """Start (or resume) predicting every tile with the active model; progress polled by a fragment."""
+    st.subheader("Predict all tiles")
+    model = active_model_path(project)
+    if model is None or not model.is_file():
+        st.caption("No active model yet: train one on the Train page. The map shows the reference masks meanwhile.")
+        return
+    runs = predict_runs(project)
+    same_model = [r for r in runs if r["config"].get("model") == str(model)]
+    unfinished = next((r for r in same_model if r["state"] in ("interrupted", "cancelled", "failed")), None)
+    if _jobs().alive():
+        _progress_fragment(project.root)
+        return
+    label = "Resume prediction" if unfinished else "Predict all tiles"
+    st.caption(f"Active model: {model.name}")
+    if st.button(label, icon=":material/play_arrow:", key="predict_all"):
+        try:
+            _start(project, model, unfinished)
+        except PgsslError as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _progress_fragment(project_root: Path) -> None:
+    with Project.open(project_root) as project:
+        runs = predict_runs(project)
+    live = next((r for r in runs if (job := _jobs().get(Path(r["path"]))) is not None and job.alive), None)
+    if live is None:
+        st.rerun()  # finished: redraw the whole page with the new layers
+        return
+    progress = _status(live).get("progress") or {}
+    done, total = progress.get("done", 0), progress.get("total") or 0
+    st.progress(done / total if total else 0.0, text=f"Predicting tile {done} of {total or '…'}")
+    if st.button("Cancel", key="predict_cancel"):
+        _jobs().get(Path(live["path"])).cancel()
+
+
+# ---------------------------------------------------------------- layer source and assessment
+
+
+@dataclass
+class MapView:
+    """The chosen building source, its footprints and the assessment at the current PV assumptions."""
+
+    maps: ProjectMaps
+    footprints: object
+    assessment: Assessment
+    district_note: str | None = None  # why there is no district table, if there is none
+
+
+def choose_layers(project: Project) -> ProjectMaps | None:
+    """Radio: reference masks or a finished prediction run; returns its output folder."""
+    choices: dict[str, str | None] = {}
+    for run in predict_runs(project):
+        if run["state"] == "done":
+            choices[f"Prediction {run['id']} ({Path(run['config'].get('model', '')).name})"] = run["path"]
+    if any(r.has_reference for r in project.tiles()):
+        choices[REFERENCE_CHOICE] = None
+    if not choices:
+        return None
+    choice = st.radio("Buildings from", list(choices), key="map_source", horizontal=True)
+    try:
+        if choices[choice] is None:
+            return load_project_maps(_reference_maps(str(project.root), _tile_key(project)))
+        return load_project_maps(choices[choice])
+    except PgsslError as exc:
+        st.error(str(exc))
+        return None
+
+
+def pv_sliders() -> PVAssumptions:
+    """Sidebar sliders for the PV assumptions (defaults and sources from ``PVAssumptions``)."""
+    a = PVAssumptions()
+    with st.sidebar:
+        st.subheader("PV assumptions")
+        values = {
+            "usable_roof_share": st.slider("Usable roof share", 0.1, 0.9, a.usable_roof_share.value, 0.05,
+                                           help=a.usable_roof_share.source, key="pv_share"),
+            "module_efficiency": st.slider("Module efficiency", 0.10, 0.25, a.module_efficiency.value, 0.01,
+                                           help=a.module_efficiency.source, key="pv_eff"),
+            "system_losses": st.slider("System losses", 0.0, 0.4, a.system_losses.value, 0.01,
+                                       help=a.system_losses.source, key="pv_losses"),
+            "tilt_deg": st.slider("Tilt (deg)", 0.0, 60.0, a.tilt_deg.value, 5.0, help=a.tilt_deg.source,
+                                  key="pv_tilt"),
+            "annual_ghi_kwh_m2": st.slider("Annual GHI (kWh/m²)", 1000.0, 2000.0, a.annual_ghi_kwh_m2.value, 25.0,
+                                           help=a.annual_ghi_kwh_m2.source, key="pv_ghi"),
+            "emission_factor_t_mwh": st.slider("Grid emission factor (tCO₂/MWh)", 0.3, 1.0,
+                                               a.emission_factor_t_mwh.value, 0.01,
+                                               help=a.emission_factor_t_mwh.source, key="pv_ef"),
+        }
+    return a.with_values(**values)
+
+
+def map_view(maps: ProjectMaps, assumptions: PVAssumptions) -> MapView:
+    """Footprints and the assessment for ``assumptions`` (geometry cached, PV recomputed)."""
+    footprints, prepared, note = _prepared(str(maps.out_dir), float(maps.manifest.get("finished", 0)), CELL_M)
+    return MapView(maps, footprints, prepared.with_assumptions(assumptions), note)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def map_panel(project: Project, view: MapView) -> None:
+    """Metric picker, basemap toggle and the folium map."""
+    c1, c2 = st.columns([3, 1])
+    metric = c1.radio("Colour districts by", list(METRICS), format_func=lambda k: METRICS[k][0], horizontal=True,
+                      key="map_metric")
+    basemap = c2.toggle("OpenStreetMap basemap (online)", value=False, key="map_basemap")
+    overlays, total = _overlays(str(project.root), _tile_key(project))
+    data = MapData(view.assessment.table, view.assessment.grid, view.footprints, overlays, total,
+                   view.maps.manifest.get("label", "buildings"))
+    st.caption(f"Buildings: {data.source_label} · {view.maps.manifest.get('footprints', 0):,} footprints on "
+               f"{view.maps.manifest.get('tiles', 0)} tiles. Imagery shown for {len(overlays)} of {total} tiles.")
+    st_folium(build_map(data, metric, basemap), returned_objects=[], height=620, use_container_width=True,
+              key="project_map")
+
+
+TABLE_COLUMNS = {"district": "District", "status": "Imagery", "imaged_km2": "Imaged km²",
+                 "building_count": "Buildings", "footprint_m2": "Footprint m²", "coverage": "Coverage",
+                 "capacity_mwp": "PV MWp", "generation_gwh": "GWh/yr", "co2_t": "CO₂ avoided t/yr"}
+
+
+def district_table(view: MapView) -> None:
+    st.subheader("Districts")
+    if view.assessment.report is None:
+        st.info(f"No district statistics: {view.district_note}")
+        return
+    table = pd.DataFrame(view.assessment.table.drop(columns="geometry"))
+    shown = table[[c for c in TABLE_COLUMNS if c in table]].rename(columns=TABLE_COLUMNS)
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={"Coverage": st.column_config.NumberColumn(format="percent")})
+    if view.assessment.report.buildings_outside:
+        st.caption(f"{view.assessment.report.buildings_outside} buildings lie outside every district.")
+
+
+def downloads(view: MapView) -> None:
+    """CSV of districts (current assumptions), GeoPackage of footprints, zip of mask GeoTIFFs."""
+    c1, c2, c3 = st.columns(3)
+    if view.assessment.report is not None:
+        csv = write_district_csv(view.assessment.report, view.maps.out_dir / "districts.csv")
+        c1.download_button("Districts (CSV)", csv.read_bytes(), "districts.csv", "text/csv", key="dl_csv")
+    c2.download_button("Footprints (GeoPackage)", view.maps.footprints.read_bytes(), "footprints.gpkg",
+                       "application/geopackage+sqlite3", key="dl_gpkg")
+    c3.download_button("Masks (GeoTIFF, zip)", view.maps.masks_zip.read_bytes(), "masks.zip", "application/zip",
+                       key="dl_masks")

@@ -1,0 +1,30 @@
+"""Map: buildings, district choropleth, density heatmap and rooftop-PV figures of the open project."""
+
+import streamlit as st
+
+from app import context, mappage
+from pgssl_core.errors import PgsslError
+
+entry = context.current_project_entry()
+if entry is None:
+    st.title("Map")
+    st.info("No project yet: create one and upload tiles on the Home page.")
+    st.stop()
+
+assumptions = mappage.pv_sliders()
+with context.open_project(entry) as project:
+    st.title(f"Map · {project.name}")
+    mappage.predict_all_tiles(project)
+    maps = mappage.choose_layers(project)
+    if maps is None:
+        st.info("Nothing to map yet: this project has no reference masks and no finished prediction. "
+                "Train a model, then press “Predict all tiles”.")
+        st.stop()
+    try:
+        view = mappage.map_view(maps, assumptions)
+    except PgsslError as exc:
+        st.warning(str(exc))
+        st.stop()
+    mappage.map_panel(project, view)
+    mappage.district_table(view)
+    mappage.downloads(view)

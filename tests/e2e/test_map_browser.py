@@ -1,0 +1,29 @@
+"""The Map page in a real browser: the Beijing demo's map shows its district layer."""
+
+import pytest
+
+from tests.e2e.artifacts import screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def test_map_shows_district_layer(app_server, page) -> None:
+    page.goto(app_server["url"] + "/map?project=beijing-demo", wait_until="domcontentloaded")
+    page.get_by_text("Map · Beijing demo", exact=False).first.wait_for(timeout=180_000)
+    # st_folium renders the Leaflet map inside a component iframe
+    frame = page.frame_locator("iframe").first
+    control = frame.locator(".leaflet-control-layers")
+    control.get_by_text("Districts: Building coverage", exact=False).wait_for(timeout=120_000)
+    assert control.get_by_text("Building footprints (reference masks (ground truth)", exact=False).count() == 1
+    # a district polygon is drawn on the canvas and the legend names the metric
+    frame.locator(".legend").first.wait_for(timeout=30_000)
+    page.get_by_text("Districts", exact=True).first.wait_for(timeout=30_000)  # the table heading below the map
+    page.wait_for_timeout(1500)  # let Leaflet finish drawing the overlays before the screenshot
+    screenshot(page, "map-beijing-demo")
+    # hovering a district polygon shows its tooltip with the name and the figures
+    box = page.locator("iframe").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
+    tooltip = frame.locator(".leaflet-tooltip")
+    tooltip.get_by_text("PV capacity", exact=False).wait_for(timeout=30_000)
+    assert "District" in tooltip.inner_text()
+    page.locator("iframe").first.screenshot(path=str(screenshot(page, "map-beijing-demo-tooltip")))

@@ -1,0 +1,38 @@
+"""Smoke test of the Map page with Streamlit's AppTest on the Beijing demo (reference-mask layers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture()
+def projects_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(tmp_path))
+    monkeypatch.setenv("PGSSL_TRAIN_LOCK", str(tmp_path / "train.lock"))
+    return tmp_path
+
+
+def test_map_page_shows_reference_layers_and_recomputes_pv(projects_env: Path) -> None:
+    at = AppTest.from_file(MAIN, default_timeout=240).run()
+    at.switch_page("../pages/map.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value.startswith("Map · Beijing demo")
+    assert any("reference masks (ground truth)" in c.value for c in at.caption)
+    assert at.radio(key="map_source").value == "Reference masks (ground truth)"
+    table = at.dataframe[0].value
+    assert len(table) == 16 and table["Buildings"].sum() > 0
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Districts (CSV)", "Footprints (GeoPackage)", "Masks (GeoTIFF, zip)"]
+    assert (projects_env / "beijing-demo" / "maps" / "reference" / "footprints.gpkg").is_file()
+
+    at.sidebar.slider(key="pv_share").set_value(0.7).run()
+    assert not at.exception, at.exception
+    moved = at.dataframe[0].value
+    assert (moved["Footprint m²"] == table["Footprint m²"]).all()
+    ratio = (moved["PV MWp"] / table["PV MWp"]).dropna()
+    assert len(ratio) and ratio.round(6).eq(1.4).all()

@@ -1,0 +1,71 @@
+"""The folium map: layers, legends, tooltips, offline by default; tile overlays in Web Mercator."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.map_overlays import tile_overlays
+from app.mapview import DISTRICT_LAYER, MapData, build_map
+from pgssl_core.assess import PVAssumptions
+from pgssl_core.assess.project_assess import assess_project
+from pgssl_core.infer.project_predict import read_layers, reference_footprints
+from tests.mappage.conftest import make_tile
+
+
+@pytest.fixture
+def map_data(small_project, tmp_path) -> MapData:
+    footprints, extents = read_layers(reference_footprints(small_project, tmp_path / "ref"))
+    view = assess_project(footprints, extents, "beijing", PVAssumptions(), cell_m=50.0)
+    overlays, total = tile_overlays(small_project, max_tiles=2, max_px=32)
+    return MapData(view.table, view.grid, footprints, overlays, total, "reference masks (ground truth)")
+
+
+def test_map_has_every_layer_and_legend(map_data: MapData) -> None:
+    html = build_map(map_data, "capacity_mwp").get_root().render()
+    assert f"{DISTRICT_LAYER}: Rooftop PV capacity (MWp)" in html  # layer control entry and legend caption
+    assert "Building footprints (reference masks (ground truth), 4)" in html
+    assert "Building density heatmap" in html and "Tile imagery (2 of 3 tiles)" in html
+    assert "Dongcheng" in html and "Yanqing" in html  # every district has a polygon and a tooltip
+    assert "no imagery" in html  # districts without tiles say so instead of showing 0
+    assert "L.control.layers" in html
+    assert "tile.openstreetmap.org" not in html  # offline: no basemap request
+
+
+def test_basemap_is_optional(map_data: MapData) -> None:
+    assert "tile.openstreetmap.org" in build_map(map_data, "coverage", basemap=True).get_root().render()
+
+
+def test_overlays_are_placed_in_wgs84_and_transparent_where_no_data(small_project) -> None:
+    overlays, total = tile_overlays(small_project, max_px=32)
+    assert total == 3 and len(overlays) == 3
+    (south, west), (north, east) = overlays[0].bounds
+    assert 39.8 < south < north < 40.1 and 116.3 < west < east < 116.5  # central Beijing
+    assert (north - south) * 111_000 == pytest.approx(32.0, rel=0.02)  # a 32 m tile
+
+    half = make_tile(5)
+    half.valid[:, :32] = False  # left half has no data
+    tile_id = small_project.add_tile(half, "half.tif")
+    overlay = next(o for o in tile_overlays(small_project, max_px=32)[0] if o.tile_id == tile_id)
+    rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(overlay.url.split(",", 1)[1]))).convert("RGBA"))
+    assert rgba.shape == (32, 32, 4)
+    assert (rgba[:, :14, 3] == 0).all() and (rgba[:, 18:, 3] == 255).all()
+
+
+def test_map_needs_no_cdn(map_data: MapData) -> None:
+    """Offline browsers cannot reach a CDN: every script and style sheet is inlined."""
+    import re
+
+    html = build_map(map_data, "generation_gwh").get_root().render()
+    assert not re.findall(r'(?:src|href)="https?:', html)
+    assert "data:text/javascript;base64," in html and "data:text/css;base64," in html
+
+
+def test_map_without_districts_still_shows_buildings(map_data: MapData) -> None:
+    map_data.districts = map_data.districts.iloc[:0]
+    html = build_map(map_data, "coverage").get_root().render()
+    assert DISTRICT_LAYER not in html and "Building footprints" in html
