@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
 import geopandas as gpd
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from pgssl_core.errors import PgsslError
 
@@ -15,13 +18,31 @@ def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> CRS:
     return gdf.crs
 
 
+@functools.lru_cache(maxsize=64)
+def _to_wgs84(crs_wkt: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_wkt(crs_wkt), 4326, always_xy=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _utm(zone: int, north: bool) -> CRS:
+    return CRS.from_epsg((32600 if north else 32700) + zone)
+
+
 def local_utm(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
-    """UTM zone (WGS84) at the centroid of ``gdf``'s bounds: metric, area error well below 0.1% nearby."""
-    require_crs(gdf, "the geometry")
-    crs = gdf.estimate_utm_crs()
-    if crs is None:
+    """UTM zone (WGS84) at the centre of ``gdf``'s bounds: metric, area error well below 0.1% nearby.
+
+    The zone is computed from the longitude (standard 6-degree zones) rather than with
+    ``estimate_utm_crs``, which queries the PROJ database (~0.1 s a call) and ran once per tile.
+    """
+    crs = require_crs(gdf, "the geometry")
+    west, south, east, north = gdf.total_bounds
+    if not all(map(math.isfinite, (west, south, east, north))):
         raise PgsslError("cannot choose a UTM zone for these geometries (empty or outside UTM coverage)")
-    return crs
+    lon, lat = _to_wgs84(crs.to_wkt()).transform((west + east) / 2, (south + north) / 2)
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 84:
+        raise PgsslError("cannot choose a UTM zone for these geometries (empty or outside UTM coverage)")
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return _utm(zone, lat >= 0)
 
 
 def equal_area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
