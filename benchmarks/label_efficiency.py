@@ -1,0 +1,322 @@
+"""Label-efficiency study: test IoU/F1 of each method against the fraction of labelled training tiles.
+
+Data: the fixed split of ``../shared/data/oam_buildings`` (``manifest.csv``): the ``train`` split is
+the pool (a seeded ``fraction`` of it keeps its masks, the rest is the unlabelled pretraining pool;
+at 100% the pretraining pool is the same, fully labelled pool), ``val`` selects the model (``best.pt``
+of each run is the checkpoint with the best val IoU), ``test`` gives every reported figure.
+
+Methods: ``supervised``, ``pgssl``, ``byol``, ``inpaint`` and the ablation ``pgssl_noconf`` (pgssl
+without confidence weighting). One grid cell = (method, fraction, seed); a cell already in the CSV
+(same method, fraction, seed, profile, pool limit and profile overrides) is not recomputed, and the CSV
+is rewritten atomically after each cell, so the study can be stopped and restarted at any time.
+
+Writes ``<out>/label_efficiency.csv`` (one row per cell), ``label_efficiency.md`` (mean +/- sample
+standard deviation over seeds of test IoU and F1 per method x fraction, plus the settings) and
+``label_efficiency.png`` (test IoU against label fraction, log x, one line per method).
+
+    python benchmarks/label_efficiency.py                      # full grid (standard on GPU, quick on CPU)
+    python benchmarks/label_efficiency.py --pool-limit 200 --val-limit 60 --test-limit 100   # reduced CPU grid
+    python benchmarks/label_efficiency.py --smoke --out /tmp/le  # one tiny cell, well under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pgssl_core.errors import PgsslError  # noqa: E402
+from pgssl_core.io import atomic_write_bytes, atomic_write_with  # noqa: E402
+from pgssl_core.models import load_model  # noqa: E402
+from pgssl_core.train import TrainConfig, TrainingData, load_folder, run_training, split_label_fraction  # noqa: E402
+from pgssl_core.train.device import describe_device, prepare_module, resolve_device  # noqa: E402
+from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
+from pgssl_core.train.stages import TensorSet  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oam_buildings"
+DEFAULT_OUT = ROOT / "benchmarks" / "results"
+DEFAULT_WORK = DEFAULT_OUT / "label_efficiency_runs"
+FRACTIONS = (0.05, 0.1, 0.2, 0.5, 1.0)
+METHODS = ("supervised", "pgssl", "byol", "inpaint", "pgssl_noconf")
+# Study method name -> (engine method, confidence weighting).
+METHOD_SPECS: dict[str, tuple[str, bool]] = {
+    "supervised": ("supervised", True), "pgssl": ("pgssl", True), "byol": ("byol", True),
+    "inpaint": ("inpaint", True), "pgssl_noconf": ("pgssl", False),
+}
+COLUMNS = ("method", "fraction", "seed", "labelled", "unlabelled", "val_iou", "test_iou", "test_f1",
+           "test_precision", "test_recall", "wall_s", "profile", "device", "pool_limit", "overrides")
+KEY = ("method", "fraction", "seed", "profile", "pool_limit", "overrides")
+POOL_SEED = 0  # the pool/val/test subsets are fixed across cells; only the label split follows the seed
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset folder with images/, masks/, manifest.csv")
+    p.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS), help="label fractions of the pool")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--extra-seed-max-fraction", type=float, default=0.2,
+                   help="seeds after the first run only for fractions <= this (the spec's 'seeds up to 20%%')")
+    p.add_argument("--profile", default=None, help="training profile (default: standard on GPU, quick on CPU)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="profile override, value parsed as JSON when possible (repeatable), e.g. --set crop=64")
+    p.add_argument("--pool-limit", type=int, default=None, help="seeded subset of the train pool (reduced grid)")
+    p.add_argument("--val-limit", type=int, default=None, help="seeded subset of the val split")
+    p.add_argument("--test-limit", type=int, default=None, help="seeded subset of the test split")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's; use 1 when the CPU is shared with other jobs)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for label_efficiency.csv/.md/.png")
+    p.add_argument("--work", type=Path, default=None, help="run folders (default <out>/label_efficiency_runs)")
+    p.add_argument("--smoke", action="store_true",
+                   help="one tiny cell (pgssl, 20%%, test profile, 16/8/8 tiles, 1 thread) to check the pipeline")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.methods, args.fractions, args.seeds = ["pgssl"], [0.2], [0]
+        args.profile = "test"
+        args.pool_limit = args.pool_limit or 16
+        args.val_limit = args.val_limit or 8
+        args.test_limit = args.test_limit or 8
+        # One thread: on a shared 2-core CPU, torch's default threads oversubscribe and a 4 s cell takes ~45 s.
+        args.threads = args.threads or 1
+        if args.out == DEFAULT_OUT:  # never mix smoke rows into the real results
+            args.out = Path(tempfile.gettempdir()) / "pgssl_label_efficiency_smoke"
+    if args.work is None:
+        args.work = args.out / "label_efficiency_runs"
+    return args
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["crop=64", "rounds=1"]`` -> ``{"crop": 64, "rounds": 1}`` (JSON values, else strings)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise PgsslError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def grid(methods: list[str], fractions: list[float], seeds: list[int], extra_max: float) -> list[tuple[str, float, int]]:
+    """Cells (method, fraction, seed): the first seed everywhere, further seeds for fractions <= ``extra_max``."""
+    cells = []
+    for fraction in sorted(fractions):
+        for i, seed in enumerate(seeds):
+            if i > 0 and fraction > extra_max + 1e-9:
+                continue
+            cells += [(m, fraction, seed) for m in methods]
+    return cells
+
+
+def cell_key(row: dict[str, Any]) -> tuple[str, ...]:
+    """Identity of a cell in the CSV (string-normalised so that rows read back compare equal)."""
+    norm = {**row, "fraction": f"{float(row['fraction']):g}", "seed": str(int(row["seed"])),
+            "pool_limit": "" if row["pool_limit"] in (None, "") else str(int(row["pool_limit"]))}
+    return tuple(str(norm.get(k) or "") for k in KEY)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rewrite the whole CSV atomically (a crash never leaves half a file)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def load_split(data: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
+    return load_folder(data / "images", data / "masks", data / "manifest.csv", split, limit, POOL_SEED)
+
+
+def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, test: TensorSet, profile: str,
+             overrides: dict[str, Any], device: str, run_dir: Path) -> dict[str, Any]:
+    """Train one cell into ``run_dir`` (deleted first: a leftover is a crashed cell) and evaluate on test."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    labelled, unlabelled = split_label_fraction(pool, fraction, seed)
+    if fraction >= 1.0:  # 100%: the pretraining pool is the same pool, all labelled
+        unlabelled = []
+    engine_method, conf = METHOD_SPECS[method]
+    config = TrainConfig(method=engine_method, profile=profile, seed=seed, device=device, confidence_weighting=conf,
+                         profile_overrides=dict(overrides))
+    result = run_training(TrainingData(labelled, unlabelled, val), config, run_dir)
+    chosen = result.best_path or result.model_path  # best.pt = best val IoU over the run
+    dev = resolve_device(device)
+    model, mcfg, meta = load_model(chosen, dev)
+    figures = evaluate_tensors(prepare_module(model, dev), mcfg, test, dev)
+    val_iou = (meta.get("val") or {}).get("iou", float("nan"))
+    return {"labelled": len(labelled), "unlabelled": len(unlabelled), "val_iou": round(float(val_iou), 5),
+            "test_iou": round(figures["iou"], 5), "test_f1": round(figures["f1"], 5),
+            "test_precision": round(figures["precision"], 5), "test_recall": round(figures["recall"], 5),
+            "wall_s": round(result.wall_s, 1), "device": result.device}
+
+
+def summarise(rows: list[dict[str, str]]) -> dict[tuple[str, float], dict[str, tuple[float, float, int]]]:
+    """(method, fraction) -> {"test_iou"/"test_f1": (mean, sample sd or 0 with one seed, n)}."""
+    groups: dict[tuple[str, float], list[dict[str, str]]] = {}
+    for r in rows:
+        groups.setdefault((r["method"], float(r["fraction"])), []).append(r)
+    out = {}
+    for key, group in groups.items():
+        stats = {}
+        for col in ("test_iou", "test_f1"):
+            vals = [float(r[col]) for r in group]
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            stats[col] = (statistics.fmean(vals), sd, len(vals))
+        out[key] = stats
+    return out
+
+
+def _cell_text(stat: tuple[float, float, int] | None) -> str:
+    if stat is None:
+        return "-"
+    mean, sd, n = stat
+    return f"{mean:.3f} ± {sd:.3f} (n={n})" if n > 1 else f"{mean:.3f} (n=1)"
+
+
+def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, Any]) -> None:
+    summary = summarise(rows)
+    methods = [m for m in METHODS if any(k[0] == m for k in summary)]
+    fractions = sorted({k[1] for k in summary})
+    lines = ["# Label efficiency", "", "Test-split figures of the building class (mean ± sample standard deviation "
+             "over seeds; n = seeds). Model selection on the val split only.", ""]
+    for col, title in (("test_iou", "Test IoU"), ("test_f1", "Test F1")):
+        lines += [f"## {title}", "", "| method | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
+                  "|---|" + "---|" * len(fractions)]
+        for m in methods:
+            lines.append(f"| {m} | " + " | ".join(_cell_text(summary.get((m, f), {}).get(col)) for f in fractions)
+                         + " |")
+        lines.append("")
+    total_wall = sum(float(r["wall_s"]) for r in rows)
+    lines += ["## Settings", ""] + [f"- {k}: {v}" for k, v in settings.items() if k != "reduction"]
+    lines += [f"- cells: {len(rows)}, total training wall time: {total_wall / 60:.1f} min", ""]
+    if settings.get("reduction"):
+        lines += [f"**Reduced grid:** {settings['reduction']}", ""]
+    atomic_write_bytes(path, "\n".join(lines).encode())
+
+
+def write_plot(path: Path, rows: list[dict[str, str]], title: str) -> None:
+    """Test IoU against label fraction (log x), mean with sample-sd error bars, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarise(rows)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for m in METHODS:
+        pts = sorted((f, s["test_iou"]) for (mm, f), s in summary.items() if mm == m)
+        if not pts:
+            continue
+        xs = [f * 100 for f, _ in pts]
+        ax.errorbar(xs, [s[0] for _, s in pts], yerr=[s[1] for _, s in pts], marker="o", capsize=3, label=m)
+    ax.set_xscale("log")
+    fr = sorted({f for _, f in summary})
+    ax.set_xticks([f * 100 for f in fr], [f"{f:.0%}" for f in fr])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled fraction of the train pool")
+    ax.set_ylabel("test IoU (building)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write_with(path, lambda p: fig.savefig(p))
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return _run(args)
+    except PgsslError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    profile = args.profile or ("standard" if device.type == "cuda" else "quick")
+    overrides = parse_overrides(args.overrides)
+    overrides_text = json.dumps(overrides, sort_keys=True) if overrides else ""
+    args.out.mkdir(parents=True, exist_ok=True)
+    csv_path = args.out / "label_efficiency.csv"
+    rows = read_rows(csv_path)
+    done = {cell_key(r) for r in rows}
+
+    t0 = time.time()
+    pool = load_split(args.data, "train", args.pool_limit)
+    val = load_split(args.data, "val", args.val_limit)
+    test = TensorSet.from_samples(load_split(args.data, "test", args.test_limit))
+    print(f"data: pool {len(pool)}, val {len(val)}, test {len(test)} tiles ({time.time() - t0:.1f}s); "
+          f"device {describe_device(device)}; profile {profile}", flush=True)
+
+    cells = grid(args.methods, args.fractions, args.seeds, args.extra_seed_max_fraction)
+    pool_limit = "" if args.pool_limit is None else str(args.pool_limit)
+    for i, (method, fraction, seed) in enumerate(cells, 1):
+        ident = {"method": method, "fraction": fraction, "seed": seed, "profile": profile,
+                 "pool_limit": pool_limit, "overrides": overrides_text}
+        head = f"[{i}/{len(cells)}] {method:<12} fraction {fraction:<5g} seed {seed}"
+        if cell_key(ident) in done:
+            print(f"{head}: skip (already in {csv_path.name})", flush=True)
+            continue
+        run_dir = args.work / f"{profile}-p{pool_limit or 'all'}" / f"{method}-f{fraction:g}-s{seed}"
+        figures = run_cell(method, fraction, seed, pool, val, test, profile, overrides, args.device, run_dir)
+        row = {**ident, "fraction": f"{fraction:g}", **figures}
+        rows.append({k: str(v) for k, v in row.items()})
+        done.add(cell_key(ident))
+        write_rows(csv_path, rows)
+        print(f"{head}: test IoU {figures['test_iou']:.3f} F1 {figures['test_f1']:.3f} "
+              f"(val IoU {figures['val_iou']:.3f}) wall {figures['wall_s']:.0f}s", flush=True)
+
+    # Report only the rows of this configuration (the CSV may also hold other profiles / pool limits).
+    mine = [r for r in rows if r["profile"] == profile and r["pool_limit"] == pool_limit
+            and r.get("overrides", "") == overrides_text]
+    reduction = []
+    if args.pool_limit is not None:
+        reduction.append(f"train pool limited to a seeded {args.pool_limit} tiles")
+    if args.val_limit is not None:
+        reduction.append(f"val limited to {args.val_limit} tiles")
+    if args.test_limit is not None:
+        reduction.append(f"test limited to {args.test_limit} tiles")
+    if overrides:
+        reduction.append(f"profile overrides {overrides_text}")
+    settings = {"data": args.data.name, "profile": profile, "device": describe_device(device),
+                "pool / val / test tiles": f"{len(pool)} / {len(val)} / {len(test)}",
+                "seeds": f"{args.seeds} (seeds after the first only for fractions <= "
+                         f"{args.extra_seed_max_fraction:.0%})",
+                "reduction": "; ".join(reduction) + " (the full grid uses the whole splits)" if reduction else ""}
+    if mine:
+        write_markdown(args.out / "label_efficiency.md", mine, settings)
+        write_plot(args.out / "label_efficiency.png", mine,
+                   f"{args.data.name}: profile {profile}, {len(pool)} pool tiles, {device.type}")
+    print(f"wrote {csv_path}, label_efficiency.md, label_efficiency.png in {args.out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
