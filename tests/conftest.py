@@ -22,3 +22,16 @@ def oam_dir() -> Path:
     if not (OAM_DIR / "manifest.csv").is_file():
         pytest.skip(f"shared real data not found at {OAM_DIR}")
     return OAM_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_projects_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's default projects (Beijing demo and real sample), built once per test session.
+
+    Tests copy it (``shutil.copytree``) rather than modify it.
+    """
+    from pgssl_core.demo.projects import ensure_default_projects
+
+    root = tmp_path_factory.mktemp("demo-projects")
+    ensure_default_projects(root)
+    return root

@@ -1,5 +1,6 @@
 """Smoke test of the Home page with Streamlit's AppTest (no browser)."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,11 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.fixture()
-def projects_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(tmp_path))
-    return tmp_path
+def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "projects"
+    shutil.copytree(demo_projects_template, root)
+    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(root))
+    return root
 
 
 def test_home_shows_beijing_demo_first(projects_env: Path) -> None:

@@ -64,16 +64,6 @@ def train_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def demo_projects_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The app's default projects, built once per test session (about 10 s)."""
-    from pgssl_core.demo.projects import ensure_default_projects
-
-    root = tmp_path_factory.mktemp("demo-projects")
-    ensure_default_projects(root)
-    return root
-
-
 @pytest.fixture()
 def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                  train_lock: Path) -> Path:
