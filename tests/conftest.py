@@ -6,6 +6,7 @@ Room-specific fixtures live in ``tests/<room>/conftest.py``.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,4 +35,13 @@ def demo_projects_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("demo-projects")
     ensure_default_projects(root)
+    return root
+
+
+@pytest.fixture()
+def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the default projects, used by the app through ``PGSSL_PROJECTS_DIR``."""
+    root = tmp_path / "projects"
+    shutil.copytree(demo_projects_template, root)
+    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(root))
     return root

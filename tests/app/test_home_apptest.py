@@ -1,20 +1,10 @@
 """Smoke test of the Home page with Streamlit's AppTest (no browser)."""
 
-import shutil
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
-
-
-@pytest.fixture()
-def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "projects"
-    shutil.copytree(demo_projects_template, root)
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(root))
-    return root
 
 
 def test_home_shows_beijing_demo_first(projects_env: Path) -> None:

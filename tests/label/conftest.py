@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,15 +12,6 @@ from rasterio.crs import CRS
 
 from pgssl_core.catalog import Project
 from pgssl_core.tiles import Tile, TileMeta
-
-
-@pytest.fixture()
-def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the default projects, used by the app through ``PGSSL_PROJECTS_DIR``."""
-    root = tmp_path / "projects"
-    shutil.copytree(demo_projects_template, root)
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(root))
-    return root
 
 
 def make_tile(height: int = 64, width: int = 48, seed: int = 0) -> Tile:
