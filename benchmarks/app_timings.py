@@ -21,62 +21,34 @@ import json
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 OUT = REPO / "benchmarks" / "results" / "app_timings.json"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(projects: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PGSSL_PROJECTS_DIR": str(projects), "PGSSL_TRAIN_LOCK": str(projects / "train.lock")}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true", "--server.fileWatcherType", "none"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("streamlit exited")
-            time.sleep(0.1)
+from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app  # noqa: E402
 
 
 def _first_page_s(browser, projects: Path) -> tuple[float, float]:
     """Seconds from process start to health OK, and to the Home page showing the demo."""
     t0 = time.perf_counter()
-    proc, url = _start_server(projects)
+    proc, url = start_app(projects, timeout=300)
     healthy = time.perf_counter() - t0
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_text("Synthetic imagery", exact=False).first.wait_for(timeout=300_000)
     shown = time.perf_counter() - t0
     page.close()
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop_app(proc)
     return healthy, shown
 
 
 def _page_switches(browser, projects: Path) -> dict[str, float]:
-    proc, url = _start_server(projects)
+    proc, url = start_app(projects)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url + "/?project=beijing-demo", wait_until="domcontentloaded")
     page.get_by_text("Synthetic imagery", exact=False).first.wait_for(timeout=120_000)
@@ -93,8 +65,7 @@ def _page_switches(browser, projects: Path) -> dict[str, float]:
         wait()
         out[name] = round(time.perf_counter() - t0, 2)
     page.close()
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop_app(proc)
     return out
 
 
@@ -143,7 +114,7 @@ def main() -> None:
     projects = Path(tempfile.mkdtemp(prefix="app-timings-"))
     figures: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+        browser = pw.chromium.launch(executable_path=CHROMIUM,
                                      headless=True, args=CHROMIUM_FLAGS)
         healthy, shown = _first_page_s(browser, projects)
         figures["first_start"] = {"health_ok_s": round(healthy, 2), "home_page_shown_s": round(shown, 2)}

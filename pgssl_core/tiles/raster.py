@@ -24,9 +24,9 @@ from rasterio.windows import Window
 
 from pgssl_core.errors import TileError
 from pgssl_core.tiles.formats import DRIVER_NAMES, check_dimensions, sniff_format
-from pgssl_core.tiles.georef import grid_bounds, shift_transform
+from pgssl_core.tiles.georef import shift_transform
 from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, robust_range, to_rgb8
-from pgssl_core.tiles.tile import TileMeta
+from pgssl_core.tiles.tile import GeoGrid, TileMeta
 
 #: Pixel budget (width * height) of the decimated read used for the global stretch statistics.
 STATS_MAX_PIXELS: int = 1024 * 1024
@@ -75,7 +75,7 @@ def _georeferencing(ds: rasterio.DatasetReader) -> tuple[affine.Affine | None, C
     return transform, crs, "GeoTIFF has no CRS" if crs is None else "GeoTIFF has a CRS but no geotransform"
 
 
-class RasterSource:
+class RasterSource(GeoGrid):
     """A GeoTIFF opened for windowed reads as 8-bit RGB (use as a context manager).
 
     Attributes: ``width``/``height`` (px), ``transform`` (pixel -> CRS, or None), ``crs`` (or None),
@@ -127,16 +127,6 @@ class RasterSource:
         if self._needs_stretch and self._ranges is None:
             self._ranges = self._global_ranges()
         return self._ranges
-
-    @property
-    def georeferenced(self) -> bool:
-        """True when both a transform and a CRS are known."""
-        return self.transform is not None and self.crs is not None
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float] | None:
-        """``(left, bottom, right, top)`` of the whole raster in CRS units, or None."""
-        return grid_bounds(self.transform, self.width, self.height) if self.georeferenced else None
 
     # -- context manager -------------------------------------------------------------------------
     def close(self) -> None:

@@ -13,6 +13,26 @@ from pgssl_core.tiles.formats import check_min_size
 from pgssl_core.tiles.georef import grid_bounds
 
 
+class GeoGrid:
+    """Georeferencing shared by :class:`Tile` and ``RasterSource``: both have ``transform``, ``crs``,
+    ``width`` and ``height``."""
+
+    transform: affine.Affine | None
+    crs: CRS | None
+    width: int
+    height: int
+
+    @property
+    def georeferenced(self) -> bool:
+        """True when both a transform and a CRS are known (needed for maps and district stats)."""
+        return self.transform is not None and self.crs is not None
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """``(left, bottom, right, top)`` in CRS units (covers rotated grids too), or ``None``."""
+        return grid_bounds(self.transform, self.width, self.height) if self.georeferenced else None
+
+
 @dataclass
 class TileMeta:
     """What the source file says about itself (header facts, not the converted tile)."""
@@ -27,7 +47,7 @@ class TileMeta:
 
 
 @dataclass(eq=False)
-class Tile:
+class Tile(GeoGrid):
     """One tile ready for labelling, training or inference.
 
     ``image`` is (H, W, 3) uint8 RGB, ``valid`` (H, W) bool (True where the pixel has data).
@@ -59,16 +79,6 @@ class Tile:
     @property
     def width(self) -> int:
         return int(self.image.shape[1])
-
-    @property
-    def georeferenced(self) -> bool:
-        """True when both a transform and a CRS are known (needed for maps and district stats)."""
-        return self.transform is not None and self.crs is not None
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float] | None:
-        """``(left, bottom, right, top)`` in CRS units (covers rotated grids too), or ``None``."""
-        return grid_bounds(self.transform, self.width, self.height) if self.georeferenced else None
 
     @property
     def nodata_fraction(self) -> float:
