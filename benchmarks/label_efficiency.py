@@ -49,6 +49,8 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results"
 DEFAULT_WORK = DEFAULT_OUT / "label_efficiency_runs"
 FRACTIONS = (0.05, 0.1, 0.2, 0.5, 1.0)
 METHODS = ("supervised", "pgssl", "byol", "inpaint", "pgssl_noconf")
+# Rows in the results: the grid's methods plus pgssl_r1, which comes out of each pgssl run (see run_cell).
+REPORTED = ("supervised", "pgssl", "pgssl_r1", "pgssl_noconf", "byol", "inpaint")
 # Study method name -> (engine method, confidence weighting).
 METHOD_SPECS: dict[str, tuple[str, bool]] = {
     "supervised": ("supervised", True), "pgssl": ("pgssl", True), "byol": ("byol", True),
@@ -136,10 +138,10 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_rows(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> None:
     """Rewrite the whole CSV atomically (a crash never leaves half a file)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_bytes(path, buf.getvalue().encode())
@@ -149,9 +151,27 @@ def load_split(data: Path, split: str, limit: int | None) -> list[dict[str, Any]
     return load_folder(data / "images", data / "masks", data / "manifest.csv", split, limit, POOL_SEED)
 
 
-def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, test: TensorSet, profile: str,
-             overrides: dict[str, Any], device: str, run_dir: Path) -> dict[str, Any]:
-    """Train one cell into ``run_dir`` (deleted first: a leftover is a crashed cell) and evaluate on test."""
+def _figures(path: Path, test: TensorSet | None, device: str) -> dict[str, Any]:
+    """Val IoU stored with a saved model and, when ``test`` is given, its test figures."""
+    dev = resolve_device(device)
+    model, mcfg, meta = load_model(path, dev)
+    val_iou = (meta.get("val") or {}).get("iou", float("nan"))
+    out: dict[str, Any] = {"val_iou": round(float(val_iou), 5)}
+    if test is not None:
+        figures = evaluate_tensors(prepare_module(model, dev), mcfg, test, dev)
+        out.update({f"test_{k}": round(figures[k], 5) for k in ("iou", "f1", "precision", "recall")})
+    return out
+
+
+def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, test: TensorSet | None, profile: str,
+             overrides: dict[str, Any], device: str, run_dir: Path) -> dict[str, dict[str, Any]]:
+    """Train one cell into ``run_dir`` (deleted first: a leftover is a crashed cell) and evaluate it.
+
+    Returns study method -> figures. A ``pgssl`` run with two or more rounds also yields ``pgssl_r1``:
+    the best model on val up to the end of round 1, which is exactly what a one-round run with the same
+    seed would have chosen (stages run in order on one random generator), so the rounds ablation costs
+    no extra training. With ``test=None`` (tuning) only val figures are computed.
+    """
     if run_dir.exists():
         shutil.rmtree(run_dir)
     labelled, unlabelled = split_label_fraction(pool, fraction, seed)
@@ -161,15 +181,14 @@ def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, tes
     config = TrainConfig(method=engine_method, profile=profile, seed=seed, device=device, confidence_weighting=conf,
                          profile_overrides=dict(overrides))
     result = run_training(TrainingData(labelled, unlabelled, val), config, run_dir)
+    common = {"labelled": len(labelled), "unlabelled": len(unlabelled), "wall_s": round(result.wall_s, 1),
+              "device": result.device}
     chosen = result.best_path or result.model_path  # best.pt = best val IoU over the run
-    dev = resolve_device(device)
-    model, mcfg, meta = load_model(chosen, dev)
-    figures = evaluate_tensors(prepare_module(model, dev), mcfg, test, dev)
-    val_iou = (meta.get("val") or {}).get("iou", float("nan"))
-    return {"labelled": len(labelled), "unlabelled": len(unlabelled), "val_iou": round(float(val_iou), 5),
-            "test_iou": round(figures["iou"], 5), "test_f1": round(figures["f1"], 5),
-            "test_precision": round(figures["precision"], 5), "test_recall": round(figures["recall"], 5),
-            "wall_s": round(result.wall_s, 1), "device": result.device}
+    out = {method: {**common, **_figures(chosen, test, device)}}
+    round1 = run_dir / "stages" / "r1-best.pt"
+    if method == "pgssl" and config.resolved_profile().rounds >= 2 and round1.is_file():
+        out["pgssl_r1"] = {**common, **_figures(round1, test, device)}
+    return out
 
 
 def summarise(rows: list[dict[str, str]]) -> dict[tuple[str, float], dict[str, tuple[float, float, int]]]:
@@ -197,7 +216,7 @@ def _cell_text(stat: tuple[float, float, int] | None) -> str:
 
 def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, Any]) -> None:
     summary = summarise(rows)
-    methods = [m for m in METHODS if any(k[0] == m for k in summary)]
+    methods = [m for m in REPORTED if any(k[0] == m for k in summary)]
     fractions = sorted({k[1] for k in summary})
     lines = ["# Label efficiency", "", "Test-split figures of the building class (mean ± sample standard deviation "
              "over seeds; n = seeds). Model selection on the val split only.", ""]
@@ -225,7 +244,7 @@ def write_plot(path: Path, rows: list[dict[str, str]], title: str) -> None:
 
     summary = summarise(rows)
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
-    for m in METHODS:
+    for m in REPORTED:
         pts = sorted((f, s["test_iou"]) for (mm, f), s in summary.items() if mm == m)
         if not pts:
             continue
@@ -285,13 +304,14 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{head}: skip (already in {csv_path.name})", flush=True)
             continue
         run_dir = args.work / f"{profile}-p{pool_limit or 'all'}" / f"{method}-f{fraction:g}-s{seed}"
-        figures = run_cell(method, fraction, seed, pool, val, test, profile, overrides, args.device, run_dir)
-        row = {**ident, "fraction": f"{fraction:g}", **figures}
-        rows.append({k: str(v) for k, v in row.items()})
-        done.add(cell_key(ident))
+        results = run_cell(method, fraction, seed, pool, val, test, profile, overrides, args.device, run_dir)
+        for name, figures in results.items():
+            row = {**ident, "method": name, "fraction": f"{fraction:g}", **figures}
+            rows = [r for r in rows if cell_key(r) != cell_key(row)] + [{k: str(v) for k, v in row.items()}]
+            done.add(cell_key(row))
+            print(f"{head}: {name} test IoU {figures['test_iou']:.3f} F1 {figures['test_f1']:.3f} "
+                  f"(val IoU {figures['val_iou']:.3f}) wall {figures['wall_s']:.0f}s", flush=True)
         write_rows(csv_path, rows)
-        print(f"{head}: test IoU {figures['test_iou']:.3f} F1 {figures['test_f1']:.3f} "
-              f"(val IoU {figures['val_iou']:.3f}) wall {figures['wall_s']:.0f}s", flush=True)
 
     # Report only the rows of this configuration (the CSV may also hold other profiles / pool limits).
     mine = [r for r in rows if r["profile"] == profile and r["pool_limit"] == pool_limit

@@ -25,6 +25,9 @@ class Profile:
     scale: tuple[float, float] = (0.75, 1.25)
     batch_size: int = 8
     teacher_steps: int = 1000
+    # The ``supervised`` baseline's steps; None: teacher + rounds x fine-tune, the labelled-data steps a
+    # pgssl run takes, so that the baseline is never behind for want of gradient steps.
+    supervised_steps: int | None = None
     pretrain_steps: int = 2000
     finetune_steps: int = 1000
     frozen_warmup_steps: int = 0
@@ -40,6 +43,9 @@ class Profile:
     byol_momentum: float = 0.996
     proj_dim: int = 128
     proj_hidden: int = 512
+    # Also transfer the pseudo-label segmentation decoder and head (not only the encoder) into the U-Net
+    # that is fine-tuned: it starts as a student of the teacher instead of from a random decoder.
+    transfer_decoder: bool = False
     inpaint_block: int = 4
     inpaint_ratio: float = 0.05
     pseudo_threshold: float = 0.7
@@ -75,10 +81,10 @@ PROFILES: dict[str, Profile] = {
     # in a few minutes on 2 cores. timm's ResNet-10t at depth 4 (timm drops the unused deepest stage,
     # smp's own resnet18 keeps its 8M unused layer4 weights in every file) and 96 px crops keep steps cheap.
     "quick": Profile(name="quick", encoder="tu-resnet10t", encoder_depth=4, decoder_channels=(64, 32, 16, 16),
-                     crop=96, batch_size=4, teacher_steps=100, pretrain_steps=100, finetune_steps=80,
-                     frozen_warmup_steps=10,
-                     rounds=1, lr=2e-3, warmup_steps=10, proj_dim=64, proj_hidden=256, eval_every=40,
-                     checkpoint_every=50, log_every=5, pseudo_threshold=0.7),
+                     crop=96, batch_size=4, teacher_steps=200, pretrain_steps=200, finetune_steps=150,
+                     frozen_warmup_steps=10, transfer_decoder=True,
+                     rounds=2, lr=2e-3, warmup_steps=10, proj_dim=64, proj_hidden=256, eval_every=50,
+                     checkpoint_every=100, log_every=5, pseudo_threshold=0.7),
     # GPU: ResNet-34 at 256 px, two alternating rounds, minutes on one modern GPU.
     "standard": Profile(name="standard", encoder="resnet34", crop=256, batch_size=16, teacher_steps=1500,
                         pretrain_steps=3000, finetune_steps=1500, frozen_warmup_steps=100, rounds=2, lr=1e-3,

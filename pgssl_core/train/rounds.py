@@ -7,7 +7,8 @@ Baselines: ``supervised`` (random init, labelled tiles only), ``byol`` / ``inpai
 pretraining task, then transfer + fine-tune), and pgssl with ``confidence_weighting=False``.
 
 Each finished stage leaves ``stages/r<round>-<stage>.pt`` in the run folder, so ``resume`` skips
-finished stages and continues the interrupted one from ``checkpoint.pt``.
+finished stages and continues the interrupted one from ``checkpoint.pt``. After each round's fine-tune,
+``stages/r<round>-best.pt`` is a copy of ``best.pt`` as it stood then (best on val up to that round).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from pgssl_core.errors import PgsslError
-from pgssl_core.io import atomic_write_json
+from pgssl_core.io import atomic_write_bytes, atomic_write_json
 from pgssl_core.models import ModelConfig, create_model, save_model
 from pgssl_core.train.checkpoint import load_checkpoint, load_torch, save_torch
 from pgssl_core.train.data import TrainingData
@@ -75,7 +76,7 @@ class TrainResult:
 def plan(method: str, profile: Profile) -> list[tuple[int, str, int]]:
     """The (round, stage, steps) sequence of a run."""
     if method == "supervised":
-        return [(1, "supervised", profile.teacher_steps)]
+        return [(1, "supervised", supervised_steps(profile))]
     if method in ("byol", "inpaint"):
         return [(1, "pretrain", profile.pretrain_steps), (1, "finetune", profile.finetune_steps)]
     if method != "pgssl":
@@ -84,6 +85,13 @@ def plan(method: str, profile: Profile) -> list[tuple[int, str, int]]:
     for r in range(1, profile.rounds + 1):
         steps += [(r, "pretrain", profile.pretrain_steps), (r, "finetune", profile.finetune_steps)]
     return steps
+
+
+def supervised_steps(profile: Profile) -> int:
+    """Steps of the ``supervised`` baseline (see ``Profile.supervised_steps``)."""
+    if profile.supervised_steps is not None:
+        return profile.supervised_steps
+    return profile.teacher_steps + profile.rounds * profile.finetune_steps
 
 
 def model_config(profile: Profile, bands: int) -> ModelConfig:
@@ -168,13 +176,16 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
         if name in ("teacher", "supervised", "finetune"):
             if name == "finetune":
                 assert pmodel is not None
-                fresh = transfer(pmodel, mcfg)
+                fresh = transfer(pmodel, mcfg, decoder=profile.transfer_decoder)
             else:
                 fresh = create_model(mcfg)
             if not finished(rnd, name, fresh, steps):
                 fresh = train_segmenter(ctx, name, rnd, fresh, mcfg, labelled, val, profile, steps,
                                         frozen_warmup=profile.frozen_warmup_steps if name == "finetune" else 0)
                 save_torch(stage_file(rnd, name), fresh.state_dict())
+                if name == "finetune" and (out / "best.pt").is_file():
+                    # The best model up to the end of this round (selection on val), for the rounds ablation.
+                    atomic_write_bytes(stage_file(rnd, "best"), (out / "best.pt").read_bytes())
             model = fresh.to(device).eval()
         elif name == "pretrain":
             if pmodel is None:

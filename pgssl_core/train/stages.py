@@ -176,8 +176,13 @@ def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
     return pmodel
 
 
-def transfer(pmodel: PretrainModel, config: ModelConfig) -> nn.Module:
-    """A fresh U-Net (``create_model``) whose encoder is the pretrained online encoder."""
+def transfer(pmodel: PretrainModel, config: ModelConfig, decoder: bool = False) -> nn.Module:
+    """A fresh U-Net (``create_model``) whose encoder is the pretrained online encoder; with ``decoder``
+    its decoder and head are those of the pseudo-label segmentation task as well."""
     model = create_model(config)
-    model.encoder.load_state_dict({k: v.detach().cpu() for k, v in pmodel.encoder.state_dict().items()})
+    parts = [(model.encoder, pmodel.encoder)]
+    if decoder:
+        parts += [(model.decoder, pmodel.seg_decoder), (model.segmentation_head, pmodel.seg_head)]
+    for dst, src in parts:
+        dst.load_state_dict({k: v.detach().cpu() for k, v in src.state_dict().items()})
     return model

@@ -52,6 +52,11 @@ def test_two_rounds_keep_per_round_validation(tmp_path, tiny_data, make_config):
                                                       pretrain_steps=3, finetune_steps=2), tmp_path / "r")
     finetunes = {h["round"] for h in result.history if h["stage"] == "finetune"}
     assert finetunes == {1, 2}
+    # Each round leaves the best-so-far model; round 1's can only be as good as the whole run's.
+    _, _, best_meta = load_model(tmp_path / "r" / "best.pt")
+    _, _, r1_meta = load_model(tmp_path / "r" / "stages" / "r1-best.pt")
+    assert (tmp_path / "r" / "stages" / "r2-best.pt").read_bytes() == (tmp_path / "r" / "best.pt").read_bytes()
+    assert r1_meta["round"] == 1 and r1_meta["val"]["iou"] <= best_meta["val"]["iou"]
 
 
 def test_nan_loss_never_replaces_best_model(tmp_path, tiny_data, make_config, monkeypatch):

@@ -1,0 +1,41 @@
+"""The transfer of pretrained parts into a fresh U-Net and the supervised baseline's step budget."""
+
+from __future__ import annotations
+
+import torch
+
+from pgssl_core.train.pretrain_model import PretrainModel
+from pgssl_core.train.profiles import get_profile
+from pgssl_core.train.rounds import model_config, plan, supervised_steps
+from pgssl_core.train.stages import transfer
+
+
+def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_transfer_copies_encoder_and_optionally_the_pseudo_label_decoder() -> None:
+    cfg = model_config(get_profile("test"), 3)
+    torch.manual_seed(0)
+    pmodel = PretrainModel(cfg, proj_dim=8, proj_hidden=16)
+    encoder_only = transfer(pmodel, cfg)
+    assert _same(encoder_only.encoder, pmodel.encoder)
+    assert not _same(encoder_only.decoder, pmodel.seg_decoder)  # a fresh random decoder
+
+    whole = transfer(pmodel, cfg, decoder=True)
+    assert _same(whole.encoder, pmodel.encoder)
+    assert _same(whole.decoder, pmodel.seg_decoder) and _same(whole.segmentation_head, pmodel.seg_head)
+    x = torch.rand(1, 3, 32, 32)
+    pmodel.eval()
+    whole.eval()
+    with torch.no_grad():  # the transferred U-Net computes what the pseudo-label task computed
+        assert torch.allclose(whole(x), pmodel.segment(pmodel.features(x)), atol=1e-5)
+
+
+def test_supervised_baseline_gets_the_labelled_steps_of_a_pgssl_run() -> None:
+    profile = get_profile("test", teacher_steps=7, finetune_steps=5, rounds=2)
+    pgssl_labelled = sum(s for _, name, s in plan("pgssl", profile) if name in ("teacher", "finetune"))
+    assert supervised_steps(profile) == pgssl_labelled == 17
+    assert plan("supervised", profile) == [(1, "supervised", 17)]
+    assert plan("supervised", get_profile("test", supervised_steps=3)) == [(1, "supervised", 3)]
