@@ -6,7 +6,8 @@ at 100% the pretraining pool is the same, fully labelled pool), ``val`` selects 
 of each run is the checkpoint with the best val IoU), ``test`` gives every reported figure.
 
 Methods: ``supervised``, ``pgssl``, ``byol``, ``inpaint`` and the ablation ``pgssl_noconf`` (pgssl
-without confidence weighting). One grid cell = (method, fraction, seed); a cell already in the CSV
+without confidence weighting). When the profile has two or more rounds, every pgssl run also reports
+``pgssl_r1``, its best model up to the end of round 1 (the rounds ablation, at no extra training). One grid cell = (method, fraction, seed); a cell already in the CSV
 (same method, fraction, seed, profile, pool limit and profile overrides) is not recomputed, and the CSV
 is rewritten atomically after each cell, so the study can be stopped and restarted at any time.
 
@@ -17,12 +18,16 @@ standard deviation over seeds of test IoU and F1 per method x fraction, plus the
     python benchmarks/label_efficiency.py                      # full grid (standard on GPU, quick on CPU)
     python benchmarks/label_efficiency.py --pool-limit 200 --val-limit 60 --test-limit 100   # reduced CPU grid
     python benchmarks/label_efficiency.py --smoke --out /tmp/le  # one tiny cell, well under a minute
+    # two workers on a 2-core CPU, one thread each, sharing one results folder (rows merge under a lock):
+    python benchmarks/label_efficiency.py --threads 1 --methods pgssl pgssl_noconf &
+    python benchmarks/label_efficiency.py --threads 1 --methods supervised byol inpaint &
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import io
 import json
 import shutil
@@ -30,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +151,21 @@ def write_rows(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...] 
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def merge_rows(path: Path, new: list[dict[str, Any]], key: Callable[[dict[str, Any]], tuple[str, ...]],
+               columns: tuple[str, ...] = COLUMNS) -> list[dict[str, str]]:
+    """Add ``new`` rows to the CSV on disk (a row with the same ``key`` is replaced) and return all rows.
+
+    Read-merge-write happens under an exclusive lock, so several workers (e.g. ``--threads 1`` each,
+    with different ``--methods``) can share one results folder without losing each other's rows.
+    """
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fresh = {key(r): {k: str(v) for k, v in r.items()} for r in new}
+        rows = [r for r in read_rows(path) if key(r) not in fresh] + list(fresh.values())
+        write_rows(path, rows, columns)
+    return rows
 
 
 def load_split(data: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
@@ -305,13 +326,12 @@ def _run(args: argparse.Namespace) -> int:
             continue
         run_dir = args.work / f"{profile}-p{pool_limit or 'all'}" / f"{method}-f{fraction:g}-s{seed}"
         results = run_cell(method, fraction, seed, pool, val, test, profile, overrides, args.device, run_dir)
-        for name, figures in results.items():
-            row = {**ident, "method": name, "fraction": f"{fraction:g}", **figures}
-            rows = [r for r in rows if cell_key(r) != cell_key(row)] + [{k: str(v) for k, v in row.items()}]
+        new = [{**ident, "method": name, "fraction": f"{fraction:g}", **figures} for name, figures in results.items()]
+        for row in new:
             done.add(cell_key(row))
-            print(f"{head}: {name} test IoU {figures['test_iou']:.3f} F1 {figures['test_f1']:.3f} "
-                  f"(val IoU {figures['val_iou']:.3f}) wall {figures['wall_s']:.0f}s", flush=True)
-        write_rows(csv_path, rows)
+            print(f"{head}: {row['method']} test IoU {row['test_iou']:.3f} F1 {row['test_f1']:.3f} "
+                  f"(val IoU {row['val_iou']:.3f}) wall {row['wall_s']:.0f}s", flush=True)
+        rows = merge_rows(csv_path, new, cell_key)
 
     # Report only the rows of this configuration (the CSV may also hold other profiles / pool limits).
     mine = [r for r in rows if r["profile"] == profile and r["pool_limit"] == pool_limit

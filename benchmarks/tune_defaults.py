@@ -46,6 +46,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "mask_16px_25pct": {"inpaint_block": 16, "inpaint_ratio": 0.25},
     "lr_4e-3": {"lr": 4e-3},
     "pretrain_lr_5e-4": {"pretrain_lr": 5e-4},
+    "finetune_lr_5e-4": {"finetune_lr": 5e-4},
     "steps_x1.5": {"scale_steps": 1.5},
 }
 STEP_FIELDS = ("teacher_steps", "pretrain_steps", "finetune_steps")
@@ -140,15 +141,14 @@ def main(argv: list[str] | None = None) -> int:
             run_dir = args.work / f"{cand}-f{args.fraction:g}-s{seed}"
             results = study.run_cell("pgssl", args.fraction, seed, pool, val, None, args.profile, overrides,
                                      args.device, run_dir)
-            for method, figures in results.items():
-                name = cand if method == "pgssl" else f"{cand}+r1"
-                row = {**ident, "candidate": name, "method": method, "fraction": f"{args.fraction:g}",
-                       "val_iou": figures["val_iou"], "wall_s": figures["wall_s"],
-                       "overrides": json.dumps(overrides, sort_keys=True)}
-                rows = [r for r in rows if key(r) != key(row)] + [{k: str(v) for k, v in row.items()}]
+            new = [{**ident, "candidate": cand if method == "pgssl" else f"{cand}+r1", "method": method,
+                    "fraction": f"{args.fraction:g}", "val_iou": figures["val_iou"], "wall_s": figures["wall_s"],
+                    "overrides": json.dumps(overrides, sort_keys=True)} for method, figures in results.items()]
+            for row in new:
                 done.add(key(row))
-                print(f"{name} seed {seed}: val IoU {figures['val_iou']:.3f} wall {figures['wall_s']:.0f}s", flush=True)
-            study.write_rows(csv_path, rows, COLUMNS)
+                print(f"{row['candidate']} seed {seed}: val IoU {row['val_iou']:.3f} wall {row['wall_s']:.0f}s",
+                      flush=True)
+            rows = study.merge_rows(csv_path, new, key, COLUMNS)
     mine = [r for r in rows if r["profile"] == args.profile and r["base"] == base_text
             and f"{float(r['fraction']):g}" == f"{args.fraction:g}"]
     settings = {"profile": args.profile, "base overrides": base_text, "fraction": args.fraction,

@@ -35,6 +35,7 @@ class Profile:
     optimizer: str = "adamw"
     lr: float = 1e-3
     pretrain_lr: float | None = None
+    finetune_lr: float | None = None  # None: ``lr``; a transferred model may want a gentler start
     weight_decay: float = 1e-4
     momentum: float = 0.9
     warmup_steps: int = 20

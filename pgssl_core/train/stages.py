@@ -64,7 +64,8 @@ def train_segmenter(ctx: RunContext, name: str, rnd: int, model: nn.Module, conf
     """
     model = prepare_module(model, ctx.device)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt, sched = make_optimizer(params, profile, total=steps)
+    lr = profile.finetune_lr if name == "finetune" else None
+    opt, sched = make_optimizer(params, profile, lr=lr, total=steps)
     loss_fn = WeightedSegLoss()
     aug = augment_config(profile)
 

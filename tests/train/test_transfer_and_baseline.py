@@ -39,3 +39,16 @@ def test_supervised_baseline_gets_the_labelled_steps_of_a_pgssl_run() -> None:
     assert supervised_steps(profile) == pgssl_labelled == 17
     assert plan("supervised", profile) == [(1, "supervised", 17)]
     assert plan("supervised", get_profile("test", supervised_steps=3)) == [(1, "supervised", 3)]
+
+
+def test_finetune_has_its_own_learning_rate(tmp_path, tiny_data, make_config) -> None:
+    from pgssl_core.train import run_training
+
+    events: list[dict] = []
+    run_training(tiny_data, make_config("pgssl", lr=1e-3, finetune_lr=1e-5, warmup_steps=0), tmp_path / "run",
+                 progress=events.append)
+    peak = {}
+    for e in events:
+        if e["kind"] == "step":
+            peak[e["stage"]] = max(peak.get(e["stage"], 0.0), e["lr"])
+    assert 0 < peak["finetune"] <= 1e-5 < peak["teacher"] <= 1e-3
