@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import shutil
@@ -63,8 +64,9 @@ METHOD_SPECS: dict[str, tuple[str, bool]] = {
     "inpaint": ("inpaint", True), "pgssl_noconf": ("pgssl", False),
 }
 COLUMNS = ("method", "fraction", "seed", "labelled", "unlabelled", "val_iou", "test_iou", "test_f1",
-           "test_precision", "test_recall", "wall_s", "profile", "device", "pool_limit", "overrides")
-KEY = ("method", "fraction", "seed", "profile", "pool_limit", "overrides")
+           "test_precision", "test_recall", "wall_s", "profile", "device", "pool_limit", "overrides", "profile_id")
+# profile_id fingerprints the resolved profile, so a cell is recomputed when a profile's values change.
+KEY = ("method", "fraction", "seed", "profile", "pool_limit", "overrides", "profile_id")
 POOL_SEED = 0  # the pool/val/test subsets are fixed across cells; only the label split follows the seed
 
 
@@ -168,6 +170,23 @@ def merge_rows(path: Path, new: list[dict[str, Any]], key: Callable[[dict[str, A
     return rows
 
 
+def profile_fingerprint(profile: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(10-hex-digit id, values) of the profile a cell trains with, overrides applied."""
+    values = TrainConfig(profile=profile, profile_overrides=dict(overrides)).resolved_profile().to_dict()
+    text = json.dumps(values, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:10], values
+
+
+SUMMARY_FIELDS = ("encoder", "crop", "batch_size", "teacher_steps", "pretrain_steps", "finetune_steps",
+                  "supervised_steps", "rounds", "lr", "pretrain_lr", "finetune_lr", "task_weights", "task_schedule",
+                  "pseudo_threshold", "class_balance", "inpaint_block", "inpaint_ratio", "transfer_decoder")
+
+
+def profile_summary(values: dict[str, Any]) -> str:
+    """The values of a profile that a reader of the results needs, as ``key=value`` text."""
+    return ", ".join(f"{k}={json.dumps(values[k])}" for k in SUMMARY_FIELDS if k in values)
+
+
 def load_split(data: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
     return load_folder(data / "images", data / "masks", data / "manifest.csv", split, limit, POOL_SEED)
 
@@ -248,9 +267,10 @@ def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, A
             lines.append(f"| {m} | " + " | ".join(_cell_text(summary.get((m, f), {}).get(col)) for f in fractions)
                          + " |")
         lines.append("")
-    total_wall = sum(float(r["wall_s"]) for r in rows)
+    trained = [r for r in rows if r["method"] in METHODS]  # pgssl_r1 rows share their pgssl run
+    total_wall = sum(float(r["wall_s"]) for r in trained)
     lines += ["## Settings", ""] + [f"- {k}: {v}" for k, v in settings.items() if k != "reduction"]
-    lines += [f"- cells: {len(rows)}, total training wall time: {total_wall / 60:.1f} min", ""]
+    lines += [f"- training runs: {len(trained)}, sum of their wall times: {total_wall / 60:.1f} min", ""]
     if settings.get("reduction"):
         lines += [f"**Reduced grid:** {settings['reduction']}", ""]
     atomic_write_bytes(path, "\n".join(lines).encode())
@@ -303,6 +323,7 @@ def _run(args: argparse.Namespace) -> int:
     profile = args.profile or ("standard" if device.type == "cuda" else "quick")
     overrides = parse_overrides(args.overrides)
     overrides_text = json.dumps(overrides, sort_keys=True) if overrides else ""
+    profile_id, profile_values = profile_fingerprint(profile, overrides)
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path = args.out / "label_efficiency.csv"
     rows = read_rows(csv_path)
@@ -319,7 +340,7 @@ def _run(args: argparse.Namespace) -> int:
     pool_limit = "" if args.pool_limit is None else str(args.pool_limit)
     for i, (method, fraction, seed) in enumerate(cells, 1):
         ident = {"method": method, "fraction": fraction, "seed": seed, "profile": profile,
-                 "pool_limit": pool_limit, "overrides": overrides_text}
+                 "pool_limit": pool_limit, "overrides": overrides_text, "profile_id": profile_id}
         head = f"[{i}/{len(cells)}] {method:<12} fraction {fraction:<5g} seed {seed}"
         if cell_key(ident) in done:
             print(f"{head}: skip (already in {csv_path.name})", flush=True)
@@ -335,7 +356,7 @@ def _run(args: argparse.Namespace) -> int:
 
     # Report only the rows of this configuration (the CSV may also hold other profiles / pool limits).
     mine = [r for r in rows if r["profile"] == profile and r["pool_limit"] == pool_limit
-            and r.get("overrides", "") == overrides_text]
+            and r.get("overrides", "") == overrides_text and r.get("profile_id", "") == profile_id]
     reduction = []
     if args.pool_limit is not None:
         reduction.append(f"train pool limited to a seeded {args.pool_limit} tiles")
@@ -349,6 +370,7 @@ def _run(args: argparse.Namespace) -> int:
                 "pool / val / test tiles": f"{len(pool)} / {len(val)} / {len(test)}",
                 "seeds": f"{args.seeds} (seeds after the first only for fractions <= "
                          f"{args.extra_seed_max_fraction:.0%})",
+                "profile values": profile_summary(profile_values),
                 "reduction": "; ".join(reduction) + " (the full grid uses the whole splits)" if reduction else ""}
     if mine:
         write_markdown(args.out / "label_efficiency.md", mine, settings)

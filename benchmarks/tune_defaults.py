@@ -48,6 +48,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "pretrain_lr_5e-4": {"pretrain_lr": 5e-4},
     "finetune_lr_5e-4": {"finetune_lr": 5e-4},
     "steps_x1.5": {"scale_steps": 1.5},
+    # Second pass, after lr 1e-3 won the first one: factors on top of it.
+    "lr_1e-3+no_class_balance": {"lr": 1e-3, "class_balance": False},
+    "lr_1e-3+finetune_lr_3e-4": {"lr": 1e-3, "finetune_lr": 3e-4},
+    "lr_5e-4": {"lr": 5e-4},
 }
 STEP_FIELDS = ("teacher_steps", "pretrain_steps", "finetune_steps")
 COLUMNS = ("candidate", "method", "seed", "fraction", "val_iou", "wall_s", "profile", "base", "overrides")
