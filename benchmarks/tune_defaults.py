@@ -50,6 +50,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "steps_x1.5": {"scale_steps": 1.5},
     # Second pass, after lr 1e-3 won the first one: factors on top of it.
     "lr_1e-3+no_class_balance": {"lr": 1e-3, "class_balance": False},
+    "lr_1e-3+alternate": {"lr": 1e-3, "task_schedule": "alternate"},
+    "lr_1e-3+alternate+encoder_only": {"lr": 1e-3, "task_schedule": "alternate", "transfer_decoder": False},
     "lr_1e-3+finetune_lr_3e-4": {"lr": 1e-3, "finetune_lr": 3e-4},
     "lr_5e-4": {"lr": 5e-4},
 }
@@ -99,18 +101,24 @@ def summarise(rows: list[dict[str, str]]) -> list[tuple[str, float, float, int]]
 
 
 def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, Any]) -> None:
-    ranked = summarise(rows)
+    """One line per candidate, ranked by mean val IoU after all rounds, with its round-1 score beside it."""
+    ranked = [t for t in summarise(rows) if not t[0].endswith("+r1")]
+    after_r1 = {c.removesuffix("+r1"): m for c, m, _, _ in summarise(rows) if c.endswith("+r1")}
     base = next((m for c, m, _, _ in ranked if c == "base"), None)
     lines = ["# Tuning on val", "", "Mean val IoU of the model each run selects (best.pt), over seeds; test data "
-             "never used. `pgssl_r1` rows are the same runs stopped after round 1.", "",
-             "| candidate | val IoU | ± sd | n | vs base | overrides |", "|---|---|---|---|---|---|"]
+             "never used. 'after round 1' is the same runs' best model up to the end of round 1. The base is the "
+             "profile as it stood when the rows were computed (plus the base overrides); `tuning.csv` lists each "
+             "row's overrides.", "",
+             "| candidate | val IoU | ± sd | n | vs base | after round 1 | overrides |", "|---|---|---|---|---|---|---|"]
     for cand, mean, sd, n in ranked:
         delta = "" if base is None else f"{mean - base:+.3f}"
-        lines.append(f"| {cand} | {mean:.3f} | {sd:.3f} | {n} | {delta} | "
-                     f"`{json.dumps(CANDIDATES.get(cand.removesuffix('+r1'), {}), sort_keys=True)}` |")
+        r1 = f"{after_r1[cand]:.3f}" if cand in after_r1 else "-"
+        lines.append(f"| {cand} | {mean:.3f} | {sd:.3f} | {n} | {delta} | {r1} | "
+                     f"`{json.dumps(CANDIDATES.get(cand, {}), sort_keys=True)}` |")
     lines += ["", "## Settings", ""] + [f"- {k}: {v}" for k, v in settings.items()]
     total = sum(float(r["wall_s"]) for r in rows if r["method"] == "pgssl")
-    lines += [f"- runs: {sum(1 for r in rows if r['method'] == 'pgssl')}, training wall time {total / 60:.1f} min", ""]
+    lines += [f"- runs: {sum(1 for r in rows if r['method'] == 'pgssl')}, sum of their wall times "
+              f"{total / 60:.1f} min", ""]
     atomic_write_bytes(path, "\n".join(lines).encode())
 
 

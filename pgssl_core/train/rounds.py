@@ -182,10 +182,11 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
             if not finished(rnd, name, fresh, steps):
                 fresh = train_segmenter(ctx, name, rnd, fresh, mcfg, labelled, val, profile, steps,
                                         frozen_warmup=profile.frozen_warmup_steps if name == "finetune" else 0)
-                save_torch(stage_file(rnd, name), fresh.state_dict())
                 if name == "finetune" and (out / "best.pt").is_file():
-                    # The best model up to the end of this round (selection on val), for the rounds ablation.
+                    # The best model up to the end of this round (selection on val), for the rounds ablation;
+                    # written before the stage file so that a finished stage always has it.
                     atomic_write_bytes(stage_file(rnd, "best"), (out / "best.pt").read_bytes())
+                save_torch(stage_file(rnd, name), fresh.state_dict())
             model = fresh.to(device).eval()
         elif name == "pretrain":
             if pmodel is None:
