@@ -254,6 +254,34 @@ def _cell_text(stat: tuple[float, float, int] | None) -> str:
     return f"{mean:.3f} ± {sd:.3f} (n={n})" if n > 1 else f"{mean:.3f} (n=1)"
 
 
+def paired_differences(rows: list[dict[str, str]], method: str, reference: str) -> dict[float, list[float]]:
+    """fraction -> [test IoU of ``method`` - test IoU of ``reference``] over the seeds both have.
+
+    Cells with the same fraction and seed share their labelled tiles, so the paired difference removes
+    the (large) part of the seed noise that comes from which tiles were labelled.
+    """
+    iou = {(r["method"], float(r["fraction"]), r["seed"]): float(r["test_iou"]) for r in rows}
+    out: dict[float, list[float]] = {}
+    for (m, f, seed), value in iou.items():
+        if m == method and (reference, f, seed) in iou:
+            out.setdefault(f, []).append(value - iou[(reference, f, seed)])
+    return out
+
+
+def paired_lines(rows: list[dict[str, str]], methods: list[str], fractions: list[float]) -> list[str]:
+    """Markdown table of paired test-IoU differences against ``supervised`` (and pgssl's ablations)."""
+    pairs = [(m, "supervised") for m in methods if m != "supervised"]
+    pairs += [(m, ref) for m, ref in (("pgssl", "pgssl_noconf"), ("pgssl", "pgssl_r1")) if m in methods and ref in methods]
+    lines = ["## Paired test-IoU differences", "", "Same fraction and seed = same labelled tiles; mean of the "
+             "differences (n = seeds).", "", "| difference | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
+             "|---|" + "---|" * len(fractions)]
+    for m, ref in pairs:
+        diffs = paired_differences(rows, m, ref)
+        cells = [f"{statistics.fmean(diffs[f]):+.3f} (n={len(diffs[f])})" if f in diffs else "-" for f in fractions]
+        lines.append(f"| {m} - {ref} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, Any]) -> None:
     summary = summarise(rows)
     methods = [m for m in REPORTED if any(k[0] == m for k in summary)]
@@ -267,6 +295,7 @@ def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, A
             lines.append(f"| {m} | " + " | ".join(_cell_text(summary.get((m, f), {}).get(col)) for f in fractions)
                          + " |")
         lines.append("")
+    lines += paired_lines(rows, methods, fractions)
     trained = [r for r in rows if r["method"] in METHODS]  # pgssl_r1 rows share their pgssl run
     total_wall = sum(float(r["wall_s"]) for r in trained)
     lines += ["## Settings", ""] + [f"- {k}: {v}" for k, v in settings.items() if k != "reduction"]
