@@ -297,9 +297,13 @@ def train_runs(project: Project) -> list[dict[str, Any]]:
 
 
 def model_file(run: dict[str, Any]) -> Path | None:
-    """The final model of a run, if it exists."""
-    path = Path(run["path"]) / "model.pt"
-    return path if path.is_file() else None
+    """The model a finished run offers: ``best.pt`` (best val IoU over the run) when the run had
+    validation tiles, else the last stage's ``model.pt``; None while neither exists."""
+    for name in ("best.pt", "model.pt"):
+        path = Path(run["path"]) / name
+        if path.is_file() and (Path(run["path"]) / "model.pt").is_file():  # model.pt = the run finished
+            return path
+    return None
 
 
 def active_model_setting(project: Project) -> str | None:

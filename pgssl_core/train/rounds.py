@@ -71,6 +71,7 @@ class TrainResult:
     final_val: dict[str, float] | None
     wall_s: float
     device: str
+    best_val: dict[str, Any] | None = None  # val figures of best.pt (the run's best evaluation)
 
 
 def plan(method: str, profile: Profile) -> list[tuple[int, str, int]]:
@@ -204,6 +205,8 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
             save_torch(stage_file(rnd, name), pmodel.state_dict())
     assert model is not None
     final_val = next((h for h in reversed(state.history)), None)
+    scored = [h for h in state.history if h.get("iou") is not None and h["iou"] == h["iou"]]  # NaN != NaN
+    best_val = max(scored, key=lambda h: h["iou"]) if scored else None  # first maximum = the one in best.pt
     meta = {"method": config.method, "profile": profile.name, "seed": config.seed, "val": final_val,
             "history": state.history, "confidence_weighting": config.confidence_weighting}
     save_model(out / "model.pt", model, mcfg, meta)
@@ -213,4 +216,4 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
     atomic_write_json(out / "result.json", {**meta, "wall_s": wall, "device": str(device), "best_iou": state.best_iou})
     reporter.emit({"kind": "done", "val": final_val, "wall_s": wall})
     return TrainResult(out, out / "model.pt", best if best.is_file() else None, state.history, final_val, wall,
-                       str(device))
+                       str(device), best_val)

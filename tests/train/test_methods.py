@@ -57,6 +57,8 @@ def test_two_rounds_keep_per_round_validation(tmp_path, tiny_data, make_config):
     _, _, r1_meta = load_model(tmp_path / "r" / "stages" / "r1-best.pt")
     assert (tmp_path / "r" / "stages" / "r2-best.pt").read_bytes() == (tmp_path / "r" / "best.pt").read_bytes()
     assert r1_meta["round"] == 1 and r1_meta["val"]["iou"] <= best_meta["val"]["iou"]
+    assert result.best_val["iou"] == best_meta["val"]["iou"] == max(h["iou"] for h in result.history)
+    assert (result.best_val["stage"], result.best_val["round"]) == (best_meta["stage"], best_meta["round"])
 
 
 def test_nan_loss_never_replaces_best_model(tmp_path, tiny_data, make_config, monkeypatch):

@@ -60,7 +60,7 @@ def test_start_a_test_run_from_the_page(projects_env: Path) -> None:
     assert history.loc[0, "run"] == run_id and history.loc[0, "state"] == "done"
     at.button(key="train_set_active").click().run()
     with Project.open(projects_env / "beijing-demo") as project:
-        assert project.get_setting("active_model") == f"runs/{run_id}/model.pt"
+        assert project.get_setting("active_model") == f"runs/{run_id}/best.pt"
 
 
 def test_second_tab_sees_the_running_job_and_cancels_it(projects_env: Path) -> None:

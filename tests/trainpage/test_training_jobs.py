@@ -55,7 +55,7 @@ def test_run_to_done_then_history_and_active_model(make_project, registry) -> No
     table = training.history_table(registry, project)
     assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done" and table.loc[0, "active"] == ""
     stored = training.set_active_model(project, run)
-    assert stored == f"runs/{run_id}/model.pt" and (project.root / stored).is_file()
+    assert stored == f"runs/{run_id}/best.pt" and (project.root / stored).is_file()
     assert training.history_table(registry, project).loc[0, "active"] == "✓"
     # the finished run timed its steps: the next estimate uses them
     speed = training.stored_speed(project, "test", "cpu")
@@ -102,7 +102,8 @@ def test_estimate_and_formatting() -> None:
     assert not est.overhead_known
     assert training.estimate_run("pgssl", "test", {"seg": 1.0, "pretrain": 2.0, "overhead": 2.0}).seconds == \
         pytest.approx(2 * (4 + 2 * (4 * 2.0 + 4)))
-    assert training.estimate_run("supervised", "test", {"seg": 0.5}).seconds == pytest.approx(2.0)
+    # supervised gets the labelled steps of a pgssl run: teacher 4 + 2 rounds x fine-tune 4 = 12 steps
+    assert training.estimate_run("supervised", "test", {"seg": 0.5}).seconds == pytest.approx(6.0)
     assert training.format_duration(42.4) == "42 s"
     assert training.format_duration(200) == "3 min 20 s"
     assert training.format_duration(3900) == "1 h 05 min"
