@@ -282,6 +282,14 @@ def paired_lines(rows: list[dict[str, str]], methods: list[str], fractions: list
     return lines + [""]
 
 
+def seeds_by_fraction(rows: list[dict[str, str]]) -> str:
+    """"5%: 0, 1; 100%: 0" - the seeds the rows hold per fraction (workers may have added seeds)."""
+    seeds: dict[float, set[int]] = {}
+    for r in rows:
+        seeds.setdefault(float(r["fraction"]), set()).add(int(r["seed"]))
+    return "; ".join(f"{f:.0%}: {', '.join(map(str, sorted(s)))}" for f, s in sorted(seeds.items()))
+
+
 def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, Any]) -> None:
     summary = summarise(rows)
     methods = [m for m in REPORTED if any(k[0] == m for k in summary)]
@@ -397,8 +405,7 @@ def _run(args: argparse.Namespace) -> int:
         reduction.append(f"profile overrides {overrides_text}")
     settings = {"data": args.data.name, "profile": profile, "device": describe_device(device),
                 "pool / val / test tiles": f"{len(pool)} / {len(val)} / {len(test)}",
-                "seeds": f"{args.seeds} (seeds after the first only for fractions <= "
-                         f"{args.extra_seed_max_fraction:.0%})",
+                "seeds (in the results)": seeds_by_fraction(mine),
                 "profile values": profile_summary(profile_values),
                 "reduction": "; ".join(reduction) + " (the full grid uses the whole splits)" if reduction else ""}
     if mine:

@@ -23,3 +23,8 @@ def test_paired_differences_match_seeds_and_fractions() -> None:
     assert sorted(diffs[0.2]) == pytest.approx([0.02, 0.05])
     table = "\n".join(study.paired_lines(rows, ["supervised", "pgssl"], [0.2, 0.5]))
     assert "| pgssl - supervised | +0.035 (n=2) | - |" in table
+
+
+def test_seed_list_comes_from_the_rows() -> None:
+    rows = [_row("pgssl", 0.2, 0, 0.4), _row("supervised", 0.2, 2, 0.4), _row("pgssl", 1.0, 0, 0.4)]
+    assert study.seeds_by_fraction(rows) == "20%: 0, 2; 100%: 0"
