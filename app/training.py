@@ -22,7 +22,7 @@ import streamlit as st
 
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.train import TrainConfig, get_profile, plan
+from pgssl_core.train import TrainConfig, get_profile, plan, run_model_path
 from pgssl_core.train.jobs import DEFAULT_LOCK, JobBusyError, TrainingJob, read_status
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.progress import read_metrics
@@ -297,13 +297,8 @@ def train_runs(project: Project) -> list[dict[str, Any]]:
 
 
 def model_file(run: dict[str, Any]) -> Path | None:
-    """The model a finished run offers: ``best.pt`` (best val IoU over the run) when the run had
-    validation tiles, else the last stage's ``model.pt``; None while neither exists."""
-    for name in ("best.pt", "model.pt"):
-        path = Path(run["path"]) / name
-        if path.is_file() and (Path(run["path"]) / "model.pt").is_file():  # model.pt = the run finished
-            return path
-    return None
+    """The model a finished run offers (best on val, see ``run_model_path``); None while it runs."""
+    return run_model_path(run["path"])
 
 
 def active_model_setting(project: Project) -> str | None:

@@ -223,8 +223,7 @@ def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, tes
     result = run_training(TrainingData(labelled, unlabelled, val), config, run_dir)
     common = {"labelled": len(labelled), "unlabelled": len(unlabelled), "wall_s": round(result.wall_s, 1),
               "device": result.device}
-    chosen = result.best_path or result.model_path  # best.pt = best val IoU over the run
-    out = {method: {**common, **_figures(chosen, test, device)}}
+    out = {method: {**common, **_figures(result.selected_path, test, device)}}  # best.pt: best val IoU
     round1 = run_dir / "stages" / "r1-best.pt"
     if method == "pgssl" and config.resolved_profile().rounds >= 2 and round1.is_file():
         out["pgssl_r1"] = {**common, **_figures(round1, test, device)}

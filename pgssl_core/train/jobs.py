@@ -68,9 +68,8 @@ class TrainingJob(BackgroundJob):
                               cancel=self._cancel.is_set, resume=self.resume)
         # The run's model is the one that was best on val (as in the label-efficiency study); the last
         # stage's model.pt can be much worse when a late stage overfits a few labels.
-        if result.best_path is not None:
-            return {"model": str(result.best_path), "val": result.best_val, "final_val": result.final_val}
-        return {"model": str(result.model_path), "val": result.final_val}
+        return {"model": str(result.selected_path), "val": result.best_val or result.final_val,
+                "final_val": result.final_val}
 
     def _on_progress(self, event: dict[str, Any]) -> None:
         if event.get("kind") in ("step", "val", "stage"):

@@ -73,6 +73,21 @@ class TrainResult:
     device: str
     best_val: dict[str, Any] | None = None  # val figures of best.pt (the run's best evaluation)
 
+    @property
+    def selected_path(self) -> Path:
+        """The run's model: ``best.pt`` when the run validated, else the last stage's ``model.pt``."""
+        return self.best_path or self.model_path
+
+
+def run_model_path(run_dir: str | Path) -> Path | None:
+    """The model a run folder offers (see ``TrainResult.selected_path``); None until the run finished
+    (``model.pt`` is written at the very end, ``best.pt`` already during training)."""
+    folder = Path(run_dir)
+    if not (folder / "model.pt").is_file():
+        return None
+    best = folder / "best.pt"
+    return best if best.is_file() else folder / "model.pt"
+
 
 def plan(method: str, profile: Profile) -> list[tuple[int, str, int]]:
     """The (round, stage, steps) sequence of a run."""
@@ -205,8 +220,8 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
             save_torch(stage_file(rnd, name), pmodel.state_dict())
     assert model is not None
     final_val = next((h for h in reversed(state.history)), None)
-    scored = [h for h in state.history if h.get("iou") is not None and h["iou"] == h["iou"]]  # NaN != NaN
-    best_val = max(scored, key=lambda h: h["iou"]) if scored else None  # first maximum = the one in best.pt
+    # The loop saved best.pt at the first evaluation that reached the run's best IoU.
+    best_val = next((h for h in state.history if h.get("iou") == state.best_iou), None)
     meta = {"method": config.method, "profile": profile.name, "seed": config.seed, "val": final_val,
             "history": state.history, "confidence_weighting": config.confidence_weighting}
     save_model(out / "model.pt", model, mcfg, meta)

@@ -52,3 +52,15 @@ def test_finetune_has_its_own_learning_rate(tmp_path, tiny_data, make_config) ->
         if e["kind"] == "step":
             peak[e["stage"]] = max(peak.get(e["stage"], 0.0), e["lr"])
     assert 0 < peak["finetune"] <= 1e-5 < peak["teacher"] <= 1e-3
+
+
+def test_run_model_path_prefers_best_and_waits_for_the_finished_run(tmp_path) -> None:
+    from pgssl_core.train import run_model_path
+
+    assert run_model_path(tmp_path) is None
+    (tmp_path / "best.pt").write_bytes(b"x")
+    assert run_model_path(tmp_path) is None  # best.pt alone: the run is still training
+    (tmp_path / "model.pt").write_bytes(b"x")
+    assert run_model_path(tmp_path) == tmp_path / "best.pt"
+    (tmp_path / "best.pt").unlink()
+    assert run_model_path(tmp_path) == tmp_path / "model.pt"  # a run without val tiles
