@@ -167,14 +167,16 @@ def history_panel(project: Project, registry: training.JobRegistry) -> None:
         st.caption("No runs yet.")
         return
     st.dataframe(table, hide_index=True, column_config={
-        "val IoU": st.column_config.NumberColumn(format="%.3f"),
+        "val IoU": st.column_config.NumberColumn(format="%.3f", help="of the run's model: its checkpoint with the "
+                                                 "best validation IoU over all stages"),
         "val F1": st.column_config.NumberColumn(format="%.3f")})
     finished = [r for r in training.train_runs(project) if training.model_file(r) is not None]
     if not finished:
         return
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     chosen = c1.selectbox("Model", [r["id"] for r in finished], key="train_active_choice",
-                          help="the model the Label and Map pages use for predictions")
+                          help="the model the Label and Map pages use for predictions: the run's checkpoint "
+                               "with the best validation IoU (a late stage can be worse than an earlier one)")
     if c2.button("Use as active model", key="train_set_active"):
         run = next(r for r in finished if r["id"] == chosen)
         st.toast(f"Active model: {training.set_active_model(project, run)}")
