@@ -51,6 +51,22 @@ def _outside_tiles(img: gpd.GeoDataFrame, union: shapely.Geometry) -> pd.DataFra
     return pd.DataFrame(rows, columns=["tile", "imaged_km2", "outside_km2", "status"])
 
 
+def join_buildings(footprints: gpd.GeoDataFrame, districts_ea: gpd.GeoDataFrame) -> pd.DataFrame:
+    """District of each building, as ``aggregate_districts`` counts it.
+
+    ``districts_ea``: the districts in an equal-area CRS (row positions 0..n-1). Returns one row per
+    footprint, in the footprints' order: ``fp_m2`` (footprint area, m2, in that CRS) and
+    ``index_right`` (row position of the district containing the footprint's representative point,
+    NaN outside every district; a point on a shared border goes to one district).
+    """
+    ea = districts_ea.crs
+    fp = footprints.to_crs(ea)
+    fp = gpd.GeoDataFrame({"fp_m2": fp.area.to_numpy()}, geometry=fp.representative_point().to_numpy(), crs=ea)
+    joined = gpd.sjoin(fp, districts_ea[["geometry"]].reset_index(drop=True), predicate="within", how="left")
+    joined = joined[~joined.index.duplicated()]
+    return pd.DataFrame({"fp_m2": joined["fp_m2"].to_numpy(), "index_right": joined["index_right"].to_numpy()})
+
+
 def aggregate_districts(districts: gpd.GeoDataFrame | str | os.PathLike[str], footprints: gpd.GeoDataFrame,
                         imaged: gpd.GeoDataFrame | None, assumptions: PVAssumptions | None = None) -> DistrictReport:
     """Aggregate footprints and imaged extents (one row per tile, column ``tile``) per district.
@@ -81,16 +97,13 @@ def aggregate_districts(districts: gpd.GeoDataFrame | str | os.PathLike[str], fo
         outside = pd.DataFrame(columns=["tile", "imaged_km2", "outside_km2", "status"])
         imaged_m2 = np.full(len(d), np.nan)
 
-    fp = footprints.to_crs(ea)
-    fp = gpd.GeoDataFrame({"fp_m2": fp.area.to_numpy()}, geometry=fp.representative_point().to_numpy(), crs=ea)
-    joined = gpd.sjoin(fp, d_ea[["geometry"]], predicate="within", how="left")
-    joined = joined[~joined.index.duplicated()]  # a point on a shared border goes to one district
+    joined = join_buildings(footprints, d_ea)
     buildings_outside = int(joined["index_right"].isna().sum())
     per = joined.dropna(subset=["index_right"]).groupby("index_right")["fp_m2"].agg(["count", "sum"])
     count = per["count"].reindex(range(len(d)), fill_value=0).to_numpy(dtype=float)
     fp_m2 = per["sum"].reindex(range(len(d)), fill_value=0.0).to_numpy(dtype=float)
-    if imaged is None and len(fp) and buildings_outside == len(fp):
-        raise PgsslError(f"none of the {len(fp)} buildings lies in any of the {len(d)} districts")
+    if imaged is None and len(joined) and buildings_outside == len(joined):
+        raise PgsslError(f"none of the {len(joined)} buildings lies in any of the {len(d)} districts")
 
     centroids = d_ea.geometry.centroid.to_crs(4326)
     rows = []
