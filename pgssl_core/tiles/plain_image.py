@@ -20,7 +20,7 @@ from rasterio.crs import CRS
 from pgssl_core.errors import TileError
 from pgssl_core.tiles.formats import DRIVER_NAMES, PILLOW_FORMATS, check_dimensions, check_min_size
 from pgssl_core.tiles.georef import georeference_image
-from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, robust_range, to_rgb8
+from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
 from pgssl_core.tiles.tile import Tile, TileMeta
 
 # Modes converted to a mode whose array we understand: (colour bands..., optional alpha).
@@ -87,7 +87,7 @@ def read_plain_image(path: Path, fmt: str, band_map: Sequence[int] | None, max_p
     rgb_map = resolve_band_map(band_map, len(bands), name)
     ranges = None
     if needs_stretch(colour.dtype):
-        ranges = {i: robust_range(bands[i], valid) for i in set(rgb_map)}
+        ranges = shared_range(bands, rgb_map, valid)
     georef = georeference_image(path, driver, width, height, default_crs)
     meta = TileMeta(width=width, height=height, bands=bands_in_file, dtype=stored_dtype, driver=driver,
                     nodata=None, source_name=name)

@@ -25,7 +25,7 @@ from rasterio.windows import Window
 from pgssl_core.errors import TileError
 from pgssl_core.tiles.formats import DRIVER_NAMES, check_dimensions, sniff_format
 from pgssl_core.tiles.georef import shift_transform
-from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, robust_range, to_rgb8
+from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
 from pgssl_core.tiles.tile import GeoGrid, TileMeta
 
 #: Pixel budget (width * height) of the decimated read used for the global stretch statistics.
@@ -60,6 +60,36 @@ def _colour_band_default(ds: rasterio.DatasetReader) -> tuple[int, int, int] | N
     if all(c in interp for c in wanted):
         return tuple(interp.index(c) + 1 for c in wanted)  # type: ignore[return-value]
     return None
+
+
+def _palette_lut(ds: rasterio.DatasetReader, band_map: Sequence[int] | None) -> tuple[int, np.ndarray] | None:
+    """``(band, lut)`` when the image is a palette (colour-table) band to expand, else None.
+
+    ``lut`` is (N, 4) uint8 RGBA indexed by the stored value (N = 256 for 8-bit, 65,536 for 16-bit
+    palettes); values the table does not list stay black and opaque. The palette is used when the file
+    declares band 1 as a palette band and no band map is given, or the band map names only that band.
+    """
+    if band_map is None:
+        band = 1
+    elif len(set(band_map)) == 1:
+        band = int(next(iter(band_map)))
+    else:
+        return None
+    if not 1 <= band <= ds.count or ds.colorinterp[band - 1] != ColorInterp.palette:
+        return None
+    try:
+        table = ds.colormap(band)
+    except ValueError:  # declared as palette but without a colour table: read it as grey values
+        return None
+    dtype = np.dtype(ds.dtypes[band - 1])
+    if dtype not in (np.uint8, np.uint16):
+        return None
+    lut = np.zeros((256 if dtype == np.uint8 else 65536, 4), np.uint8)
+    lut[:, 3] = 255
+    for index, rgba in table.items():
+        if 0 <= index < len(lut):
+            lut[index] = rgba
+    return band, lut
 
 
 def _georeferencing(ds: rasterio.DatasetReader) -> tuple[affine.Affine | None, CRS | None, str | None]:
@@ -109,13 +139,17 @@ class RasterSource(GeoGrid):
         self.width: int = ds.width
         self.height: int = ds.height
         self.transform, self.crs, self.not_georeferenced_reason = _georeferencing(ds)
-        self.band_map = resolve_band_map(band_map, ds.count, name, default=_colour_band_default(ds))
+        self._palette = _palette_lut(ds, band_map)
+        if self._palette is not None:  # colour table: the stored values are indices, not intensities
+            self.band_map = (self._palette[0],) * 3
+        else:
+            self.band_map = resolve_band_map(band_map, ds.count, name, default=_colour_band_default(ds))
         self._indexes = sorted(set(self.band_map))
         nodata = ds.nodata
         self.meta = TileMeta(width=ds.width, height=ds.height, bands=ds.count, dtype=dtype.name,
                              driver="GTiff", nodata=None if nodata is None else float(nodata),
                              source_name=name)
-        self._needs_stretch = needs_stretch(dtype)
+        self._needs_stretch = self._palette is None and needs_stretch(dtype)
         self._ranges: dict[int, tuple[float, float]] | None = None  # computed on first use
 
     @property
@@ -195,9 +229,9 @@ class RasterSource(GeoGrid):
         return data.reshape(k, -1), valid.reshape(-1)
 
     def _global_ranges(self) -> dict[int, tuple[float, float]]:
-        """Per-band robust stretch range from a bounded pixel sample of the whole raster."""
+        """One robust stretch range shared by the mapped bands (grey stays grey), from a bounded sample."""
         data, valid = self._stats_sample()
-        return {index: robust_range(data[i], valid) for i, index in enumerate(self._indexes)}
+        return shared_range({index: data[i] for i, index in enumerate(self._indexes)}, self._indexes, valid)
 
     def window_transform(self, col_off: int, row_off: int) -> affine.Affine | None:
         """Transform of a window whose top-left pixel is (col_off, row_off), or None."""
@@ -212,6 +246,12 @@ class RasterSource(GeoGrid):
                 f"{self.width} x {self.height} raster"
             )
         data, valid = self._read(Window(col_off, row_off, width, height), None)
+        if self._palette is not None:
+            rgba = self._palette[1][data[0]]
+            valid &= rgba[..., 3] > 0  # a transparent table entry is no data, as in the PNG reader
+            rgb = np.ascontiguousarray(rgba[..., :3])
+            rgb[~valid] = 0
+            return rgb, valid
         bands = {index: data[i] for i, index in enumerate(self._indexes)}
         return to_rgb8(bands, self.band_map, self.stretch_ranges, valid), valid
 

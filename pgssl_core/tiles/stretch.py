@@ -1,9 +1,11 @@
 """Band selection and conversion of any pixel type to 8-bit RGB.
 
 uint8 bands pass through unchanged. Other types (uint16, int16, float...) are stretched linearly
-between robust low/high percentiles of the VALID pixels of each band, so a few hot pixels or the
-nodata value do not flatten the picture. The percentiles are computed once per raster (see
-``raster.RasterSource``) so that every window of a large raster gets the same colours.
+between robust low/high percentiles of the VALID pixels, so a few hot pixels or the nodata value do
+not flatten the picture. ONE range is shared by the red, green and blue bands (``shared_range``):
+a per-band stretch would turn a neutral grey roof into a colour and erase the relative balance of the
+bands, which is information (vegetation is greener than a roof). The range is computed once per
+raster (see ``raster.RasterSource``) so that every window of a large raster gets the same colours.
 """
 
 from __future__ import annotations
@@ -63,6 +65,20 @@ def robust_range(values: np.ndarray, valid: np.ndarray,
     if not high > low:
         high = low + 1.0
     return float(low), float(high)
+
+
+def shared_range(bands: dict[int, np.ndarray], indexes: Sequence[int], valid: np.ndarray,
+                 percentiles: tuple[float, float] = STRETCH_PERCENTILES) -> dict[int, tuple[float, float]]:
+    """One ``(low, high)`` range for every band in ``indexes``, from their valid pixels pooled.
+
+    ``bands`` maps 1-based index -> array of the same shape as ``valid``. Returns index -> range
+    (the same tuple for each band), the form ``to_rgb8`` takes. Equal band values stay equal after
+    the stretch (grey stays grey) and the ratio between bands keeps its order.
+    """
+    indexes = sorted(set(indexes))
+    pooled = np.stack([np.asarray(bands[i]) for i in indexes])
+    common = robust_range(pooled, np.broadcast_to(valid, pooled.shape), percentiles)
+    return {i: common for i in indexes}
 
 
 def stretch_to_uint8(band: np.ndarray, low: float, high: float) -> np.ndarray:
