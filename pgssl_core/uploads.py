@@ -9,6 +9,7 @@ member's path on disk (zip-slip).
 from __future__ import annotations
 
 import shutil
+import stat
 import tempfile
 import uuid
 import zipfile
@@ -19,10 +20,17 @@ from pathlib import Path, PurePosixPath
 
 from pgssl_core.catalog import ImportResult, Project
 from pgssl_core.catalog.importer import IMAGE_SUFFIXES
-from pgssl_core.io import atomic_write_bytes
+from pgssl_core.io import atomic_write, atomic_write_bytes
 
+# Limits of one uploaded zip archive (documented in docs/RELIABILITY.md). Entries of every kind count, so
+# that thousands of sidecars or junk names cannot slip past the image count.
 MAX_ZIP_MEMBERS = 2000
-MAX_ZIP_TOTAL_BYTES = 4 * 1024**3  # uncompressed
+MAX_ZIP_TOTAL_BYTES = 4 * 1024**3  # uncompressed, counted while extracting (headers can lie)
+#: Largest expansion ratio (uncompressed / compressed) of an archive that expands to more than
+#: ``ZIP_RATIO_FLOOR_BYTES``: imagery compresses a few times at most; a zip bomb by 1,000 times and more.
+MAX_ZIP_RATIO = 100
+ZIP_RATIO_FLOOR_BYTES = 64 * 1024**2
+_COPY_CHUNK = 1024**2  # members are streamed to disk in chunks, never read whole into memory
 # sidecar world files travel with their image inside a zip (see pgssl_core.tiles.georef)
 WORLD_FILE_SUFFIXES = frozenset({".wld", ".pgw", ".pngw", ".jgw", ".jpgw", ".jpegw", ".tfw", ".tifw", ".wpw", ".prj"})
 
@@ -63,15 +71,53 @@ def _safe_parts(name: str, keep: int = 3) -> list[str]:
     return parts[-keep:] or ["upload"]
 
 
-def _stage_bytes(data: bytes, name: str, folder: Path) -> Path:
-    """Write ``data`` under ``folder`` at the sanitised form of ``name``; returns the path."""
+def _staged_path(name: str, folder: Path) -> Path:
+    """Where the sanitised form of ``name`` goes under ``folder``."""
     parts = _safe_parts(name)
     suffix = PurePosixPath(parts[-1]).suffix.lower()
     if suffix not in IMAGE_SUFFIXES | WORLD_FILE_SUFFIXES:
         parts[-1] = f"{parts[-1]}.bin"  # never let an unexpected suffix pick a reader
-    path = folder.joinpath(*parts)
+    return folder.joinpath(*parts)
+
+
+def _stage_bytes(data: bytes, name: str, folder: Path) -> Path:
+    """Write ``data`` under ``folder`` at the sanitised form of ``name``; returns the path."""
+    path = _staged_path(name, folder)
     atomic_write_bytes(path, data)
     return path
+
+
+class _ZipLimitError(ValueError):
+    """An archive went past a limit while it was being extracted."""
+
+
+def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path, budget: list[int]) -> None:
+    """Stream ``member`` to ``path`` in chunks; ``budget[0]`` is the bytes the archive may still expand to."""
+    with archive.open(member) as source, atomic_write(path, "wb") as target:
+        while chunk := source.read(_COPY_CHUNK):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise _ZipLimitError(f"expands past the {MAX_ZIP_TOTAL_BYTES / 1024**3:.0f} GB limit")
+            target.write(chunk)
+
+
+def _is_symlink(member: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(member.external_attr >> 16)
+
+
+def _zip_limit_problem(members: list[zipfile.ZipInfo]) -> str | None:
+    """Why the archive is refused before extraction (entry count, declared size, ratio), or None."""
+    if len(members) > MAX_ZIP_MEMBERS:
+        return f"zip holds {len(members):,} entries; the limit is {MAX_ZIP_MEMBERS:,} (MAX_ZIP_MEMBERS)"
+    total = sum(m.file_size for m in members)
+    if total > MAX_ZIP_TOTAL_BYTES:
+        return (f"zip expands to {total / 1024**3:.1f} GB; the limit is {MAX_ZIP_TOTAL_BYTES / 1024**3:.0f} GB "
+                "(MAX_ZIP_TOTAL_BYTES)")
+    packed = sum(m.compress_size for m in members)
+    if total > ZIP_RATIO_FLOOR_BYTES and total > MAX_ZIP_RATIO * max(packed, 1):
+        return (f"zip expands {total / max(packed, 1):,.0f} times ({total / 1024**2:,.0f} MB); the limit is "
+                f"{MAX_ZIP_RATIO} times (MAX_ZIP_RATIO): refused as a possible zip bomb")
+    return None
 
 
 def _new_folder(staging_dir: Path) -> Path:
@@ -88,24 +134,36 @@ def _expand_zip(data: bytes, archive_name: str, staging_dir: Path) -> tuple[list
     except zipfile.BadZipFile:
         return [], [StagingProblem(archive_name, "not a valid zip archive")]
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename
+        entries = archive.infolist()
+        limit = _zip_limit_problem(entries)
+        if limit is not None:
+            return [], [StagingProblem(archive_name, limit)]
+        members = [m for m in entries if not m.is_dir() and "__MACOSX" not in m.filename
                    and not PurePosixPath(m.filename).name.startswith(".")]
         images = [m for m in members if PurePosixPath(m.filename).suffix.lower() in IMAGE_SUFFIXES]
         sidecars = [m for m in members if PurePosixPath(m.filename).suffix.lower() in WORLD_FILE_SUFFIXES]
-        if len(images) > MAX_ZIP_MEMBERS:
-            return [], [StagingProblem(archive_name, f"zip holds {len(images)} images; the limit is {MAX_ZIP_MEMBERS}")]
-        total = sum(m.file_size for m in images + sidecars)
-        if total > MAX_ZIP_TOTAL_BYTES:
-            return [], [StagingProblem(archive_name, f"zip expands to {total / 1024**3:.1f} GB; the limit is "
-                                                     f"{MAX_ZIP_TOTAL_BYTES / 1024**3:.0f} GB")]
+        nested = [m for m in members if PurePosixPath(m.filename).suffix.lower() == ".zip"]
+        for member in nested:
+            problems.append(StagingProblem(f"{_clean_display_name(archive_name)}/{_clean_display_name(member.filename)}",
+                                           "zip inside a zip is not expanded: unzip it and upload its contents"))
         if not images:
-            return [], [StagingProblem(archive_name, "zip holds no .tif/.png/.jpg/.webp files")]
+            return [], problems or [StagingProblem(archive_name, "zip holds no .tif/.png/.jpg/.webp files")]
         folder = _new_folder(staging_dir)
+        budget = [MAX_ZIP_TOTAL_BYTES]
         for member in sidecars + images:  # world files first, so they sit beside their image
             display = f"{_clean_display_name(archive_name)}/{_clean_display_name(member.filename)}"
+            path = _staged_path(member.filename, folder)
+            if _is_symlink(member):
+                problems.append(StagingProblem(display, "symbolic link in the zip: links are never followed"))
+                continue
+            if path.exists():  # same name twice (after sanitising): never overwrite the first one
+                problems.append(StagingProblem(display, "the zip holds this name twice: only the first was kept"))
+                continue
             try:
-                path = _stage_bytes(archive.read(member), member.filename, folder)
-            except (zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:  # corrupt or encrypted member
+                _extract_member(archive, member, path, budget)
+            except _ZipLimitError as exc:  # the headers lied about the sizes: refuse the whole archive
+                return [], [StagingProblem(archive_name, f"zip {exc} (MAX_ZIP_TOTAL_BYTES): nothing imported")]
+            except (zipfile.BadZipFile, RuntimeError, OSError, ValueError, EOFError) as exc:  # corrupt or encrypted
                 problems.append(StagingProblem(display, f"cannot extract: {' '.join(str(exc).split())}"))
                 continue
             if member in images:

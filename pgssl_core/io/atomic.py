@@ -7,12 +7,38 @@ the process is killed mid-write (the rename is atomic on POSIX file systems).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from pgssl_core.errors import PgsslError
+
+
+class StorageError(PgsslError, OSError):
+    """A file could not be written (disk full, read-only, quota...): one line, the old file intact.
+
+    Also an ``OSError`` (same ``errno``), so callers that catch ``OSError`` keep working.
+    """
+
+
+#: errno values that mean "the disk refused the write" (reported as :class:`StorageError`)
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
+
+
+def _storage_error(target: Path, exc: OSError) -> StorageError:
+    """A one-line :class:`StorageError` for a failed write of ``target``."""
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        message = f"disk full: could not save {target.name} ({reason}); the previous version is kept, free some space"
+    else:
+        message = f"could not save {target.name} ({reason}); the previous version is kept"
+    error = StorageError(message)
+    error.errno = exc.errno
+    return error
 
 
 def _default_mode() -> int:
@@ -43,20 +69,28 @@ def _temp_beside(target: Path, prefix: str, suffix: str) -> Iterator[Path]:
     The body must leave the complete file at the yielded path; it is fsynced, given normal
     permissions and renamed. On an exception the temporary file is removed, ``target`` untouched.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        if exc.errno in WRITE_FAILURES:
+            raise _storage_error(target, exc) from exc
+        raise
     tmp = Path(tmp_name)
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+            os.fsync(handle.fileno())  # a full disk may only show here (delayed allocation)
         os.chmod(tmp, _default_mode())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             tmp.unlink()
+        # only failures of the disk itself; a library's read error or a missing input stays what it is
+        if isinstance(exc, OSError) and exc.errno in WRITE_FAILURES and not isinstance(exc, StorageError):
+            raise _storage_error(target, exc) from exc
         raise
 
 
