@@ -10,6 +10,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.errors import CatalogError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+MAX_NAME_CHARS = 120
 
 
 def projects_dir() -> Path:
@@ -40,6 +41,18 @@ def list_projects(root: Path) -> list[ProjectEntry]:
     return sorted(entries, key=lambda e: e.name.lower())
 
 
+def picker_labels(entries: list[ProjectEntry]) -> dict[str, str]:
+    """slug -> the label the project picker shows: the name, plus the folder where two projects share a name.
+
+    Streamlit's selectbox sends the chosen option back by its label, so two equal labels would make one
+    of the projects impossible to pick.
+    """
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.name.casefold()] = counts.get(entry.name.casefold(), 0) + 1
+    return {e.slug: e.name if counts[e.name.casefold()] == 1 else f"{e.name} (folder {e.slug})" for e in entries}
+
+
 @dataclass(frozen=True)
 class TileCard:
     """What the gallery shows for one tile."""
@@ -54,7 +67,7 @@ def tile_cards(project: Project, offset: int = 0, limit: int = 24) -> list[TileC
     """Gallery cards for tiles ``offset`` .. ``offset + limit`` (thumbnails made on demand)."""
     cards = []
     for record in project.tiles()[offset:offset + limit]:
-        if record.label_version == 0:
+        if not record.label_state.trainable:  # never labelled, or every stroke cleared again
             label = "unlabelled"
         elif record.label_complete:
             label = "labelled (complete)"
@@ -79,12 +92,20 @@ def slugify(name: str) -> str:
 
 
 def create_project(root: Path, name: str) -> ProjectEntry:
-    """Create a new empty project folder under ``root`` with a unique slug derived from ``name``."""
+    """Create a new empty project folder under ``root`` with a unique slug derived from ``name``.
+
+    Raises CatalogError for an empty or over-long name, or a name another project already has
+    (compared without case), so the picker never shows two projects alike.
+    """
     name = name.strip()
     if not name:
         raise CatalogError("give the project a name")
-    if len(name) > 120:
-        raise CatalogError("project names are limited to 120 characters")
+    if len(name) > MAX_NAME_CHARS:
+        raise CatalogError(f"project names are limited to {MAX_NAME_CHARS} characters (this one has {len(name)})")
+    taken = next((e for e in list_projects(root) if e.name.casefold() == name.casefold()), None)
+    if taken is not None:
+        raise CatalogError(f"a project named \"{taken.name}\" already exists (folder {taken.slug}): "
+                           "choose another name or open it from the Project menu")
     root.mkdir(parents=True, exist_ok=True)
     base = slugify(name)
     slug, n = base, 2

@@ -5,6 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app import context, session
+from app.projects import picker_labels
+
+PICKER_KEY = "project_picker"
 
 
 @st.cache_resource
@@ -26,10 +29,14 @@ def render_sidebar() -> None:
         if not entries or current is None:
             st.info("No project yet.")
             return
-        slugs = [e.slug for e in entries]
-        names = {e.slug: e.name for e in entries}
-        choice = st.selectbox("Project", slugs, index=slugs.index(current.slug), format_func=names.__getitem__,
-                              key="project_picker")
-        if choice != current.slug:
-            session.set_current_project_slug(choice)
-            st.rerun()
+        labels = picker_labels(entries)
+        # the widget follows the current project (URL or session), so a stale widget value can never
+        # pull the app back to another project; a user's pick reaches the URL through the callback
+        if st.session_state.get(PICKER_KEY) != current.slug:
+            st.session_state[PICKER_KEY] = current.slug
+        st.selectbox("Project", list(labels), format_func=labels.__getitem__, key=PICKER_KEY,
+                     on_change=_picked)
+
+
+def _picked() -> None:
+    session.set_current_project_slug(st.session_state[PICKER_KEY])

@@ -15,11 +15,15 @@ MAX_ERRORS_SHOWN = 20  # the full list is in the table below them
 UPLOAD_TYPES = ["tif", "tiff", "png", "jpg", "jpeg", "webp", "zip"]
 
 
-def new_project_form() -> None:
-    """An expander to create an empty project; on success the app switches to it."""
-    with st.expander("New project", icon=":material/add:"):
-        with st.form("new_project", clear_on_submit=True):
-            name = st.text_input("Project name", placeholder="e.g. Haidian 2024 orthophotos")
+def new_project_form(expanded: bool = False) -> None:
+    """An expander to create an empty project; on success the app switches to it and says so.
+
+    A refused name (empty, too long, already taken) stays in the input so the user can correct it.
+    """
+    with st.expander("New project", icon=":material/add:", expanded=expanded):
+        with st.form("new_project"):
+            name = st.text_input("Project name", placeholder="e.g. Haidian 2024 orthophotos",
+                                 key=f"new_project_name_{session.new_project_generation()}")
             if st.form_submit_button("Create project"):
                 try:
                     entry = create_project(projects_dir(), name)
@@ -27,7 +31,18 @@ def new_project_form() -> None:
                     st.error(str(exc))
                     return
                 session.set_current_project_slug(entry.slug)
+                session.next_new_project_generation()  # the next form starts empty
+                session.set_notice("success", f"Created project **{entry.name}** and switched to it: "
+                                              "add tiles below.")
                 st.rerun()
+
+
+def show_notice() -> None:
+    """The one-off message left by the previous run (e.g. "Created project ..."), if any."""
+    message = session.notice()
+    if message is not None:
+        kind, text = message
+        getattr(st, kind, st.info)(text)
 
 
 def upload_form(project: Project) -> None:

@@ -25,7 +25,7 @@ def project_header(project: Project) -> None:
                    "drawn at sample sites inside the 16 districts); real Beijing imagery cannot ship with it.",
                    icon="⚠️")
     records = project.tiles()
-    labelled = sum(1 for r in records if r.label_version > 0)
+    labelled = sum(1 for r in records if r.label_state.trainable)  # as Label and Train count them
     georef = sum(1 for r in records if r.georeferenced)
     c1, c2, c3 = st.columns(3)
     c1.metric("Tiles", len(records))

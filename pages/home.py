@@ -2,17 +2,18 @@
 
 import streamlit as st
 
-from app.upload import open_current_project, new_project_form, upload_form
+from app.upload import new_project_form, open_current_project, show_notice, upload_form
 from app.widgets import project_header, tile_gallery
 
 project = open_current_project()
 if project is None:
     st.title("PGSSL · building footprints and rooftop PV")
-    new_project_form()
+    new_project_form(expanded=True)
     st.stop()
 
 with project:
     project_header(project)
+    show_notice()
     new_project_form()
     upload_form(project)
     tile_gallery(project)
