@@ -1,0 +1,103 @@
+"""Model-error correction of roof area: hand arithmetic, interval width, unknown error, model counts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pgssl_core.assess.model_error import (
+    UNKNOWN,
+    TileConfusion,
+    area_correction,
+    corrected_district_table,
+    load_correction,
+    save_correction,
+    tile_confusions,
+)
+
+# A constructed validation set: tile a over-predicts, tile b is balanced.
+TILES = [TileConfusion("a", tp=80, fp=20, fn=40), TileConfusion("b", tp=50, fp=10, fn=10)]
+
+
+def _district_table() -> pd.DataFrame:
+    return pd.DataFrame({"district": ["A", "B", "C"], "footprint_m2": [1000.0, 400.0, np.nan],
+                         "capacity_mwp": [0.1, 0.04, np.nan], "capacity_mwp_low": [0.05, 0.02, np.nan],
+                         "capacity_mwp_high": [0.15, 0.06, np.nan]})
+
+
+def test_corrected_area_equals_hand_computed_value():
+    c = area_correction(TILES)
+    # pooled: TP 130, FP 30, FN 50 -> P = 130/160, R = 130/180, P/R = 180/160 = 1.125
+    assert c.precision == pytest.approx(130 / 160) and c.recall == pytest.approx(130 / 180)
+    assert c.factor == pytest.approx((130 / 160) / (130 / 180)) and c.factor == pytest.approx(1.125)
+    out = corrected_district_table(_district_table(), c).set_index("district")
+    assert out.loc["A", "footprint_m2_corrected"] == pytest.approx(1125.0)
+    assert out.loc["B", "footprint_m2_corrected"] == pytest.approx(450.0)
+    assert out.loc["A", "footprint_m2_corrected_low"] < 1125.0 < out.loc["A", "footprint_m2_corrected_high"]
+    # PV: central scaled by the factor, low/high = assumption ends x interval ends
+    assert out.loc["A", "capacity_mwp_corrected"] == pytest.approx(0.1125)
+    assert out.loc["A", "capacity_mwp_corrected_low"] == pytest.approx(0.05 * c.factor_low)
+    assert out.loc["A", "capacity_mwp_corrected_high"] == pytest.approx(0.15 * c.factor_high)
+    assert math.isnan(out.loc["C", "footprint_m2_corrected"])  # no imagery stays unknown
+    assert out.loc["A", "model_error"].startswith("measured on 2 validation tiles")
+    assert [t["tile"] for t in c.per_tile] == ["a", "b"] and c.per_tile[0]["factor"] == pytest.approx(120 / 100)
+
+
+def test_interval_widens_when_tiles_disagree():
+    # same pooled counts (factor 1.0), but per tile factors 1.0 everywhere vs 0.5 / 2.0
+    agree = [TileConfusion(str(i), 90, 10, 10) for i in range(6)]
+    disagree = [TileConfusion(str(i), *((45, 55, 5) if i % 2 else (45, 5, 55))) for i in range(6)]
+    a, d = area_correction(agree), area_correction(disagree)
+    assert a.factor == pytest.approx(1.0) and d.factor == pytest.approx(1.0)
+    assert a.factor_high - a.factor_low == pytest.approx(0.0)
+    assert d.factor_high - d.factor_low > 0.5
+    assert d.factor_low < 1.0 < d.factor_high
+
+
+def test_no_validation_is_marked_unknown_never_zero_width():
+    c = area_correction([])
+    assert not c.known and c.status == UNKNOWN
+    out = corrected_district_table(_district_table(), c).set_index("district")
+    assert out.loc["A", "footprint_m2_corrected"] == 1000.0
+    assert math.isnan(out.loc["A", "footprint_m2_corrected_low"]) and math.isnan(out.loc["A", "capacity_mwp_corrected_high"])
+    assert (out["model_error"] == UNKNOWN).all()
+
+
+def test_one_tile_has_a_factor_but_no_interval():
+    c = area_correction(TILES[:1])
+    assert c.known and c.factor == pytest.approx(1.2)
+    assert math.isnan(c.factor_low) and "spread unknown" in c.status
+
+
+def test_save_and_load_round_trip(tmp_path):
+    c = area_correction(TILES, source="run r1")
+    path = save_correction(tmp_path / "model_error.json", c, TILES)
+    assert "NaN" not in path.read_text()
+    back = load_correction(path)
+    assert back.factor == c.factor and back.factor_low == c.factor_low and back.source == "run r1"
+
+
+def test_tile_confusions_count_the_masks_pixels(tmp_path):
+    from pgssl_core.models import create_model, save_model
+    from pgssl_core.train import get_profile
+    from pgssl_core.train.data import make_sample
+    from pgssl_core.train.rounds import model_config
+
+    config = model_config(get_profile("test"), 3)
+    model_path = tmp_path / "model.pt"
+    save_model(model_path, create_model(config).eval(), config, {})
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(2):
+        mask = np.zeros((40, 40), np.uint8)
+        mask[5:20, 8:30] = 1
+        mask[0, :] = 255  # ignored pixels do not count
+        samples.append(make_sample(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8), mask, name=f"t{i}"))
+    counts = tile_confusions(model_path, samples)
+    assert [c.tile for c in counts] == ["t0", "t1"]
+    for c in counts:
+        assert c.tp + c.fn == 15 * 22  # reference building pixels, whatever the model predicts
+        assert 0 <= c.tp + c.fp <= 39 * 40
