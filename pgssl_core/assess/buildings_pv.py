@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -109,3 +110,16 @@ def largest_roofs(buildings: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     if isinstance(buildings, gpd.GeoDataFrame):
         frame = frame.drop(columns=buildings.geometry.name)
     return frame.sort_values("roof_area_m2", ascending=False, kind="stable").head(n).reset_index(drop=True)
+
+
+def write_buildings_csv(buildings: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+    """The building table as UTF-8 CSV (atomically): :data:`BUILDING_COLUMNS` plus ``lon``/``lat`` (deg,
+    WGS84) of each footprint's representative point instead of the geometry."""
+    from pgssl_core.io import atomic_write_bytes
+
+    points = buildings.geometry.representative_point().to_crs(4326) if len(buildings) else None
+    frame = pd.DataFrame(buildings[BUILDING_COLUMNS])
+    frame["lon"] = points.x.to_numpy() if points is not None else np.zeros(0)
+    frame["lat"] = points.y.to_numpy() if points is not None else np.zeros(0)
+    atomic_write_bytes(Path(path), frame.to_csv(index=False, float_format="%.6g").encode("utf-8"))
+    return Path(path)

@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="district table (.csv)")
     parser.add_argument("--grid-out", type=Path, help="density grid (.gpkg or .geojson); needs --masks or --imaged")
     parser.add_argument("--cell-m", type=float, default=100.0, help="density grid cell size, m")
+    parser.add_argument("--buildings-out", type=Path,
+                        help="one row per building with district, kWp, kWh/yr, CO2 (.gpkg, .geojson or .csv)")
+    parser.add_argument("--model-error", type=Path,
+                        help="model-error file (model_error.json of a run, written by `report`): corrects the "
+                             "district roof areas; without it the corrected columns say 'model error unknown'")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold for --masks")
     parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
     parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification, m")
@@ -46,6 +51,29 @@ def _read_vector(path: Path, what: str):
         return read_boundary_file(path)
     except PgsslError as exc:
         raise PgsslError(str(exc).replace("boundary file", f"{what} file")) from None
+
+
+def _with_model_error(report, path: Path | None):
+    """The district report with the corrected-area columns (see ``pgssl_core.assess.model_error``)."""
+    from dataclasses import replace
+
+    from pgssl_core.assess.model_error import corrected_district_table, load_correction, unknown_correction
+
+    correction = load_correction(path) if path is not None else unknown_correction()
+    return replace(report, table=corrected_district_table(report.table, correction))
+
+
+def _write_buildings(footprints, districts, assumptions, path: Path) -> None:
+    """Per-building PV table (``pgssl_core.assess.buildings_pv``) as a vector file or CSV."""
+    from pgssl_core.assess import write_vector
+    from pgssl_core.assess.buildings_pv import buildings_pv, write_buildings_csv
+
+    buildings = buildings_pv(footprints, districts, assumptions)
+    if path.suffix.lower() == ".csv":
+        write_buildings_csv(buildings, path)
+    else:
+        write_vector(buildings, path, layer="buildings")
+    print(f"{path}: {len(buildings)} buildings, {buildings['kwp'].sum():,.1f} kWp")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"aggregating {len(footprints)} buildings per district ...", file=sys.stderr)
     report = aggregate_districts(districts, footprints, imaged, assumptions)
+    report = _with_model_error(report, args.model_error)
     write_district_csv(report, args.out)
     table = report.table
     print(f"{args.out}: {len(table)} districts, {int((table['status'] != 'no imagery').sum())} with imagery, "
@@ -88,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
               f"see {outside_csv}", file=sys.stderr)
     if report.buildings_outside:
         print(f"warning: {report.buildings_outside} building(s) lie in no district", file=sys.stderr)
+    if args.buildings_out is not None:
+        _write_buildings(footprints, districts, assumptions, args.buildings_out)
     if args.grid_out is not None:
         grid = density_grid(footprints, imaged, cell_m=args.cell_m)
         write_vector(grid, args.grid_out, layer="density")

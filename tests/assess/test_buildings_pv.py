@@ -73,3 +73,43 @@ def test_no_buildings_gives_empty_table(districts):
     empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=UTM), crs=UTM)
     out = buildings_pv(empty, districts)
     assert len(out) == 0 and "kwp_high" in out.columns
+
+
+def test_cli_buildings_out_and_corrected_district_columns(tmp_path, capsys):
+    import pandas as pd
+
+    from pgssl_core.assess.model_error import TileConfusion, area_correction, save_correction
+    from pgssl_core.cli import main
+
+    # Three buildings in central Beijing (lon/lat), two in Dongcheng, one in Xicheng.
+    fp = gpd.GeoDataFrame(geometry=[box(116.40, 39.92, 116.4002, 39.9202), box(116.41, 39.92, 116.4103, 39.9203),
+                                    box(116.36, 39.91, 116.3602, 39.9102)], crs=4326)
+    fp.to_file(tmp_path / "b.gpkg")
+    base = ["assess", "--buildings", str(tmp_path / "b.gpkg"), "--out", str(tmp_path / "d.csv")]
+    assert main([*base, "--buildings-out", str(tmp_path / "bl.gpkg")]) == 0
+    table = pd.read_csv(tmp_path / "d.csv")
+    assert {"footprint_m2_corrected", "footprint_m2_corrected_low", "capacity_mwp_corrected_high"} <= set(table)
+    assert (table["model_error"] == "model error unknown").all()
+    assert table["footprint_m2_corrected_low"].isna().all()
+    per = gpd.read_file(tmp_path / "bl.gpkg", layer="buildings")
+    assert len(per) == 3
+    for part in ("kwp", "kwh", "co2", "district"):
+        assert any(part in c for c in per.columns), part
+    sums = per.groupby("district")["kwp"].sum() / 1e3
+    for name, mwp in sums.items():
+        assert table.set_index("district").loc[name, "capacity_mwp"] == pytest.approx(mwp, rel=1e-5)
+
+    tiles = [TileConfusion("a", 80, 20, 40), TileConfusion("b", 50, 10, 10)]
+    save_correction(tmp_path / "me.json", area_correction(tiles), tiles)
+    assert main([*base, "--model-error", str(tmp_path / "me.json"), "--buildings-out", str(tmp_path / "bl.csv")]) == 0
+    table = pd.read_csv(tmp_path / "d.csv").query("footprint_m2 > 0")
+    assert table["footprint_m2_corrected"].to_numpy() == pytest.approx(table["footprint_m2"].to_numpy() * 1.125,
+                                                                          rel=1e-5)
+    assert (table["footprint_m2_corrected_low"] < table["footprint_m2_corrected_high"]).all()
+    csv = pd.read_csv(tmp_path / "bl.csv")
+    assert {"kwp_low", "kwh_yr", "co2_t_yr_high", "district", "lon", "lat"} <= set(csv.columns)
+
+    (tmp_path / "bad.json").write_text("{}")
+    capsys.readouterr()
+    assert main([*base, "--model-error", str(tmp_path / "bad.json")]) == 2
+    assert "is not a model-error file" in capsys.readouterr().err
