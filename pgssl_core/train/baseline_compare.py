@@ -1,0 +1,238 @@
+"""Did pretraining help? A pgssl run against a supervised baseline on the same tiles and step budget.
+
+- Baseline: ``run_training`` with the run's own ``TrainConfig`` (profile, seed, device, overrides)
+  and ``method="supervised"``, on the same ``TrainingData`` (same labelled tiles, same validation
+  tiles for its model selection), into ``RUN_DIR/baseline``. Its step budget is the engine's
+  ``supervised_steps(profile)``: the labelled steps of the pgssl run (teacher + every fine-tune).
+  ``RUN_DIR/baseline/tiles.json`` lists the labelled and validation tile ids it trained on.
+- Comparison: both run models (``run_model_path``) predict the same validation tiles; the verdict
+  is the difference of pooled building IoU, with a paired percentile bootstrap over the validation
+  tiles (2,000 draws, 95%) as its uncertainty: few tiles give a wide interval and "no clear
+  difference" is said whenever the interval holds zero.
+- Per-round val IoU of the pgssl run comes from its history (``result.json``), and the
+  label-budget curve from the finished runs of a project (val IoU against labelled tiles).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pgssl_core.assess.model_error import TileConfusion, tile_confusions
+from pgssl_core.errors import PgsslError
+from pgssl_core.io import atomic_write_json
+from pgssl_core.train.data import TrainingData
+from pgssl_core.train.progress import ProgressCallback
+from pgssl_core.train.rounds import TrainConfig, TrainResult, run_model_path, run_training
+
+BASELINE_DIR = "baseline"
+TILES_FILE = "tiles.json"
+COMPARISON_FILE = "comparison.json"
+DRAWS = 2000
+LEVEL = 0.95
+
+
+def baseline_dir(run_dir: str | Path) -> Path:
+    """Where a run's supervised baseline lives: ``RUN_DIR/baseline``."""
+    return Path(run_dir) / BASELINE_DIR
+
+
+def baseline_config(config: TrainConfig) -> TrainConfig:
+    """The run's config with ``method="supervised"`` (everything else, e.g. profile and seed, kept)."""
+    return replace(config, method="supervised")
+
+
+def run_config(run_dir: str | Path) -> TrainConfig:
+    """The ``TrainConfig`` a finished or started run was trained with (its ``config.json``)."""
+    path = Path(run_dir) / "config.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))["train"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise PgsslError(f"{path} does not hold a training config: is {Path(run_dir).name} a training run?") from None
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in stored.items() if k in known})
+
+
+def tile_ids(data: TrainingData) -> dict[str, list[str]]:
+    """Names of the labelled and validation tiles of ``data``."""
+    return {"labelled": [str(s.get("name", "")) for s in data.labelled], "val": [str(s.get("name", "")) for s in data.val]}
+
+
+def train_baseline(data: TrainingData, run_dir: str | Path, progress: ProgressCallback | None = None,
+                   cancel: Callable[[], bool] | None = None, resume: bool = False) -> TrainResult:
+    """Train the supervised baseline of the run in ``run_dir`` on ``data`` (the run's own data).
+
+    Raises PgsslError when the run has no config or when ``data`` has a different number of
+    labelled tiles than the run trained on (the labels changed since: not the same tiles).
+    """
+    run_dir = Path(run_dir)
+    config = run_config(run_dir)
+    stored = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("data", {})
+    if stored.get("labelled") is not None and int(stored["labelled"]) != len(data.labelled):
+        raise PgsslError(f"run {run_dir.name} trained on {stored['labelled']} labelled tiles, the data given has "
+                         f"{len(data.labelled)}: the baseline must train on the same tiles")
+    out = baseline_dir(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / TILES_FILE, tile_ids(data))
+    return run_training(data, baseline_config(config), out, progress=progress, cancel=cancel, resume=resume)
+
+
+# ---------------------------------------------------------------- the verdict
+
+
+def _iou(counts: np.ndarray) -> np.ndarray:
+    """Pooled IoU of (..., 3) summed TP, FP, FN counts (1.0 where there is nothing to find or claim)."""
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    den = tp + fp + fn
+    return np.where(den > 0, tp / np.maximum(den, 1), 1.0)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """pgssl against its supervised baseline on the same ``tiles`` validation tiles.
+
+    ``iou_pgssl`` / ``iou_baseline``: pooled building IoU; ``delta`` = pgssl - baseline with its
+    bootstrap interval ``delta_low``..``delta_high`` (NaN with fewer than two tiles).
+    """
+
+    tiles: int
+    iou_pgssl: float
+    iou_baseline: float
+    delta: float
+    delta_low: float
+    delta_high: float
+    level: float = LEVEL
+    tile_ids: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        """The answer in plain words."""
+        n = self.tiles
+        where = f"on your {n} validation tile{'s' if n != 1 else ''}"
+        if n < 2 or not np.isfinite(self.delta_low):
+            return (f"cannot tell: {self.delta:+.2f} IoU over the supervised baseline {where}, and one tile "
+                    "gives no idea of the spread; hold out more labelled tiles")
+        interval = f"{self.level:.0%} interval {self.delta_low:+.2f} to {self.delta_high:+.2f}"
+        if self.delta_low > 0:
+            return f"pretraining helped: {self.delta:+.2f} IoU over the supervised baseline {where} ({interval})"
+        if self.delta_high < 0:
+            return (f"pretraining did not help: {self.delta:+.2f} IoU against the supervised baseline {where} "
+                    f"({interval})")
+        return f"no clear difference: {self.delta:+.2f} IoU over the supervised baseline {where} ({interval})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "verdict": self.verdict}
+
+
+def compare_counts(pgssl: Sequence[TileConfusion], baseline: Sequence[TileConfusion], draws: int = DRAWS,
+                   level: float = LEVEL, seed: int = 0) -> Comparison:
+    """Paired comparison of two models' per-tile counts on the same tiles (same order, same ids)."""
+    if [t.tile for t in pgssl] != [t.tile for t in baseline]:
+        raise PgsslError("the two models were not evaluated on the same validation tiles")
+    if not pgssl:
+        raise PgsslError("no validation tiles: hold out labelled tiles (or add reference masks) to compare models")
+    a = np.array([[t.tp, t.fp, t.fn] for t in pgssl], dtype=float)
+    b = np.array([[t.tp, t.fp, t.fn] for t in baseline], dtype=float)
+    iou_a, iou_b = float(_iou(a.sum(axis=0))), float(_iou(b.sum(axis=0)))
+    low = high = float("nan")
+    if len(a) >= 2:
+        picks = np.random.default_rng(seed).integers(0, len(a), size=(draws, len(a)))
+        boot = _iou(a[picks].sum(axis=1)) - _iou(b[picks].sum(axis=1))  # the same tiles for both: paired
+        low, high = (float(v) for v in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]))
+    return Comparison(len(a), iou_a, iou_b, iou_a - iou_b, low, high, level, tuple(t.tile for t in pgssl))
+
+
+def compare_with_baseline(run_dir: str | Path, val: Sequence[dict[str, Any]], device: str | None = None) -> Comparison:
+    """Evaluate the run's model and its baseline's on ``val`` (samples with masks) and save the result
+    as ``RUN_DIR/baseline/comparison.json``. PgsslError when either model is missing."""
+    run_dir = Path(run_dir)
+    ours, theirs = run_model_path(run_dir), run_model_path(baseline_dir(run_dir))
+    if ours is None:
+        raise PgsslError(f"run {run_dir.name} has not finished: no model to compare")
+    if theirs is None:
+        raise PgsslError(f"run {run_dir.name} has no finished supervised baseline yet")
+    result = compare_counts(tile_confusions(ours, val, device=device), tile_confusions(theirs, val, device=device))
+    atomic_write_json(baseline_dir(run_dir) / COMPARISON_FILE, _finite(result.to_dict()))
+    return result
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def load_comparison(run_dir: str | Path) -> Comparison | None:
+    """The saved comparison of a run, or None."""
+    path = baseline_dir(run_dir) / COMPARISON_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    nan = float("nan")
+    return Comparison(int(data["tiles"]), float(data["iou_pgssl"]), float(data["iou_baseline"]), float(data["delta"]),
+                      nan if data.get("delta_low") is None else float(data["delta_low"]),
+                      nan if data.get("delta_high") is None else float(data["delta_high"]),
+                      float(data.get("level", LEVEL)), tuple(data.get("tile_ids", ())))
+
+
+# ---------------------------------------------------------------- rounds and the label budget
+
+
+def round_ious(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Val IoU per (round, stage) of a run's history: best and last evaluation of each stage, in order.
+
+    Pretraining stages are not evaluated on val (their model is no segmenter) and do not appear.
+    """
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for h in history:
+        if h.get("iou") is None or h.get("stage") is None:
+            continue
+        key = (int(h.get("round", 1)), str(h["stage"]))
+        row = rows.setdefault(key, {"round": key[0], "stage": key[1], "best_iou": float("-inf"), "evaluations": 0})
+        row["best_iou"] = max(row["best_iou"], float(h["iou"]))
+        row["last_iou"] = float(h["iou"])
+        row["evaluations"] += 1
+    return list(rows.values())
+
+
+def read_result(run_dir: str | Path) -> dict[str, Any] | None:
+    """A finished run's ``result.json`` (method, history, best_iou, ...), or None."""
+    path = Path(run_dir) / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def label_budget(run_dirs: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """Points of the label-budget curve: one per finished run (and per finished baseline).
+
+    Each point: ``run``, ``method`` (``supervised (baseline)`` for baselines), ``labelled`` (tiles
+    trained on, from the run's ``config.json``), ``val_tiles`` and ``best_iou`` (val IoU of the run's
+    model). Runs validate on the tiles of their own time, which may differ between runs.
+    """
+    points = []
+    for folder in map(Path, run_dirs):
+        for path, method_of in ((folder, None), (baseline_dir(folder), "supervised (baseline)")):
+            result = read_result(path)
+            if result is None or result.get("best_iou") is None or not np.isfinite(result["best_iou"]):
+                continue
+            try:
+                data = json.loads((path / "config.json").read_text(encoding="utf-8")).get("data", {})
+            except (OSError, ValueError):
+                continue
+            points.append({"run": folder.name, "method": method_of or str(result.get("method")),
+                           "labelled": int(data.get("labelled", 0)), "val_tiles": int(data.get("val", 0)),
+                           "best_iou": float(result["best_iou"])})
+    return points
