@@ -103,11 +103,12 @@ class ImportResult:
 
     def line(self, shown_as: str | None = None) -> str:
         """One human-readable line (as the CLI prints it); ``shown_as`` replaces the file name."""
-        who = shown_as or self.source_name
+        # a file name may carry terminal escapes, NUL or bidi overrides: never print them raw
+        who = "".join(ch if ch.isprintable() else "?" for ch in (shown_as or self.source_name))
         if self.status == "added":
             return f"added: {who} -> tile {self.tile_ids[0]}"
         if self.status == "split":
             return f"split: {who} into {len(self.tile_ids)} tiles"
         # reader messages often start with the file name already: do not say it twice
         reason = self.message.removeprefix(f"{self.source_name}: ")
-        return f"error: {who}: {reason}"
+        return f"error: {who}: {''.join(ch if ch.isprintable() else '?' for ch in reason)}"

@@ -18,7 +18,7 @@ from PIL import Image
 from rasterio.crs import CRS
 
 from pgssl_core.errors import TileError
-from pgssl_core.tiles.formats import DRIVER_NAMES, PILLOW_FORMATS, check_dimensions, check_min_size
+from pgssl_core.tiles.formats import DRIVER_NAMES, MAX_TILE_PIXELS, PILLOW_FORMATS, check_dimensions, check_min_size
 from pgssl_core.tiles.georef import georeference_image
 from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
 from pgssl_core.tiles.tile import Tile, TileMeta
@@ -43,7 +43,9 @@ def _decoding(path: Path, driver: str) -> Iterator[None]:
     except TileError:
         raise
     except Image.DecompressionBombError:
-        raise TileError(f"{name}: header claims more pixels than the decoder allows; "
+        raise TileError(f"{name}: header claims more pixels than the decoder allows "
+                        f"({2 * Image.MAX_IMAGE_PIXELS:,} px, and one tile may have {MAX_TILE_PIXELS:,} px: "
+                        "MAX_TILE_PIXELS); "
                         "refused as a possible decompression bomb") from None
     except _DECODE_ERRORS as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
