@@ -29,10 +29,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="baseline: pseudo-labels as plain argmax with weight 1 (as in the source code)")
     parser.add_argument("--profile", choices=list(PROFILES), default="quick")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default: the profile's)")
+    parser.add_argument("--init", default="base", metavar="base|scratch|PATH",
+                        help="starting weights: the shipped base building model (default), random, or a model file")
+    parser.add_argument("--gsd", default=None, metavar="M|native",
+                        help="working ground resolution in m/px that tiles are resampled to (default: the "
+                             "profile's, 0.3); 'native' keeps every tile's own resolution")
+    parser.add_argument("--tile-gsd", type=float, default=None, metavar="M",
+                        help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="run folder (model.pt, best.pt, metrics.jsonl, checkpoint.pt)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+
+
+def working_gsd(value: str | float | None, profile_name: str) -> float | None:
+    """The working GSD (m/px) of a ``--gsd`` value: None/omitted -> the profile's; 'native' -> None."""
+    from pgssl_core.tiles.gsd import check_gsd
+    from pgssl_core.train.profiles import get_profile
+
+    if value is None:
+        return get_profile(profile_name).gsd_m
+    if str(value).lower() == "native":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        from pgssl_core.errors import PgsslError
+
+        raise PgsslError(f"--gsd must be a number of metres per pixel or 'native', got {value!r}") from None
+    return check_gsd(number, "--gsd")
 
 
 def build_data(args: argparse.Namespace):
@@ -40,17 +65,21 @@ def build_data(args: argparse.Namespace):
     from pgssl_core.errors import PgsslError
     from pgssl_core.train.data import TrainingData, load_folder, split_label_fraction
 
-    samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit, seed=args.seed)
+    gsd = working_gsd(getattr(args, "gsd", None), args.profile)
+    stated = getattr(args, "tile_gsd", None)
+    samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit, seed=args.seed,
+                          working_gsd_m=gsd, stated_gsd_m=stated)
     labelled, unlabelled = (samples, []) if args.label_fraction is None else \
         split_label_fraction(samples, args.label_fraction, args.seed)
     for folder in args.unlabeled:
-        unlabelled += load_folder(folder)
+        unlabelled += load_folder(folder, working_gsd_m=gsd, stated_gsd_m=stated)
     val = []
     if args.val_split:
         if not args.manifest:
             raise PgsslError("--val-split needs --manifest (the split column says which tiles validate)")
-        val = load_folder(args.images, args.masks, args.manifest, args.val_split, limit=args.val_limit, seed=args.seed)
-    return TrainingData(labelled, unlabelled, val)
+        val = load_folder(args.images, args.masks, args.manifest, args.val_split, limit=args.val_limit, seed=args.seed,
+                          working_gsd_m=gsd, stated_gsd_m=stated)
+    return TrainingData(labelled, unlabelled, val, gsd_m=gsd)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     data = build_data(args)
     config = TrainConfig(method=args.method, profile=args.profile, seed=args.seed, device=args.device,
-                         confidence_weighting=not args.no_confidence_weighting, rounds=args.rounds)
+                         confidence_weighting=not args.no_confidence_weighting, rounds=args.rounds,
+                         init=args.init)
     bar = tqdm(total=0, unit="step", dynamic_ncols=True)
 
     def progress(event: dict) -> None:

@@ -36,6 +36,9 @@ class ModelConfig:
     decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 16)
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+    # Working ground resolution (m/px) the network was trained at; inference resamples inputs to it.
+    # None: trained on tiles of unknown GSD, applied at native resolution.
+    gsd_m: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ map (mask, pseudo-label, confidence weight) together; colour jitter touches the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,8 +16,12 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """``crop``: output side in pixels; ``scale``: range of the crop side relative to ``crop``
-    (a 1.25 crop covers more ground and is shrunk); ``brightness``/``contrast``: max jitter per band."""
+    """``crop``: output side in pixels; ``scale``: range of the crop side relative to ``crop``, drawn
+    log-uniformly (a 1.25 crop covers more ground and is shrunk); ``brightness``/``contrast``: max jitter
+    per band; ``degrade``: with probability ``degrade_p`` the view is shrunk by a factor drawn in
+    [1, ``degrade``] and enlarged back, which imitates imagery whose true GSD is that much coarser than the
+    working GSD (a 1 m source read at 0.3 m); ``grey_p``: probability of a band-mean grey view
+    (panchromatic sources)."""
 
     crop: int = 128
     scale: tuple[float, float] = (0.75, 1.25)
@@ -24,6 +29,9 @@ class AugmentConfig:
     rot90: bool = True
     brightness: float = 0.1
     contrast: float = 0.1
+    degrade: float = 1.0
+    degrade_p: float = 0.0
+    grey_p: float = 0.0
 
 
 def _rand(gen: torch.Generator, lo: float = 0.0, hi: float = 1.0) -> float:
@@ -53,7 +61,8 @@ def random_view(image: torch.Tensor, maps: Sequence[torch.Tensor], fills: Sequen
     (crop, crop) in their own dtypes (nearest-neighbour, so labels stay labels).
     """
     h, w = image.shape[-2:]
-    side = max(8, round(cfg.crop * _rand(gen, *cfg.scale)))
+    lo, hi = (math.log(v) for v in cfg.scale)
+    side = max(8, round(cfg.crop * math.exp(_rand(gen, lo, hi))))
     top, left = _randint(gen, h - side + 1), _randint(gen, w - side + 1)
     img = _crop_pad(image, top, left, side, 0).float()
     if image.dtype == torch.uint8:
@@ -71,7 +80,22 @@ def random_view(image: torch.Tensor, maps: Sequence[torch.Tensor], fills: Sequen
         k = _randint(gen, 4)
         if k:
             img, out_maps = img.rot90(k, (-2, -1)), [m.rot90(k, (-2, -1)) for m in out_maps]
+    if cfg.degrade > 1 and cfg.degrade_p > 0 and _rand(gen) < cfg.degrade_p:
+        img = degrade_resolution(img, _rand(gen, 1.0, cfg.degrade))
+    if cfg.grey_p > 0 and _rand(gen) < cfg.grey_p:
+        img = img.mean(dim=0, keepdim=True).expand_as(img)
     return colour_jitter(img, cfg, gen), [m.contiguous() for m in out_maps]
+
+
+def degrade_resolution(img: torch.Tensor, factor: float) -> torch.Tensor:
+    """A float (C, H, W) view shrunk by ``factor`` (area average) and enlarged back (bilinear): the same
+    grid with the detail of a ``factor`` times coarser source."""
+    h, w = img.shape[-2:]
+    small = (max(1, round(h / factor)), max(1, round(w / factor)))
+    if small == (h, w):
+        return img
+    low = F.interpolate(img[None], size=small, mode="area")
+    return F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)[0]
 
 
 def colour_jitter(img: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from pgssl_core.errors import PgsslError
+from pgssl_core.tiles.gsd import resample_fraction, resample_image, resample_label_mask, tile_gsd_m
 
 IGNORE = 255
 Sample = dict[str, Any]
@@ -29,6 +30,7 @@ class TrainingData:
     labelled: list[Sample]
     unlabelled: list[Sample] = field(default_factory=list)
     val: list[Sample] = field(default_factory=list)
+    gsd_m: float | None = None  # working GSD the tiles were resampled to (None: native, GSD unknown)
 
     def __post_init__(self) -> None:
         if not self.labelled:
@@ -74,24 +76,31 @@ def make_sample(image: np.ndarray, mask: np.ndarray | None = None, valid: np.nda
     return {"image": np.ascontiguousarray(img), "mask": out_mask, "name": name}
 
 
-def _read_image(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(H, W, C) uint8 image and (H, W) valid mask, via ``pgssl_core.tiles`` when it exists."""
-    try:
-        from pgssl_core.tiles import read_tile
-    except ImportError:  # the tiles module is written in parallel; a Pillow fallback until then
-        read_tile = None
-    if read_tile is not None:
-        tile = read_tile(path)
-        return np.asarray(tile.image), np.asarray(tile.valid)
-    from PIL import Image
+def _read_image(path: Path, working_gsd_m: float | None = None,
+                stated_gsd_m: float | None = None) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(H, W, C) uint8 image, (H, W) valid mask, and the tile's GSD in m (None when it is not resampled:
+    no working GSD asked for, or the tile's GSD is unknown; see :func:`pgssl_core.tiles.gsd.tile_gsd_m`)."""
+    from pgssl_core.tiles import read_tile
 
-    with Image.open(path) as im:
-        arr = np.asarray(im)
-    valid = None
-    if arr.ndim == 3 and arr.shape[-1] == 4:  # RGBA: alpha 0 marks no data
-        valid = arr[..., 3] > 0
-        arr = arr[..., :3]
-    return arr, valid
+    tile = read_tile(path)
+    source = None
+    if working_gsd_m is not None:
+        source = tile_gsd_m(tile.transform, tile.crs, tile.width, tile.height, stated_gsd_m, path.name)
+    return np.asarray(tile.image), np.asarray(tile.valid), source
+
+
+def to_working_gsd(image: np.ndarray, valid: np.ndarray | None, mask: np.ndarray | None, source_gsd_m: float | None,
+                   working_gsd_m: float | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Image (H, W, C), valid (H, W) bool and label mask (H, W) 0/1/255 of one tile resampled together
+    from ``source_gsd_m`` to ``working_gsd_m`` (unchanged when either is None)."""
+    if source_gsd_m is None or working_gsd_m is None:
+        return image, valid, mask
+    image = resample_image(image, source_gsd_m, working_gsd_m)
+    if valid is not None:
+        valid = resample_fraction(valid.astype(np.float32), source_gsd_m, working_gsd_m) >= 0.5
+    if mask is not None:
+        mask = resample_label_mask(mask, source_gsd_m, working_gsd_m, IGNORE)
+    return image, valid, mask
 
 
 def _read_mask(path: Path) -> np.ndarray:
@@ -140,10 +149,14 @@ def list_images(images_dir: str | Path, manifest: str | Path | None = None, spli
 
 
 def load_folder(images_dir: str | Path, masks_dir: str | Path | None = None, manifest: str | Path | None = None,
-                split: str | None = None, limit: int | None = None, seed: int = 0) -> list[Sample]:
+                split: str | None = None, limit: int | None = None, seed: int = 0,
+                working_gsd_m: float | None = None, stated_gsd_m: float | None = None) -> list[Sample]:
     """Load tiles (and their masks when ``masks_dir`` is given) into samples.
 
-    ``limit`` keeps a seeded random subset of that many tiles (before reading, so it is cheap).
+    ``limit`` keeps a seeded random subset of that many tiles (before reading, so it is cheap). With
+    ``working_gsd_m`` every tile whose GSD is known (georeference or XYZ name; else ``stated_gsd_m``) is
+    resampled to it, mask included; a tile of unknown GSD stays native (``UnresolvedGsdWarning``).
+    Each sample records ``gsd_m``: its GSD after loading (None when unknown).
     """
     paths = list_images(images_dir, manifest, split)
     if limit is not None and limit < len(paths):
@@ -151,14 +164,19 @@ def load_folder(images_dir: str | Path, masks_dir: str | Path | None = None, man
         paths = [paths[i] for i in sorted(order[:limit])]
     samples = []
     for path in paths:
-        image, valid = _read_image(path)
+        image, valid, source_gsd = _read_image(path, working_gsd_m, stated_gsd_m)
         mask = None
         if masks_dir is not None:
             mask_path = _find_mask(Path(masks_dir), path)
             if mask_path is None:
                 raise PgsslError(f"no mask for {path.name} in {masks_dir}")
             mask = (_read_mask(mask_path) != 0).astype(np.uint8)  # binary file: any non-zero = building
-        samples.append(make_sample(image, mask, valid, name=path.name))
+            if mask.shape != image.shape[:2]:
+                raise PgsslError(f"mask of {path.name} is {mask.shape}, image is {image.shape[:2]}")
+        image, valid, mask = to_working_gsd(image, valid, mask, source_gsd, working_gsd_m)
+        sample = make_sample(image, mask, valid, name=path.name)
+        sample["gsd_m"] = working_gsd_m if source_gsd is not None else None
+        samples.append(sample)
     return samples
 
 

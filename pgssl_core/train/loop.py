@@ -82,6 +82,7 @@ class Stage:
     validate: Callable[[], dict[str, float]] | None = None
     eval_every: int = 0
     best: tuple[nn.Module, ModelConfig] | None = None
+    validate_at_start: bool = False  # also validate the weights the stage starts from (step 0)
 
 
 def _checkpoint(ctx: RunContext, stage: Stage, step: int) -> None:
@@ -97,7 +98,8 @@ def _resume_into(ctx: RunContext, stage: Stage) -> int:
     if not ck or ck["stage"] != stage.name or ck["round"] != stage.round:
         return 0
     for name, module in stage.modules.items():
-        module.load_state_dict(ck["modules"][name])
+        if name in ck["modules"]:  # a checkpoint from before a module was added (e.g. "ema") still resumes
+            module.load_state_dict(ck["modules"][name])
     stage.optimizer.load_state_dict(ck["optimizer"])
     stage.scheduler.load_state_dict(ck["scheduler"])
     restore_rng(ck["rng"], ctx.generator)
@@ -127,6 +129,8 @@ def run_stage(ctx: RunContext, stage: Stage) -> None:
     nonfinite = 0
     ctx.reporter.emit({"kind": "stage", "stage": stage.name, "round": stage.round, "step": start,
                        "total": stage.total})
+    if start == 0 and stage.validate_at_start and stage.validate is not None:
+        _validate(ctx, stage, 0)
     for step in range(start, stage.total):
         if ctx.cancel():
             _checkpoint(ctx, stage, step)

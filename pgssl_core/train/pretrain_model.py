@@ -75,6 +75,15 @@ class PretrainModel(nn.Module):
         self.target_encoder.eval()
         self.target_projector.eval()
 
+    @torch.no_grad()
+    def start_from(self, unet: nn.Module) -> None:
+        """Copy a U-Net's encoder, decoder and head (e.g. the base model's) into the online encoder and
+        the pseudo-label segmentation branch; the target encoder starts equal to the online one."""
+        for dst, src in ((self.encoder, unet.encoder), (self.seg_decoder, unet.decoder),
+                         (self.seg_head, unet.segmentation_head)):
+            dst.load_state_dict(src.state_dict())
+        self.target_encoder.load_state_dict(self.encoder.state_dict())
+
     def _target_modules_params(self) -> Iterator[nn.Parameter]:
         yield from self.target_encoder.parameters()
         yield from self.target_projector.parameters()

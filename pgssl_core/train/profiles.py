@@ -56,6 +56,16 @@ class Profile:
     log_every: int = 10
     max_nonfinite: int = 5
     grad_clip: float = 5.0
+    # Working ground resolution (m/px): every tile with a known GSD is resampled to it on read.
+    gsd_m: float = 0.3
+    # Views imitating coarser sources (up to ``degrade`` x the working GSD) and panchromatic ones, so
+    # imagery from about 0.1 m to 1 m read at the working GSD looks familiar (see AugmentConfig).
+    degrade: float = 1.0
+    degrade_p: float = 0.0
+    grey_p: float = 0.0
+    # Exponential moving average of the segmenter's weights; validated and kept instead of the last
+    # step's weights (0 switches it off). See stages.WeightAverage.
+    ema_decay: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -78,17 +88,26 @@ PROFILES: dict[str, Profile] = {
                     batch_size=2, teacher_steps=4, pretrain_steps=4, finetune_steps=4, frozen_warmup_steps=1,
                     rounds=2, warmup_steps=1, proj_dim=16, proj_hidden=32, eval_every=2, checkpoint_every=2,
                     log_every=1, inpaint_block=4, inpaint_ratio=0.1),
-    # CPU: teacher + two rounds of pretraining and fine-tuning on ~20 labelled + ~100 unlabelled 256 px
-    # tiles in a few minutes on 2 cores. timm's ResNet-10t at depth 4 (timm drops the unused deepest stage,
-    # smp's own resnet18 keeps its 8M unused layer4 weights in every file) and 96 px crops keep steps cheap.
-    # Tuned on the val split only (benchmarks/tune_defaults.py, results/tuning.md): lr 1e-3 beat 2e-3 by
-    # +0.058 mean val IoU; threshold 0.9, lighter SSL weights, no class balance, bigger inpainting holes,
-    # the alternate schedule and encoder-only transfer did not beat it. Two rounds: +0.049 over one.
+    # CPU, for a user's project: starts from the shipped base model (runs' default ``init``), so a short
+    # schedule adapts it instead of learning from nothing. Whole 128 px tiles at the 0.3 m working GSD
+    # (a zoom-20 OAM tile; a quarter of a zoom-19 one): 38 m of ground, several houses per view. One
+    # round; EMA weights and validation from step 0 keep selection steady, so the run never ends below
+    # its starting model on val. Same network as the base model (ResNet-10t U-Net, depth 4).
     "quick": Profile(name="quick", encoder="tu-resnet10t", encoder_depth=4, decoder_channels=(64, 32, 16, 16),
-                     crop=96, batch_size=4, teacher_steps=200, pretrain_steps=200, finetune_steps=150,
-                     frozen_warmup_steps=10, transfer_decoder=True,
-                     rounds=2, lr=1e-3, warmup_steps=10, proj_dim=64, proj_hidden=256, eval_every=50,
-                     checkpoint_every=100, log_every=5, pseudo_threshold=0.7),
+                     crop=128, scale=(0.67, 1.5), batch_size=8, teacher_steps=150, pretrain_steps=80,
+                     finetune_steps=150, frozen_warmup_steps=10, transfer_decoder=True, rounds=1, lr=5e-4,
+                     warmup_steps=10, proj_dim=64, proj_hidden=256, eval_every=50, checkpoint_every=50,
+                     log_every=5, pseudo_threshold=0.7, degrade=3.3, degrade_p=0.2, grey_p=0.05, ema_decay=0.98),
+    # The shipped base model's recipe (assets/models/README.md): PGSSL on every OAM ``train`` tile at the
+    # 0.3 m working GSD, from scratch, on one CPU core in one to two hours: teacher, pseudo-labels of all
+    # tiles, three-task pretraining, transfer, fine-tune. Scale, degradation and grey views cover sources
+    # from about 0.1 m to 1 m. Encoder: timm's ResNet-10t at depth 4 with a light decoder, the fastest of
+    # the candidates measured for CPU inference (benchmarks/results/base_model_arch.md).
+    "base": Profile(name="base", encoder="tu-resnet10t", encoder_depth=4, decoder_channels=(64, 32, 16, 16),
+                    crop=128, scale=(0.67, 1.5), batch_size=8, teacher_steps=2000, pretrain_steps=600,
+                    finetune_steps=1500, frozen_warmup_steps=50, transfer_decoder=True, rounds=1, lr=1e-3,
+                    warmup_steps=50, proj_dim=64, proj_hidden=256, eval_every=250, checkpoint_every=100,
+                    log_every=10, pseudo_threshold=0.7, degrade=3.3, degrade_p=0.3, grey_p=0.1, ema_decay=0.995),
     # GPU: ResNet-34 at 256 px, two alternating rounds, minutes on one modern GPU. The method's switches
     # (decoder transfer, threshold, schedule, weights, holes) follow the CPU tuning of ``quick``; the
     # step counts and lr were not tuned on a GPU (none was lent to this project yet).

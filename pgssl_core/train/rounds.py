@@ -25,6 +25,7 @@ from torch import nn
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_bytes, atomic_write_json
 from pgssl_core.models import ModelConfig, create_model, save_model
+from pgssl_core.models.init_model import InitModel, resolve_init
 from pgssl_core.train.checkpoint import load_checkpoint, load_torch, save_torch
 from pgssl_core.train.data import TrainingData
 from pgssl_core.train.device import describe_device, resolve_device
@@ -48,6 +49,9 @@ class TrainConfig:
     device: str = "auto"
     confidence_weighting: bool = True
     rounds: int | None = None  # None: the profile's
+    # Starting point of the teacher / baseline and of the pretraining encoder: "base" (the shipped base
+    # building model), "scratch" (random weights) or a model file path. See pgssl_core.models.init_model.
+    init: str = "base"
     profile_overrides: dict[str, Any] = field(default_factory=dict)
 
     def resolved_profile(self) -> Profile:
@@ -110,13 +114,27 @@ def supervised_steps(profile: Profile) -> int:
     return profile.teacher_steps + profile.rounds * profile.finetune_steps
 
 
-def model_config(profile: Profile, bands: int) -> ModelConfig:
-    """The U-Net of a profile for ``bands`` input bands (ImageNet statistics only for 3 bands)."""
+def model_config(profile: Profile, bands: int, gsd_m: float | None = None, init: InitModel | None = None) -> ModelConfig:
+    """The U-Net of a run for ``bands`` input bands (ImageNet statistics only for 3 bands).
+
+    A run that starts from a model keeps that model's network and normalisation (its weights must fit);
+    otherwise the profile's. ``gsd_m`` is the working GSD of the training tiles (None: unknown/native).
+    """
+    if init is not None and init.config is not None:
+        return ModelConfig.from_dict({**init.config.to_dict(), "gsd_m": gsd_m})
     cfg = ModelConfig(encoder=profile.encoder, encoder_depth=profile.encoder_depth,
-                      decoder_channels=tuple(profile.decoder_channels), in_channels=bands)
+                      decoder_channels=tuple(profile.decoder_channels), in_channels=bands, gsd_m=gsd_m)
     if bands != 3:
         cfg = ModelConfig.from_dict({**cfg.to_dict(), "mean": [0.5] * bands, "std": [0.25] * bands})
     return cfg
+
+
+def _start_model(mcfg: ModelConfig, init: InitModel) -> nn.Module:
+    """A U-Net for the teacher or the supervised baseline: the init model's weights, or random."""
+    model = create_model(mcfg)
+    if init.model is not None:
+        model.load_state_dict(init.model.state_dict())
+    return model
 
 
 def _task_weights(method: str, profile: Profile) -> dict[str, float]:
@@ -161,13 +179,16 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
                      state=state, cancel=cancel or (lambda: False), checkpoint_every=profile.checkpoint_every,
                      log_every=profile.log_every, max_nonfinite=profile.max_nonfinite, grad_clip=profile.grad_clip,
                      resume=resume_ck)
+    init = resolve_init(config.init, data.bands)
     atomic_write_json(out / "config.json", {"train": config.to_dict(), "profile": profile.to_dict(),
+                                             "init": init.to_dict(), "gsd_m": data.gsd_m,
                                              "data": {"labelled": len(data.labelled),
                                                       "unlabelled": len(data.unlabelled), "val": len(data.val)}})
     reporter.emit({"kind": "info", "message": f"device: {describe_device(device)}", "device": str(device),
                    "plan": [list(p) for p in steps_plan], "resumed": resume_ck is not None})
+    reporter.emit({"kind": "info", "message": init.message, "init": init.to_dict()})
 
-    mcfg = model_config(profile, data.bands)
+    mcfg = model_config(profile, data.bands, data.gsd_m, init)
     labelled = TensorSet.from_samples(data.labelled)
     pool = TensorSet.from_samples(data.pool())
     val = TensorSet.from_samples(data.val) if data.val else None
@@ -194,10 +215,14 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
                 assert pmodel is not None
                 fresh = transfer(pmodel, mcfg, decoder=profile.transfer_decoder)
             else:
-                fresh = create_model(mcfg)
+                fresh = _start_model(mcfg, init)
             if not finished(rnd, name, fresh, steps):
+                # A model that does not start at random is validated at step 0, so that selection on val
+                # can keep it when training on few labels makes it worse.
+                started = name == "finetune" or init.model is not None
                 fresh = train_segmenter(ctx, name, rnd, fresh, mcfg, labelled, val, profile, steps,
-                                        frozen_warmup=profile.frozen_warmup_steps if name == "finetune" else 0)
+                                        frozen_warmup=profile.frozen_warmup_steps if name == "finetune" else 0,
+                                        validate_at_start=started)
                 if name == "finetune" and (out / "best.pt").is_file():
                     # The best model up to the end of this round (selection on val), for the rounds ablation;
                     # written before the stage file so that a finished stage always has it.
@@ -207,6 +232,8 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
         elif name == "pretrain":
             if pmodel is None:
                 pmodel = PretrainModel(mcfg, profile.proj_dim, profile.proj_hidden)
+                if init.model is not None:
+                    pmodel.start_from(init.model)
             if finished(rnd, name, pmodel, steps):
                 continue
             pseudo = None
@@ -223,7 +250,8 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
     # The loop saved best.pt at the first evaluation that reached the run's best IoU.
     best_val = next((h for h in state.history if h.get("iou") == state.best_iou), None)
     meta = {"method": config.method, "profile": profile.name, "seed": config.seed, "val": final_val,
-            "history": state.history, "confidence_weighting": config.confidence_weighting}
+            "history": state.history, "confidence_weighting": config.confidence_weighting, "init": init.to_dict(),
+            "gsd_m": data.gsd_m}
     save_model(out / "model.pt", model, mcfg, meta)
     atomic_write_json(out / "model_config.json", mcfg.to_dict())
     best = out / "best.pt"

@@ -1,0 +1,69 @@
+"""Where a training run starts: the shipped base building model, random weights, or a model file.
+
+``init`` is ``"base"`` (the default: ``assets/models/base_building.pt``, trained by this project on the
+shared OAM ``train`` split only; its card is ``assets/models/README.md``), ``"scratch"`` (random weights)
+or the path of a pgssl model file. A model whose input band count differs from the project's tiles
+cannot start the run: it falls back to scratch and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from pgssl_core.errors import ModelFileError
+from pgssl_core.models.factory import ModelConfig
+from pgssl_core.models.model_file import load_model
+
+#: The shipped base building model (float16 weights; see assets/models/README.md).
+BASE_MODEL_PATH: Path = Path(__file__).resolve().parents[2] / "assets" / "models" / "base_building.pt"
+INIT_CHOICES = ("base", "scratch")
+
+
+@dataclass
+class InitModel:
+    """The resolved starting point: ``kind`` is "base", "scratch" or "file"; ``model``/``config`` are None
+    for scratch; ``message`` says in one line what was used and why (shown to the user, kept in the run card)."""
+
+    kind: str
+    path: Path | None
+    model: nn.Module | None
+    config: ModelConfig | None
+    message: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "path": str(self.path) if self.path else None, "message": self.message}
+
+
+def base_model_available() -> bool:
+    """True when the shipped base model file is present."""
+    return BASE_MODEL_PATH.is_file()
+
+
+def init_path(init: str) -> Path | None:
+    """The model file that ``init`` names (None for scratch)."""
+    if init == "scratch":
+        return None
+    return BASE_MODEL_PATH if init == "base" else Path(init)
+
+
+def resolve_init(init: str, bands: int) -> InitModel:
+    """Load the starting model that ``init`` names for tiles of ``bands`` bands.
+
+    Raises ``ModelFileError`` (one line) when a named file is missing or unreadable; a band-count
+    mismatch is not an error but a fallback to scratch, explained in ``message``.
+    """
+    path = init_path(init)
+    if path is None:
+        return InitModel("scratch", None, None, None, "started from random weights (scratch)")
+    kind = "base" if init == "base" else "file"
+    if kind == "base" and not path.is_file():
+        raise ModelFileError(f"the base model {path} is missing from this installation; use --init scratch")
+    model, config, _ = load_model(path)
+    label = "the base building model" if kind == "base" else f"model file {path.name}"
+    if config.in_channels != bands:
+        return InitModel("scratch", None, None, None,
+                         f"started from scratch: {label} takes {config.in_channels} bands, the tiles have {bands}")
+    return InitModel(kind, path, model, config, f"started from {label}")

@@ -1,0 +1,150 @@
+"""Ground sampling distance (GSD): how many metres of ground one pixel covers, and resampling to a
+working GSD.
+
+The model is trained and applied at one *working GSD* (``DEFAULT_WORKING_GSD_M``); every tile or raster
+is resampled to it on read and predictions go back to the source grid. The resampling itself is GDAL's
+(``rasterio.warp.reproject`` for arrays in memory, ``WarpedVRT`` for files): no resampler of our own.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import affine
+import numpy as np
+from pyproj import Geod, Transformer
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.warp import reproject
+
+from pgssl_core.errors import PgsslError
+
+#: Default working GSD in metres per pixel. 0.3 m is zoom 19 of the shared OAM tiles and inside the
+#: 0.25-0.6 m range usual for roof mapping; chosen on the ``val`` split (see assets/models/README.md).
+DEFAULT_WORKING_GSD_M: float = 0.3
+#: Resampling a tile by less than this relative amount is skipped (a 1% change moves no roof edge).
+GSD_TOLERANCE: float = 0.01
+#: Sane GSD range (m/px); outside it the value is surely a unit mistake (degrees, cm).
+MIN_GSD_M, MAX_GSD_M = 0.01, 100.0
+
+_GEOD = Geod(ellps="WGS84")
+#: A fixed CRS for in-memory resampling: GDAL's warper wants one, source and target share it.
+_ARRAY_CRS = CRS.from_epsg(3857)
+
+
+class GsdError(PgsslError):
+    """A GSD that cannot be right (non-positive, not finite, or far outside 1 cm .. 100 m)."""
+
+
+def check_gsd(gsd_m: float, what: str = "GSD") -> float:
+    """``gsd_m`` as float if it lies in ``[MIN_GSD_M, MAX_GSD_M]``; else ``GsdError`` (one line)."""
+    value = float(gsd_m)
+    if not math.isfinite(value) or not MIN_GSD_M <= value <= MAX_GSD_M:
+        raise GsdError(f"{what} must be between {MIN_GSD_M} and {MAX_GSD_M} m per pixel, got {gsd_m}")
+    return value
+
+
+def ground_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, height: int) -> float | None:
+    """Ground metres per pixel at the centre of a ``width`` x ``height`` px grid; ``None`` without a georeference.
+
+    Measured on the WGS84 ellipsoid (geodesic distance between the centre pixel's edge midpoints), so it
+    is right for any CRS: Web Mercator's scale factor at the tile's latitude, degrees, feet, UTM. The
+    mean of the pixel's width and height is returned (they differ only for non-square pixels).
+    """
+    if transform is None or crs is None:
+        return None
+    cx, cy = width / 2.0, height / 2.0
+    pts = [transform * (cx - 0.5, cy), transform * (cx + 0.5, cy), transform * (cx, cy - 0.5), transform * (cx, cy + 0.5)]
+    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_lonlat.transform([p[0] for p in pts], [p[1] for p in pts])
+    if not all(math.isfinite(v) for v in (*lon, *lat)):
+        return None
+    _, _, dx = _GEOD.inv(lon[0], lat[0], lon[1], lat[1])
+    _, _, dy = _GEOD.inv(lon[2], lat[2], lon[3], lat[3])
+    gsd = (abs(dx) + abs(dy)) / 2.0
+    return gsd if gsd > 0 else None
+
+
+def needs_resampling(source_gsd_m: float, working_gsd_m: float) -> bool:
+    """True when the two GSDs differ by more than ``GSD_TOLERANCE`` (relative)."""
+    return abs(source_gsd_m / working_gsd_m - 1.0) > GSD_TOLERANCE
+
+
+def resampled_shape(height: int, width: int, source_gsd_m: float, working_gsd_m: float) -> tuple[int, int]:
+    """(rows, cols) of a ``height`` x ``width`` px grid at ``source_gsd_m`` once resampled to ``working_gsd_m``."""
+    f = source_gsd_m / working_gsd_m
+    return max(1, round(height * f)), max(1, round(width * f))
+
+
+def _warp(band: np.ndarray, shape: tuple[int, int], resampling: Resampling) -> np.ndarray:
+    """One (H, W) band warped by GDAL to ``shape``; both grids cover the same square extent."""
+    h, w = band.shape
+    out = np.zeros(shape, dtype=band.dtype)
+    # The grids sit away from the CRS origin: GDAL's warper returned nothing for a grid starting at (0, 0).
+    x0, y0 = 1.0e5, 1.0e5
+    src_t = affine.Affine(1.0, 0, x0, 0, -1.0, y0)
+    dst_t = affine.Affine(w / shape[1], 0, x0, 0, -h / shape[0], y0)
+    reproject(band, out, src_transform=src_t, src_crs=_ARRAY_CRS, dst_transform=dst_t, dst_crs=_ARRAY_CRS,
+              resampling=resampling)
+    return out
+
+
+def _image_resampling(source_gsd_m: float, working_gsd_m: float) -> Resampling:
+    # Averaging when shrinking keeps thin roof edges from aliasing; bilinear when enlarging.
+    return Resampling.average if source_gsd_m < working_gsd_m else Resampling.bilinear
+
+
+def resample_image(image: np.ndarray, source_gsd_m: float, working_gsd_m: float) -> np.ndarray:
+    """Image (H, W, C) uint8 at ``source_gsd_m`` -> (H', W', C) uint8 at ``working_gsd_m`` (GDAL warper)."""
+    if not needs_resampling(source_gsd_m, working_gsd_m):
+        return image
+    shape = resampled_shape(image.shape[0], image.shape[1], source_gsd_m, working_gsd_m)
+    how = _image_resampling(source_gsd_m, working_gsd_m)
+    bands = [_warp(image[..., c].astype(np.float32), shape, how) for c in range(image.shape[-1])]
+    return np.clip(np.rint(np.stack(bands, axis=-1)), 0, 255).astype(np.uint8)
+
+
+def resample_fraction(values: np.ndarray, source_gsd_m: float, working_gsd_m: float) -> np.ndarray:
+    """A float (H, W) map of fractions in [0, 1] (e.g. validity, probability) resampled to the working GSD."""
+    if not needs_resampling(source_gsd_m, working_gsd_m):
+        return values.astype(np.float32, copy=False)
+    shape = resampled_shape(values.shape[0], values.shape[1], source_gsd_m, working_gsd_m)
+    return _warp(values.astype(np.float32), shape, _image_resampling(source_gsd_m, working_gsd_m))
+
+
+def resample_label_mask(mask: np.ndarray, source_gsd_m: float, working_gsd_m: float,
+                        ignore: int = 255) -> np.ndarray:
+    """Label mask (H, W) uint8 coded 0/1/``ignore`` resampled to the working GSD.
+
+    A target pixel is labelled when at least half of the source pixels under it are labelled, and is a
+    building when buildings hold at least half of those labelled pixels (area-weighted majority).
+    """
+    if not needs_resampling(source_gsd_m, working_gsd_m):
+        return mask
+    labelled = resample_fraction((mask != ignore).astype(np.float32), source_gsd_m, working_gsd_m)
+    building = resample_fraction((mask == 1).astype(np.float32), source_gsd_m, working_gsd_m)
+    out = np.where(building >= 0.5 * np.maximum(labelled, 1e-6), 1, 0).astype(np.uint8)
+    out[labelled < 0.5] = ignore
+    return out
+
+
+def tile_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, height: int, stated_gsd_m: float | None,
+               name: str = "") -> float | None:
+    """The GSD to use for one tile: measured from its georeference, else the one the user stated.
+
+    Returns ``None`` (the tile stays at native resolution) when neither is known, with a warning that
+    names the tile, so that a caller can show it.
+    """
+    measured = ground_gsd_m(transform, crs, width, height)
+    if measured is not None:
+        return measured
+    if stated_gsd_m is not None:
+        return check_gsd(stated_gsd_m, "the stated GSD of tiles without georeference")
+    warnings.warn(f"{name or 'a tile'} has no georeference and no GSD was stated: used at native resolution "
+                  "(state one with --tile-gsd or the project's GSD setting)", UnresolvedGsdWarning, stacklevel=2)
+    return None
+
+
+class UnresolvedGsdWarning(UserWarning):
+    """A tile is used at native resolution because its GSD is unknown."""
