@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pgssl_core.catalog.records import ImportResult
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles import iter_raster_tiles, needs_split, read_tile
+from pgssl_core.tiles.validate import validate_input
 
 if TYPE_CHECKING:
     from pgssl_core.catalog.project import Project
@@ -65,7 +66,7 @@ def _split_name(name: str, row_off: int, col_off: int) -> str:
 
 
 def _import_split(project: Project, path: Path, name: str, tile_size: int,
-                  band_map: Sequence[int] | None) -> ImportResult:
+                  band_map: Sequence[int] | None, data_share: float = 1.0) -> ImportResult:
     ids: list[str] = []
     try:
         for (row_off, col_off), tile in iter_raster_tiles(path, tile_size=tile_size, band_map=band_map):
@@ -76,7 +77,10 @@ def _import_split(project: Project, path: Path, name: str, tile_size: int,
             with contextlib.suppress(Exception):
                 project.delete_tile(tile_id)
         raise
-    return ImportResult(name, "split", ids, f"{len(ids)} tiles of at most {tile_size} px")
+    detail = f"{len(ids)} tiles of at most {tile_size} px"
+    if data_share < 1.0:  # a sparse raster: say how much of its declared size holds data
+        detail += f"; data in {data_share:.4%} of the raster, empty blocks skipped"
+    return ImportResult(name, "split", ids, detail)
 
 
 def import_file(project: Project, path: Path, tile_size: int = 512,
@@ -93,8 +97,9 @@ def import_file(project: Project, path: Path, tile_size: int = 512,
     if not path.is_file():
         return ImportResult(name, "error", [], f"not a regular file: {path}")
     try:
+        check = validate_input(path, band_map)  # same checks as inspect and predict, before any work
         if needs_split(path, tile_size):
-            return _import_split(project, path, name, tile_size, band_map)
+            return _import_split(project, path, name, tile_size, band_map, check.data_share)
         tile = read_tile(path, band_map=band_map)
         return ImportResult(name, "added", [project.add_tile(tile, name)])
     except Exception as exc:  # one bad file must not stop a batch; the reason goes to the user

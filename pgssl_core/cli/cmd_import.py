@@ -50,6 +50,13 @@ def _summary(results: list[ImportResult], total_tiles: int) -> str:
             f"the project now has {total_tiles} tiles")
 
 
+def _line(result: ImportResult, shown_as: str) -> str:
+    """The result's line; a split of a sparse raster also says how much of it held data."""
+    line = result.line(shown_as)
+    _, _, sparse_note = (result.message or "").partition("; ")  # "N tiles of ...; data in x% ..."
+    return f"{line} ({sparse_note})" if result.status == "split" and sparse_note else line
+
+
 def run(args: argparse.Namespace) -> int:
     if args.tile_size < 32:
         raise PgsslError(f"--tile-size {args.tile_size} is too small: use at least 32 px")
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise PgsslError("no image files found in the given folders (looked for .tif, .tiff, .png, .jpg, .jpeg, .webp)")
     with Project.open_or_create(args.project, args.name or args.project.resolve().name) as project:
         results = import_paths(project, files, tile_size=args.tile_size, band_map=args.bands,
-                               progress=lambda done, total, r: print(r.line(str(files[done - 1])), flush=True))
+                               progress=lambda done, total, r: print(_line(r, str(files[done - 1])), flush=True))
         total_tiles = len(project.tiles())
     print(_summary(results, total_tiles))
     if all(r.ok for r in results):

@@ -11,6 +11,7 @@ from pgssl_core.tiles import MAX_TILE_PIXELS, Tile, open_raster, probe_size, rea
 from pgssl_core.tiles.formats import check_min_size
 from pgssl_core.tiles.raster import RasterSource
 from pgssl_core.tiles.tile import all_nodata_error
+from pgssl_core.tiles.validate import validate_input
 
 NAME = "inspect"
 HELP = "Print a JSON summary of an image or raster (size, bands, dtype, CRS, bounds, nodata fraction)."
@@ -33,7 +34,7 @@ def _parse_band_map(text: str | None) -> tuple[int, ...] | None:
         raise TileError(f"--band-map must be comma-separated band numbers like 4,3,2, got {text!r}") from None
 
 
-def _summary(source: Tile | RasterSource, nodata_fraction: float, tile_size: int) -> dict:
+def _summary(source: Tile | RasterSource, nodata_fraction: float, tile_size: int, data_share: float = 1.0) -> dict:
     """Fields common to a whole-read tile and a windowed raster."""
     meta = source.meta
     bounds = source.bounds
@@ -45,12 +46,14 @@ def _summary(source: Tile | RasterSource, nodata_fraction: float, tile_size: int
         "georeferenced": source.georeferenced,
         "not_georeferenced_reason": source.not_georeferenced_reason,
         "nodata_fraction": round(nodata_fraction, 6),
+        "data_share": float(f"{data_share:.6g}"),  # share inside blocks stored in the file (< 1 when sparse)
         "needs_split": meta.width > tile_size or meta.height > tile_size,
     }
 
 
 def run(args: argparse.Namespace) -> int:
     band_map = _parse_band_map(args.band_map)
+    validate_input(args.path, band_map)  # the checks every entry point runs, before any full read
     fmt, width, height = probe_size(args.path)
     if fmt == "gtiff" and width * height > MAX_TILE_PIXELS:
         # Too large to read whole: count nodata window by window instead.
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             fraction = src.nodata_fraction()
             if fraction >= 1.0:
                 raise all_nodata_error(args.path.name)
-            summary = _summary(src, fraction, args.tile_size)
+            summary = _summary(src, fraction, args.tile_size, src.data_share)
     else:
         tile = read_tile(args.path, band_map=band_map)
         summary = _summary(tile, tile.nodata_fraction, args.tile_size)

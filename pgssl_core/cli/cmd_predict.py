@@ -42,10 +42,15 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.infer import predict_raster
     from pgssl_core.models import load_model
     from pgssl_core.tiles import read_tile
+    from pgssl_core.tiles.validate import validate_inputs
 
-    inputs = list_rasters(args.input, IMAGE_SUFFIXES)
+    listed = list_rasters(args.input, IMAGE_SUFFIXES)
     if args.polygons is not None and args.polygons.suffix.lower() not in (".gpkg", ".geojson", ".json"):
         raise PgsslError(f"--polygons must end in .gpkg or .geojson, got {args.polygons.name}")
+    # The checks import and inspect run, on every input before the model is loaded; bad files are
+    # named and left out, the others go on (exit 1 at the end, as `import` does).
+    inputs, refused = validate_inputs(listed, need_georef=args.polygons is not None, purpose="--polygons",
+                                      report=lambda message: print(f"error: {message}", file=sys.stderr))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, config, _ = load_model(args.model, device)
     outputs = []
@@ -71,4 +76,4 @@ def run(args: argparse.Namespace) -> int:
                                                    args.regularize, progress=lambda _: bar.update())
         write_footprints(gpd.GeoDataFrame(pd.DataFrame(footprints), crs=footprints.crs), args.polygons)
         print(f"{args.polygons}: {len(footprints)} footprints, {footprints['area_m2'].sum():,.0f} m2")
-    return 0
+    return 1 if refused else 0

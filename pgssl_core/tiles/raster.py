@@ -23,6 +23,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from pgssl_core.errors import TileError
+from pgssl_core.tiles.blocks import BlockPresence, block_presence
 from pgssl_core.tiles.formats import DRIVER_NAMES, check_dimensions, sniff_format
 from pgssl_core.tiles.georef import shift_transform
 from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
@@ -151,6 +152,23 @@ class RasterSource(GeoGrid):
                              source_name=name)
         self._needs_stretch = self._palette is None and needs_stretch(dtype)
         self._ranges: dict[int, tuple[float, float]] | None = None  # computed on first use
+        self._blocks: BlockPresence | None = None  # computed on first use
+
+    @property
+    def blocks(self) -> BlockPresence:
+        """Which blocks of the file hold data (read from the offset table once, on first use)."""
+        if self._blocks is None:
+            self._blocks = block_presence(self._ds, self._indexes)
+        return self._blocks
+
+    @property
+    def data_share(self) -> float:
+        """Share (0..1) of the raster inside blocks stored in the file (1.0 unless it is sparse)."""
+        return self.blocks.data_share
+
+    def window_has_data(self, col_off: int, row_off: int, width: int, height: int) -> bool:
+        """False when every block under the window (px) is absent from a sparse file: skip it unread."""
+        return self.blocks.window_has_data(col_off, row_off, width, height)
 
     @property
     def stretch_ranges(self) -> dict[int, tuple[float, float]] | None:
@@ -189,6 +207,10 @@ class RasterSource(GeoGrid):
         # band is (a black-red roof pixel (0, 40, 60) with nodata=0 is data). Alpha/internal masks
         # are shared by all bands, so this changes nothing for them.
         valid = np.any(masks > 0, axis=0)
+        if window is not None and out_shape is None and not self.blocks.complete:
+            # Blocks absent from a sparse file read back as zeros: they are no data, not black pixels.
+            valid &= self.blocks.window_present_pixels(int(window.col_off), int(window.row_off),
+                                                       int(window.width), int(window.height))
         if data.dtype.kind == "f":
             valid &= np.all(np.isfinite(data), axis=0)  # NaN is nodata even when undeclared
         return data, valid
@@ -214,8 +236,17 @@ class RasterSource(GeoGrid):
         """
         k = len(self._indexes)
         if self.width * self.height <= STATS_MAX_PIXELS:
-            data, valid = self._read(None, None)
+            data, valid = self._read(Window(0, 0, self.width, self.height), None)
             return data.reshape(k, -1), valid.reshape(-1)
+        if not self.blocks.complete:
+            # Sparse file: sample the stored blocks only (evenly spaced, within the pixel budget).
+            present = self.blocks.present_windows()
+            per_block = max(1, self.blocks.block_h * self.blocks.block_w)
+            keep = max(1, min(len(present), STATS_MAX_PIXELS // per_block))
+            picks = [present[round(i * (len(present) - 1) / max(1, keep - 1))] for i in range(keep)]
+            parts = [self._read(Window(*w), None) for w in dict.fromkeys(picks)]
+            return (np.concatenate([d.reshape(k, -1) for d, _ in parts], axis=1),
+                    np.concatenate([v.reshape(-1) for _, v in parts]))
         step = math.ceil(math.sqrt(self.width * self.height / STATS_MAX_PIXELS))
         decimated = (max(1, math.ceil(self.height / step)), max(1, math.ceil(self.width / step)))
         if not self._ds.overviews(self._indexes[0]):
@@ -256,14 +287,20 @@ class RasterSource(GeoGrid):
         return to_rgb8(bands, self.band_map, self.stretch_ranges, valid), valid
 
     def nodata_fraction(self, block: int = 1024) -> float:
-        """Exact fraction (0..1) of nodata pixels, counted block by block (bounded memory)."""
-        invalid = 0
+        """Exact fraction (0..1) of nodata pixels, counted block by block (bounded memory).
+
+        Windows over blocks absent from a sparse file are counted as nodata without being read, so
+        the time is in proportion to the stored data, not to the declared size.
+        """
+        valid_pixels = 0
         for row in range(0, self.height, block):
             for col in range(0, self.width, block):
-                window = Window(col, row, min(block, self.width - col), min(block, self.height - row))
-                _, valid = self._read(window, None)
-                invalid += int(valid.size - np.count_nonzero(valid))
-        return invalid / (self.width * self.height)
+                w, h = min(block, self.width - col), min(block, self.height - row)
+                if not self.window_has_data(col, row, w, h):
+                    continue
+                _, valid = self._read(Window(col, row, w, h), None)
+                valid_pixels += int(np.count_nonzero(valid))
+        return 1.0 - valid_pixels / (self.width * self.height)
 
 
 def open_raster(path: str | os.PathLike[str], band_map: Sequence[int] | None = None) -> RasterSource:

@@ -5,7 +5,9 @@ whole (they are capped at ``MAX_TILE_PIXELS``) and cut in memory.
 
 Edge policy: tiles at the right/bottom edge are yielded smaller than ``tile_size`` (never padded);
 an edge tile narrower or shorter than ``MIN_TILE_SIDE`` (32 px) is SKIPPED, so at most a 31-px
-strip along the right/bottom edge is left out. Tiles without a single valid pixel are skipped too.
+strip along the right/bottom edge is left out. Tiles without a single valid pixel are skipped too;
+windows over blocks absent from a sparse GeoTIFF are skipped without being read, so splitting costs
+time in proportion to the stored data.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def _geotiff_tiles(path: Path, tile_size: int, band_map: Sequence[int] | None) -
         check_min_size(path.name, src.width, src.height)
         for window in tile_windows(src.width, src.height, tile_size):
             row, col, h, w = window
+            if not src.window_has_data(col, row, w, h):
+                continue  # every block under it is absent from a sparse file: nothing to read
             image, valid = src.read_window(col, row, w, h)
             yield window, Tile(image=image, valid=valid, transform=src.window_transform(col, row), crs=src.crs,
                                meta=src.meta, not_georeferenced_reason=src.not_georeferenced_reason)

@@ -1,0 +1,130 @@
+"""Issue 11, items 2 and 7: one validation at every entry point; work in proportion to the data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+
+from pgssl_core.catalog import Project
+from pgssl_core.cli import main
+from pgssl_core.errors import TileError
+from pgssl_core.models import ModelConfig, create_model, save_model
+from pgssl_core.tiles import iter_raster_tiles, open_raster
+from pgssl_core.tiles.validate import validate_input, validate_inputs
+
+TOO_SMALL = "300 x 1 px is too small; tiles need at least 32 px on each side"
+
+
+def _thin(path):
+    with rasterio.open(path, "w", driver="GTiff", width=300, height=1, count=3, dtype="uint8", crs="EPSG:32650",
+                       transform=from_origin(448_000.0, 4_420_000.0, 0.5, 0.5)) as ds:
+        ds.write(np.full((3, 1, 300), 120, np.uint8))
+    return path
+
+
+def _sparse(path, side=200_000, block=(1024, 2048), dtype="uint8"):
+    """A side x side px sparse, tiled GeoTIFF (512 px blocks) with one block written, in UTM 50N."""
+    with rasterio.open(path, "w", driver="GTiff", width=side, height=side, count=3, dtype=dtype, crs="EPSG:32650",
+                       transform=from_origin(440_000.0, 4_420_000.0, 0.5, 0.5), tiled=True, blockxsize=512,
+                       blockysize=512, sparse_ok=True, compress="deflate", BIGTIFF="YES") as ds:
+        rng = np.random.default_rng(0)
+        ds.write(rng.integers(1, 255, (3, 512, 512)).astype(dtype), window=Window(*block, 512, 512))
+    return path
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    cfg = ModelConfig(encoder="resnet18", encoder_depth=3, decoder_channels=(16, 8, 8))
+    save_model(tmp_path / "model.pt", create_model(cfg), cfg)
+    return tmp_path / "model.pt"
+
+
+def test_thin_raster_refused_the_same_way_by_inspect_import_and_predict(tmp_path, model_file, capsys):
+    # The issue's example: predict used to pad a 1 x 300 px raster and report 99% building.
+    path = _thin(tmp_path / "thin.tif")
+    assert main(["inspect", str(path)]) == 2
+    inspect_err = capsys.readouterr().err.strip()
+    assert main(["import", str(path), "--project", str(tmp_path / "proj")]) == 2
+    import_out = capsys.readouterr()
+    assert main(["predict", "--model", str(model_file), "--input", str(path), "--out", str(tmp_path / "pred")]) == 2
+    predict_err = capsys.readouterr().err.strip()
+    assert inspect_err == predict_err == f"error: thin.tif: {TOO_SMALL}"
+    assert TOO_SMALL in import_out.out
+    assert not (tmp_path / "pred").exists()  # refused before any work
+
+
+def test_predict_folder_names_the_bad_file_and_the_others_go_on(tmp_path, model_file, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _thin(folder / "a_thin.tif")
+    with rasterio.open(folder / "b_good.tif", "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8",
+                       crs="EPSG:32650", transform=from_origin(448_000.0, 4_420_000.0, 0.5, 0.5)) as ds:
+        ds.write(np.full((3, 64, 64), 90, np.uint8))
+    (folder / "c_text.png").write_text("not an image")
+    rc = main(["predict", "--model", str(model_file), "--input", str(folder), "--out", str(tmp_path / "pred"),
+               "--tile", "64", "--overlap", "16"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert f"error: a_thin.tif: {TOO_SMALL}" in captured.err and "error: c_text.png: content is text" in captured.err
+    assert [p.name for p in (tmp_path / "pred").iterdir()] == ["b_good_probability.tif"]
+
+
+def test_georeference_is_checked_only_when_polygons_are_asked_for(tmp_path):
+    path = tmp_path / "plain.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.full((3, 40, 40), 80, np.uint8))
+    assert not validate_input(path).georeferenced
+    with pytest.raises(TileError, match=r"^plain\.tif: GeoTIFF has no CRS and no geotransform; --polygons need"):
+        validate_input(path, need_georef=True, purpose="--polygons")
+
+
+def test_validation_checks_bands_and_readable_data(tmp_path, make_geotiff, rgb_u8):
+    with pytest.raises(TileError, match=r"band map \(4, 2, 1\) asks for band 4"):
+        validate_input(make_geotiff(rgb_u8), band_map=(4, 2, 1))
+    truncated = tmp_path / "cut.tif"
+    full = make_geotiff(rgb_u8, name="full.tif", compress="deflate")
+    truncated.write_bytes(full.read_bytes()[:600])
+    with pytest.raises(TileError, match=r"^cut\.tif: GeoTIFF is truncated or corrupt"):
+        validate_input(truncated)
+    good, bad = validate_inputs([full, truncated])
+    assert good == [full] and bad[0][0] == truncated
+
+
+def test_sparse_200k_raster_inspect_answers_from_the_block_table(tmp_path, capsys):
+    # The issue's example: one 512 x 512 block of a 200,000 x 200,000 px raster.
+    path = _sparse(tmp_path / "sparse.tif")
+    assert main(["inspect", str(path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    share = 512 * 512 / 200_000**2
+    assert summary["width"] == summary["height"] == 200_000
+    assert summary["data_share"] == pytest.approx(share, rel=1e-3)
+    assert summary["nodata_fraction"] == pytest.approx(1 - share, abs=1e-6)
+
+
+def test_sparse_raster_import_splits_only_the_data(tmp_path, capsys):
+    path = _sparse(tmp_path / "sparse.tif")
+    assert main(["import", str(path), "--project", str(tmp_path / "proj")]) == 0
+    out = capsys.readouterr().out
+    assert "into 1 tiles (data in 0.0007% of the raster, empty blocks skipped)" in out
+    with Project.open(tmp_path / "proj") as project:
+        (record,) = project.tiles()
+        tile = project.read(record.id)
+    assert tile.valid.all() and tile.width == tile.height == 512
+
+
+def test_absent_blocks_are_nodata_and_uint16_stats_come_from_stored_blocks(tmp_path):
+    path = _sparse(tmp_path / "sparse16.tif", side=20_000, block=(512, 0), dtype="uint16")
+    with open_raster(path) as src:
+        assert not src.window_has_data(0, 0, 512, 512) and src.window_has_data(500, 0, 20, 20)
+        rgb, valid = src.read_window(0, 0, 1536, 512)
+        assert valid[:, 512:1024].all() and not valid[:, :512].any() and not valid[:, 1024:].any()
+        low, high = src.stretch_ranges[1]
+        assert low >= 1  # from the stored block, not from the zeros of absent ones
+        assert rgb[:, 512:1024].std() > 20
+    tiles = list(iter_raster_tiles(path))
+    assert [offset for offset, _ in tiles] == [(0, 512)]
