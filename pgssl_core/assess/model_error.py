@@ -92,6 +92,8 @@ class AreaCorrection:
         """One line for tables: how the model error was measured, or that it is unknown."""
         if not self.known:
             return UNKNOWN
+        if self.tiles == 0:  # exact areas (reference masks): the source says why
+            return self.source
         if not math.isfinite(self.factor_low):
             return f"factor from {self.tiles} validation tile; spread unknown (needs 2 or more)"
         return (f"measured on {self.tiles} validation tiles: precision {self.precision:.2f}, recall "
@@ -105,6 +107,12 @@ def unknown_correction(source: str = "no validation tiles") -> AreaCorrection:
     """The correction when nothing was held out: factor 1, interval NaN, status "model error unknown"."""
     nan = float("nan")
     return AreaCorrection(0, nan, nan, 1.0, nan, nan, False, source=source)
+
+
+def exact_correction(source: str) -> AreaCorrection:
+    """No model error by construction (areas from reference masks): factor 1 with a zero-width interval,
+    status ``source`` (which should say why)."""
+    return AreaCorrection(0, 1.0, 1.0, 1.0, 1.0, 1.0, True, source=source)
 
 
 def _ratio(num: float, den: float) -> float:

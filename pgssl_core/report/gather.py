@@ -1,0 +1,205 @@
+"""Everything a project report shows, gathered from the project folder (no rendering here).
+
+Sources, in order:
+- buildings: the given map folder, else the newest finished prediction, else the reference masks;
+- the training run: the run whose model made the predictions (its folder holds ``config.json``
+  with a ``train`` entry), else the project's active model's run; none for reference masks;
+- model error: the run's model on its validation tiles (:mod:`pgssl_core.assess.model_error`),
+  cached in ``RUN_DIR/model_error.json`` for that model file; reference masks have no model error;
+- "did pretraining help?": ``RUN_DIR/baseline/comparison.json`` when the baseline was trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from pgssl_core.assess.buildings_pv import join_building_districts
+from pgssl_core.assess.model_error import (
+    AreaCorrection,
+    area_correction,
+    corrected_district_table,
+    exact_correction,
+    load_correction,
+    save_correction,
+    tile_confusions,
+    unknown_correction,
+)
+from pgssl_core.assess.project_assess import Assessment, prepare_assessment
+from pgssl_core.assess.pv import PVAssumptions
+from pgssl_core.catalog import Project
+from pgssl_core.errors import PgsslError
+from pgssl_core.infer.project_predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
+
+REFERENCE_DIR = "maps/reference"  # where the app keeps the reference-mask layers (app/mappage.py)
+MODEL_ERROR_FILE = "model_error.json"
+GROUND_TRUTH = "reference masks (ground truth): no model error"
+
+
+@dataclass
+class RunInfo:
+    """The training run behind the buildings: folder, stored config and result, model file."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    result: dict[str, Any] | None
+    model_path: Path | None
+
+
+@dataclass
+class ReportData:
+    """The content of a report. ``districts``: district table with corrected columns (no geometry in
+    ``district_frame``); ``buildings``: per-building PV (WGS84); ``correction``: the model error."""
+
+    project_name: str
+    maps: ProjectMaps
+    assessment: Assessment
+    assumptions: PVAssumptions
+    buildings: gpd.GeoDataFrame
+    correction: AreaCorrection
+    run: RunInfo | None
+    comparison: Any = None  # baseline_compare.Comparison or None
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    budget: list[dict[str, Any]] = field(default_factory=list)
+    district_note: str | None = None
+    created: float = field(default_factory=time.time)
+
+    @property
+    def districts(self) -> gpd.GeoDataFrame:
+        return self.assessment.table
+
+    def district_frame(self) -> pd.DataFrame:
+        """The district table without geometry, as the CSV holds it."""
+        table = self.districts
+        return pd.DataFrame(table.drop(columns=table.geometry.name)) if len(table.columns) else pd.DataFrame()
+
+
+def default_maps(project: Project) -> ProjectMaps:
+    """The newest finished prediction of the project, else its reference-mask layers (built if needed)."""
+    for run in reversed(project.runs()):
+        if run["kind"] == "predict":
+            maps = load_project_maps(run["path"])
+            if maps is not None:
+                return maps
+    if any(r.has_reference for r in project.tiles()):
+        return reference_footprints(project, project.root / REFERENCE_DIR)
+    raise PgsslError(f"project {project.name!r} has nothing to report yet: no finished prediction and no reference "
+                     "masks; train a model and predict all tiles on the Map page first")
+
+
+def _run_of_model(model: str | os.PathLike[str] | None) -> RunInfo | None:
+    if not model:
+        return None
+    path = Path(model)
+    folder = path.parent
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or "train" not in config:
+        return None
+    result_path = folder / "result.json"
+    result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.is_file() else None
+    return RunInfo(folder, config, result, path if path.is_file() else None)
+
+
+def find_run(project: Project, maps: ProjectMaps) -> RunInfo | None:
+    """The run whose model made ``maps``; for reference maps the active model's run (or None)."""
+    if maps.manifest.get("source") == "model":
+        return _run_of_model(maps.manifest.get("model"))
+    active = project.get_setting("active_model")
+    if active:
+        path = Path(active)
+        return _run_of_model(path if path.is_absolute() else project.root / path)
+    return None
+
+
+def _catalog_run(project: Project, run_dir: Path) -> dict[str, Any] | None:
+    return next((r for r in project.runs() if Path(r["path"]).resolve() == run_dir.resolve()), None)
+
+
+def validation_samples(project: Project, run: RunInfo) -> list[dict[str, Any]]:
+    """The run's validation tiles with masks, chosen again as the run chose them.
+
+    The plan is recomputed with the run's seed and its number of validation tiles: the seeded pick
+    takes the first tiles of one permutation, so the same tiles come back as long as the project's
+    tiles and labels are the ones the run saw. A baseline's ``tiles.json`` names them exactly.
+    """
+    from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
+
+    catalog = _catalog_run(project, run.run_dir)
+    app_config = catalog["config"] if catalog else {}
+    seed = int(app_config.get("seed", run.config.get("train", {}).get("seed", 0)))
+    n_val = int(run.config.get("data", {}).get("val", 0))
+    if n_val == 0:
+        return []
+    plan = plan_project_data(project, seed=seed, max_val=n_val)
+    named = run.run_dir / "baseline" / "tiles.json"
+    val = tuple(plan.val)
+    if named.is_file():
+        val = tuple(json.loads(named.read_text(encoding="utf-8")).get("val", val))
+    return load_plan(project, DataPlan(plan.train, (), val, plan.val_source)).val
+
+
+def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps, device: str | None = None) -> AreaCorrection:
+    """The area correction of the buildings in ``maps`` (see the module doc), cached per model file."""
+    if maps.manifest.get("source") == "reference":
+        return exact_correction(GROUND_TRUTH)
+    if run is None or run.model_path is None:
+        return unknown_correction("the model's training run is not in this project")
+    cache = run.run_dir / MODEL_ERROR_FILE
+    key = f"{run.model_path.name}@{run.model_path.stat().st_mtime_ns}"
+    if cache.is_file():
+        cached = load_correction(cache)
+        if cached.source == key:
+            return cached
+    try:
+        samples = validation_samples(project, run)
+    except PgsslError as exc:
+        return unknown_correction(f"validation tiles not available: {exc}")
+    if not samples:
+        return unknown_correction("the run had no validation tiles")
+    counts = tile_confusions(run.model_path, samples, threshold=float(maps.manifest.get("threshold", 0.5)),
+                             device=device)
+    correction = area_correction(counts, source=key)
+    save_correction(cache, correction, counts)
+    return correction
+
+
+def gather_report(project: Project, maps: ProjectMaps | None = None, assumptions: PVAssumptions | None = None,
+                  districts: str | os.PathLike[str] | gpd.GeoDataFrame = "beijing", cell_m: float = 100.0,
+                  device: str | None = None) -> ReportData:
+    """Collect a project's report content (see the module doc). Raises PgsslError when there is nothing
+    to report."""
+    from pgssl_core.train.baseline_compare import label_budget, load_comparison, round_ious
+
+    a = assumptions or PVAssumptions()
+    maps = maps or default_maps(project)
+    footprints, extents = read_layers(maps)
+    note = None
+    try:
+        assessment = prepare_assessment(footprints, extents, districts, a, cell_m=cell_m)
+    except PgsslError as exc:
+        note = f"no district statistics: {exc}"
+        assessment = prepare_assessment(footprints, extents, None, a, cell_m=cell_m)
+    run = find_run(project, maps)
+    correction = model_correction(project, run, maps, device)
+    if assessment.report is not None:
+        table = corrected_district_table(assessment.report.table, correction)
+        assessment.report.table = table
+        buildings = join_building_districts(footprints, table).with_assumptions(a)
+    else:
+        buildings = gpd.GeoDataFrame({"roof_area_m2": footprints.get("area_m2", pd.Series(dtype=float))},
+                                     geometry=footprints.geometry, crs=footprints.crs)
+    train_runs = [Path(r["path"]) for r in project.runs() if r["kind"] == "train"]
+    return ReportData(project.name, maps, assessment, a, buildings.to_crs(4326) if len(buildings) else buildings,
+                      correction, run, load_comparison(run.run_dir) if run else None,
+                      round_ious((run.result or {}).get("history", [])) if run else [],
+                      label_budget(train_runs), note)
