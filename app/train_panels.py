@@ -112,6 +112,21 @@ def _controls(project: Project, registry: training.JobRegistry, run: dict, state
             st.rerun()
 
 
+def _finished_model(project: Project, run: dict) -> None:
+    """Say that the finished run's model is in use, or offer it in one click (never replacing a chosen model)."""
+    if training.model_file(run) is None:
+        return
+    if training.is_active_model(project, run):
+        st.success("Finished: this run's model is the active model. The Label page's pre-fill and the Map page's "
+                   "“Predict all tiles” use it.", icon=":material/check_circle:")
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    c1.info("Finished. Another model is active and stays so until you choose this one.")
+    if c2.button("Use this run's model", key="train_use_finished", type="primary"):
+        st.toast(f"Active model: {training.set_active_model(project, run)}")
+        st.rerun(scope="app")
+
+
 def _charts(run: dict) -> None:
     losses, vals = training.metrics_tables(run["path"])
     c1, c2 = st.columns(2)
@@ -146,6 +161,8 @@ def _live_panel_body(entry: ProjectEntry) -> None:
         if status.get("error"):
             (st.warning if state in training.RESUMABLE_STATES else st.error)(status["error"])
         _controls(project, registry, run, state)
+        if state == "done":
+            _finished_model(project, run)
         _charts(run)
     # when a run leaves the live states, refresh the whole page once (history, start button)
     was_live = st.session_state.get("train_seen_live") == run["id"]

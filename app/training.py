@@ -136,6 +136,8 @@ def _file_result(project_root: Path, run_id: str, job: TrainingJob, choice: Trai
     """Wait for the job, then copy its outcome (and its measured speed) into the catalog."""
     final = job.join()
     with Project.open(project_root) as project:
+        if final.get("state") == "done":  # before the catalog says "done", so a page that sees it sees both
+            adopt_if_no_active_model(project, project.run(run_id))
         project.update_run(run_id, final.get("state", "failed"), run_metrics(final))
         speed = measured_speed(job.run_dir, get_profile(choice.profile))
         if speed and final.get("state") == "done" and not job.resume:
@@ -319,17 +321,33 @@ def set_active_model(project: Project, run: dict[str, Any]) -> str:
     return value
 
 
+def adopt_if_no_active_model(project: Project, run: dict[str, Any]) -> bool:
+    """Make a finished run's model the active one when the project has none (or its file is gone);
+    True when it did. A model the user chose is never replaced."""
+    current = active_model_setting(project)
+    if current and (project.root / current).is_file():
+        return False
+    if model_file(run) is None:
+        return False
+    set_active_model(project, run)
+    return True
+
+
+def is_active_model(project: Project, run: dict[str, Any]) -> bool:
+    """The run's model is the project's active model."""
+    active, model = active_model_setting(project), model_file(run)
+    return bool(active and model and (project.root / active).resolve() == model.resolve())
+
+
 def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
     """One row per training run, newest first: id, started, state, method, profile, val IoU, F1,
     wall time (s), active."""
-    active = active_model_setting(project)
     rows = []
     for run in train_runs(project):
         status = run_status(registry, run) or {}
         val = status.get("val") or run["metrics"].get("val") or {}
         wall = run["metrics"].get("wall_s")
-        model = model_file(run)
-        is_active = bool(active and model and (project.root / active).resolve() == model.resolve())
+        is_active = is_active_model(project, run)
         rows.append({"run": run["id"], "started": run["created_at"][:19].replace("T", " "),
                      "state": status.get("state") or run["status"], "method": run["config"].get("method"),
                      "profile": run["config"].get("profile"), "val IoU": val.get("iou"), "val F1": val.get("f1"),

@@ -72,3 +72,19 @@ def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pyte
     shutil.copytree(demo_projects_template, root)
     monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(root))
     return root
+
+
+@pytest.fixture()
+def scratch_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs started from the page start from random weights, so these tests need no shipped base model
+    (the tiny test profile has its own network; the base model is the lead's concern, tested elsewhere)."""
+    from dataclasses import fields, replace
+
+    from app import training
+    from pgssl_core.train import TrainConfig
+
+    if "init" not in {f.name for f in fields(TrainConfig)}:
+        return
+    original = training.TrainChoice.train_config
+    monkeypatch.setattr(training.TrainChoice, "train_config",
+                        lambda self: replace(original(self), init="scratch"))

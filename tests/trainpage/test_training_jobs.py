@@ -53,10 +53,11 @@ def test_run_to_done_then_history_and_active_model(make_project, registry) -> No
     assert "byol (pretrain)" in chart.columns and "seg (teacher)" in chart.columns
 
     table = training.history_table(registry, project)
-    assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done" and table.loc[0, "active"] == ""
+    # the project had no active model: the finished run's model became it (issue 16, item 3)
+    assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done" and table.loc[0, "active"] == "✓"
+    assert training.active_model_setting(project) == f"runs/{run_id}/best.pt"
     stored = training.set_active_model(project, run)
     assert stored == f"runs/{run_id}/best.pt" and (project.root / stored).is_file()
-    assert training.history_table(registry, project).loc[0, "active"] == "✓"
     # the finished run timed its steps: the next estimate uses them
     speed = training.stored_speed(project, "test", "cpu")
     assert speed and speed["seg"] > 0 and speed["pretrain"] > 0 and speed["overhead"] >= 1.0

@@ -1,0 +1,70 @@
+"""Train -> Map hand-off (issue 16, item 3): a finished run's model becomes the active model when the
+project has none, and never replaces one the user chose (a one-click prompt instead)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pgssl_core.catalog import Project
+from pgssl_core.train.jobs import read_status
+
+pytestmark = pytest.mark.slow  # each waits for a real (tiny) training run: about 40 s on 2 shared cores
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PROJECT = "beijing-demo"
+
+
+def _label_two_tiles(projects: Path) -> None:
+    with Project.open(projects / PROJECT) as project:
+        for record in project.tiles()[:2]:
+            project.save_label(record.id, project.reference_mask(record.id), 0, complete=True)
+
+
+def _run_test_profile(projects: Path) -> tuple[AppTest, str]:
+    """Start a run of the tiny test profile from the Train page and wait until it is filed as done."""
+    at = AppTest.from_file(MAIN, default_timeout=180)
+    at.query_params["project"] = PROJECT
+    at.run()
+    at.switch_page("../pages/train.py").run()
+    at.selectbox(key="train_profile").set_value("test").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    deadline = time.monotonic() + 150
+    with Project.open(projects / PROJECT) as project:
+        while project.run(run_id)["status"] in ("created", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
+    status = read_status(projects / PROJECT / "runs" / run_id)
+    assert status["state"] == "done", status
+    at.run()
+    assert not at.exception, at.exception
+    return at, run_id
+
+
+def test_first_finished_run_becomes_the_active_model(projects_env: Path, scratch_init: None) -> None:
+    _label_two_tiles(projects_env)
+    at, run_id = _run_test_profile(projects_env)
+    with Project.open(projects_env / PROJECT) as project:
+        assert project.get_setting("active_model") == f"runs/{run_id}/best.pt"
+    assert any("this run's model is the active model" in s.value for s in at.success)
+    assert any(c.value == f"Active model: runs/{run_id}/best.pt" for c in at.caption)
+
+
+def test_a_chosen_model_is_not_replaced(projects_env: Path, scratch_init: None) -> None:
+    _label_two_tiles(projects_env)
+    chosen = projects_env / PROJECT / "models" / "mine.pt"
+    chosen.parent.mkdir(parents=True, exist_ok=True)
+    chosen.write_bytes(b"a model the user chose")
+    with Project.open(projects_env / PROJECT) as project:
+        project.set_setting("active_model", "models/mine.pt")
+    at, run_id = _run_test_profile(projects_env)
+    with Project.open(projects_env / PROJECT) as project:
+        assert project.get_setting("active_model") == "models/mine.pt"
+    assert any("Another model is active" in i.value for i in at.info)
+    at.button(key="train_use_finished").click().run()
+    assert not at.exception, at.exception
+    with Project.open(projects_env / PROJECT) as project:
+        assert project.get_setting("active_model") == f"runs/{run_id}/best.pt"
