@@ -15,6 +15,8 @@ from pgssl_core.infer.forward import forward_probabilities
 from pgssl_core.infer.geotiff_out import check_output, copy_as_cog, encode, output_profile, tag_output
 from pgssl_core.infer.stitch import Progress, plan_windows, stitch_predictions
 from pgssl_core.infer.tile import network_multiple
+from pgssl_core.infer.working_grid import (BACK_ROWS, ResampledSource, open_back_warp, probability_back_to_source,
+                                           working_file_georef, working_grid)
 from pgssl_core.io import atomic_write_with
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import RasterSource, Tile, open_raster
@@ -63,7 +65,8 @@ def _source(src: Source) -> contextlib.AbstractContextManager[RasterSource | Til
 def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
                    dst: str | os.PathLike[str], tile: int = 512, overlap: int = 64, batch_size: int = 4,
                    tta: bool = False, output: str = "probability", threshold: float = 0.5, cog: bool = False,
-                   device: str | torch.device | None = None, progress: Progress | None = None) -> PredictionSummary:
+                   device: str | torch.device | None = None, progress: Progress | None = None,
+                   gsd_m: float | str | None = "model", stated_gsd_m: float | None = None) -> PredictionSummary:
     """Predict buildings over a whole GeoTIFF with bounded memory and write the result to ``dst``.
 
     ``src``: a GeoTIFF path or open ``RasterSource`` (read window by window), or a ``Tile`` (any
@@ -73,6 +76,11 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
     (uint8 = round(p * 254)) or ``"mask"`` (0/1 at ``threshold``); nodata pixels of the source
     become 255. Same grid, transform and CRS as the source; tiled + deflate, or a COG with ``cog``.
     ``progress(done, total)`` is called after each batch of windows. The write is atomic.
+
+    ``gsd_m``: the working GSD (m/px) the network sees; ``"model"`` (default) takes the model's own
+    (``config.gsd_m``), None predicts at native resolution. The source's GSD comes from its georeference,
+    else ``stated_gsd_m``; unknown means native (``UnresolvedGsdWarning``). The output is always on the
+    source grid (see :mod:`pgssl_core.infer.working_grid`); ``windows`` counts working-grid windows.
     """
     check_output(output, threshold)
     dst = Path(dst)
@@ -83,19 +91,56 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
         return forward_probabilities(model, config, batch, tta=tta, device=device)
 
     with _source(src) as source:
-        layout = plan_windows(source.height, source.width, tile, overlap, multiple)
-        profile = output_profile(source.width, source.height, source.transform, source.crs)
+        target_gsd = config.gsd_m if gsd_m == "model" else gsd_m
+        grid = working_grid(source, target_gsd, stated_gsd_m, getattr(getattr(source, "path", None), "name", ""))
+        seen = source if grid is None else ResampledSource(source, grid)
+        layout = plan_windows(seen.height, seen.width, tile, overlap, multiple)
+
+        def write_seen(path: Path, kind: str, transform, crs) -> None:
+            """Predictions of ``seen`` (source or working grid) as a GeoTIFF of ``kind``."""
+            profile = output_profile(seen.width, seen.height, transform, crs)
+            with rasterio.open(path, "w", **profile) as ds:
+                tag_output(ds, kind, threshold, {"tile": tile, "overlap": overlap, "tta": tta})
+                for rows in stitch_predictions(seen.height, seen.width, seen.read_window, predict,
+                                               tile, overlap, multiple, batch_size, progress):
+                    band = encode(rows.prob, rows.valid, kind, threshold)
+                    if grid is None:
+                        counts["valid"] += int(rows.valid.sum())
+                        counts["building"] += int(((rows.prob >= threshold) & rows.valid).sum())
+                    window = rasterio.windows.Window(0, rows.row_off, seen.width, band.shape[0])
+                    ds.write(band, 1, window=window)
+
+        def write_back(path: Path, working: Path) -> None:
+            """The working-grid probabilities warped back onto the source grid, encoded as ``output``."""
+            assert grid is not None
+            profile = output_profile(source.width, source.height, source.transform, source.crs)
+            ds_in, vrt = open_back_warp(str(working), source, grid)
+            try:
+                with rasterio.open(path, "w", **profile) as ds:
+                    tag_output(ds, output, threshold, {"tile": tile, "overlap": overlap, "tta": tta,
+                                                       "gsd_m": grid.gsd_m, "source_gsd_m": round(grid.source_gsd_m, 4)})
+                    for row_off in range(0, source.height, BACK_ROWS):
+                        rows = min(BACK_ROWS, source.height - row_off)
+                        prob, valid = probability_back_to_source(str(working), source, row_off, rows, vrt)
+                        counts["valid"] += int(valid.sum())
+                        counts["building"] += int(((prob >= threshold) & valid).sum())
+                        ds.write(encode(prob, valid, output, threshold), 1,
+                                 window=rasterio.windows.Window(0, row_off, source.width, rows))
+            finally:
+                vrt.close()
+                ds_in.close()
 
         def write_plain(path: Path) -> None:
-            with rasterio.open(path, "w", **profile) as ds:
-                tag_output(ds, output, threshold, {"tile": tile, "overlap": overlap, "tta": tta})
-                for rows in stitch_predictions(source.height, source.width, source.read_window, predict,
-                                               tile, overlap, multiple, batch_size, progress):
-                    band = encode(rows.prob, rows.valid, output, threshold)
-                    counts["valid"] += int(rows.valid.sum())
-                    counts["building"] += int(((rows.prob >= threshold) & rows.valid).sum())
-                    window = rasterio.windows.Window(0, rows.row_off, source.width, band.shape[0])
-                    ds.write(band, 1, window=window)
+            if grid is None:
+                write_seen(path, output, source.transform, source.crs)
+                return
+            working = path.with_name(path.stem + ".working.tif")
+            try:
+                assert isinstance(seen, ResampledSource)
+                write_seen(working, "probability", *working_file_georef(source, seen))
+                write_back(path, working)
+            finally:
+                working.unlink(missing_ok=True)
 
         def write(path: Path) -> None:
             if not cog:

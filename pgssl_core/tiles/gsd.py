@@ -55,7 +55,7 @@ def ground_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, h
     if transform is None or crs is None:
         return None
     cx, cy = width / 2.0, height / 2.0
-    pts = [transform * (cx - 0.5, cy), transform * (cx + 0.5, cy), transform * (cx, cy - 0.5), transform * (cx, cy + 0.5)]
+    pts = [transform @ (cx - 0.5, cy), transform @ (cx + 0.5, cy), transform @ (cx, cy - 0.5), transform @ (cx, cy + 0.5)]
     to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     lon, lat = to_lonlat.transform([p[0] for p in pts], [p[1] for p in pts])
     if not all(math.isfinite(v) for v in (*lon, *lat)):
@@ -77,20 +77,35 @@ def resampled_shape(height: int, width: int, source_gsd_m: float, working_gsd_m:
     return max(1, round(height * f)), max(1, round(width * f))
 
 
-def _warp(band: np.ndarray, shape: tuple[int, int], resampling: Resampling) -> np.ndarray:
-    """One (H, W) band warped by GDAL to ``shape``; both grids cover the same square extent."""
-    h, w = band.shape
+def warp_band(band: np.ndarray, src_transform: affine.Affine, dst_transform: affine.Affine,
+              shape: tuple[int, int], resampling: Resampling) -> np.ndarray:
+    """One (H, W) band warped by GDAL onto a (rows, cols) ``shape`` grid, both grids given by their
+    transforms in one shared planar frame (e.g. source pixel units); cells outside the source are 0."""
     out = np.zeros(shape, dtype=band.dtype)
-    # The grids sit away from the CRS origin: GDAL's warper returned nothing for a grid starting at (0, 0).
-    x0, y0 = 1.0e5, 1.0e5
-    src_t = affine.Affine(1.0, 0, x0, 0, -1.0, y0)
-    dst_t = affine.Affine(w / shape[1], 0, x0, 0, -h / shape[0], y0)
-    reproject(band, out, src_transform=src_t, src_crs=_ARRAY_CRS, dst_transform=dst_t, dst_crs=_ARRAY_CRS,
-              resampling=resampling)
+    reproject(band, out, src_transform=src_transform, src_crs=_ARRAY_CRS, dst_transform=dst_transform,
+              dst_crs=_ARRAY_CRS, resampling=resampling)
     return out
 
 
-def _image_resampling(source_gsd_m: float, working_gsd_m: float) -> Resampling:
+#: Origin of the planar frame used for in-memory warps: GDAL's warper returned nothing for grids that
+#: start at (0, 0), so pixel frames are shifted away from the CRS origin.
+FRAME_ORIGIN: tuple[float, float] = (1.0e5, 1.0e5)
+
+
+def pixel_frame(col_off: float = 0.0, row_off: float = 0.0, size_x: float = 1.0, size_y: float = 1.0) -> affine.Affine:
+    """Transform of a grid in the in-memory warp frame: top-left at source pixel (col_off, row_off),
+    cells of ``size_x`` x ``size_y`` source pixels."""
+    x0, y0 = FRAME_ORIGIN
+    return affine.Affine(size_x, 0, x0 + col_off, 0, -size_y, y0 - row_off)
+
+
+def _warp(band: np.ndarray, shape: tuple[int, int], resampling: Resampling) -> np.ndarray:
+    """One (H, W) band warped by GDAL to ``shape``; both grids cover the same extent."""
+    h, w = band.shape
+    return warp_band(band, pixel_frame(), pixel_frame(size_x=w / shape[1], size_y=h / shape[0]), shape, resampling)
+
+
+def image_resampling(source_gsd_m: float, working_gsd_m: float) -> Resampling:
     # Averaging when shrinking keeps thin roof edges from aliasing; bilinear when enlarging.
     return Resampling.average if source_gsd_m < working_gsd_m else Resampling.bilinear
 
@@ -100,7 +115,7 @@ def resample_image(image: np.ndarray, source_gsd_m: float, working_gsd_m: float)
     if not needs_resampling(source_gsd_m, working_gsd_m):
         return image
     shape = resampled_shape(image.shape[0], image.shape[1], source_gsd_m, working_gsd_m)
-    how = _image_resampling(source_gsd_m, working_gsd_m)
+    how = image_resampling(source_gsd_m, working_gsd_m)
     bands = [_warp(image[..., c].astype(np.float32), shape, how) for c in range(image.shape[-1])]
     return np.clip(np.rint(np.stack(bands, axis=-1)), 0, 255).astype(np.uint8)
 
@@ -110,7 +125,7 @@ def resample_fraction(values: np.ndarray, source_gsd_m: float, working_gsd_m: fl
     if not needs_resampling(source_gsd_m, working_gsd_m):
         return values.astype(np.float32, copy=False)
     shape = resampled_shape(values.shape[0], values.shape[1], source_gsd_m, working_gsd_m)
-    return _warp(values.astype(np.float32), shape, _image_resampling(source_gsd_m, working_gsd_m))
+    return _warp(values.astype(np.float32), shape, image_resampling(source_gsd_m, working_gsd_m))
 
 
 def resample_label_mask(mask: np.ndarray, source_gsd_m: float, working_gsd_m: float,

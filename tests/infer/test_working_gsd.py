@@ -1,0 +1,117 @@
+"""Prediction at the model's working GSD: inputs are resampled on read and the output lies on the
+source grid (same CRS, transform and size)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from rasterio.transform import from_origin
+from torch import nn
+
+from pgssl_core.infer import predict_raster
+from pgssl_core.infer.working_grid import working_grid
+from pgssl_core.models import ModelConfig
+from pgssl_core.tiles import open_raster
+from pgssl_core.tiles.gsd import UnresolvedGsdWarning, ground_gsd_m
+
+CRS_UTM50 = "EPSG:32650"
+
+
+class RedIsBuilding(nn.Module):
+    """Logits that make p(building) high where the red band is bright: a network whose answer at each
+    pixel depends only on that pixel, so any shift or scale error of the grids shows in the output."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, 2, H, W)
+        return torch.stack([torch.zeros_like(x[:, 0]), 8.0 * x[:, 0]], dim=1)
+
+
+def _config(gsd_m: float | None) -> ModelConfig:
+    return ModelConfig(encoder_depth=3, decoder_channels=(8, 8, 8), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
+                       gsd_m=gsd_m)
+
+
+def _square_geotiff(path: Path, gsd: float, size: int = 400, square: tuple[int, int, int, int] = (100, 220, 140, 300),
+                    crs: str | None = CRS_UTM50) -> Path:
+    img = np.full((3, size, size), 40, np.uint8)
+    r0, r1, c0, c1 = square
+    img[0, r0:r1, c0:c1] = 230
+    profile = dict(driver="GTiff", width=size, height=size, count=3, dtype="uint8")
+    if crs is not None:
+        profile.update(crs=crs, transform=from_origin(440000.0, 4420000.0, gsd, gsd))
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(img)
+    return path
+
+
+def test_ground_gsd_of_utm_and_web_mercator() -> None:
+    assert ground_gsd_m(from_origin(440000, 4420000, 0.15, 0.15), rasterio.crs.CRS.from_epsg(32650), 10, 10) == \
+        pytest.approx(0.15, rel=2e-3)  # UTM's scale factor is within 0.1% near the zone centre
+    # Web Mercator's nominal 0.2986 m at zoom 19 is cos(lat) of that on the ground (~1/2 at 60 deg N).
+    from pgssl_core.tiles.georef import xyz_transform
+
+    lat = np.radians(60.0)
+    z, x = 19, 262144
+    y = int((1 - np.log(np.tan(lat) + 1 / np.cos(lat)) / np.pi) / 2 * 2**z)  # the tile row at 60 deg N
+    g = ground_gsd_m(xyz_transform(z, x, y, 256, 256), rasterio.crs.CRS.from_epsg(3857), 256, 256)
+    assert g == pytest.approx(0.2986 * np.cos(np.radians(60)), rel=0.02)
+
+
+def test_015m_geotiff_at_03m_working_gsd_comes_back_on_the_015m_grid(tmp_path: Path) -> None:
+    src = _square_geotiff(tmp_path / "fine.tif", 0.15)
+    with open_raster(src) as source:
+        grid = working_grid(source, 0.3)
+    assert grid is not None and (grid.width, grid.height) == (200, 200)
+    out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "pred.tif", tile=64, overlap=16,
+                         output="mask")
+    with rasterio.open(src) as a, rasterio.open(out.path) as b:
+        assert (b.width, b.height) == (a.width, a.height)
+        assert b.crs == a.crs and b.transform == a.transform
+        mask = b.read(1)
+        assert b.tags()["pgssl_gsd_m"] == "0.3"
+    truth = np.zeros_like(mask)
+    truth[100:220, 140:300] = 1
+    # The square comes back where it was: at most a one-working-pixel (2 source px) rim differs.
+    assert abs(int(mask.sum()) - int(truth.sum())) <= 2 * (120 + 160) * 2
+    inter = np.logical_and(mask == 1, truth == 1).sum()
+    union = np.logical_or(mask == 1, truth == 1).sum()
+    assert inter / union > 0.95
+    assert out.building_pixels == int((mask == 1).sum())
+
+
+def test_native_gsd_model_and_same_gsd_source_skip_resampling(tmp_path: Path) -> None:
+    src = _square_geotiff(tmp_path / "native.tif", 0.3)
+    with open_raster(src) as source:
+        assert working_grid(source, 0.3) is None  # already at the working GSD
+        assert working_grid(source, None) is None  # a model of unknown GSD predicts at native resolution
+    a = predict_raster(RedIsBuilding(), _config(None), src, tmp_path / "a.tif", tile=64, overlap=16)
+    b = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "b.tif", tile=64, overlap=16)
+    with rasterio.open(a.path) as da, rasterio.open(b.path) as db:
+        assert np.array_equal(da.read(1), db.read(1))
+
+
+def test_no_georeference_and_no_stated_gsd_stays_native_with_a_warning(tmp_path: Path) -> None:
+    src = _square_geotiff(tmp_path / "plain.tif", 0.15, crs=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16,
+                             output="mask")
+    assert any(issubclass(w.category, UnresolvedGsdWarning) and "native resolution" in str(w.message)
+               for w in caught)
+    with rasterio.open(out.path) as ds:
+        assert (ds.width, ds.height) == (400, 400)
+        assert "pgssl_gsd_m" not in ds.tags()
+
+
+def test_no_georeference_with_a_stated_gsd_is_resampled(tmp_path: Path) -> None:
+    src = _square_geotiff(tmp_path / "plain.tif", 0.15, crs=None)
+    out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16,
+                         output="mask", stated_gsd_m=0.15)
+    with rasterio.open(out.path) as ds:
+        mask = ds.read(1)
+        assert (ds.width, ds.height) == (400, 400) and ds.tags()["pgssl_gsd_m"] == "0.3"
+    assert abs(int((mask == 1).sum()) - 120 * 160) < 0.1 * 120 * 160
