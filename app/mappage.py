@@ -35,6 +35,7 @@ PREDICT_KIND = "predict"
 CELL_M = 100.0  # density grid cell side (m)
 DISTRICTS = "beijing"  # the shipped boundaries; other boundary files are not offered in the app yet
 REFERENCE_CHOICE = "Reference masks (ground truth)"
+SOURCE_KEY = "map_source"
 
 
 # ---------------------------------------------------------------- cached heavy parts
@@ -112,6 +113,9 @@ def predict_runs(project: Project) -> list[dict]:
     return [{**r, "state": _status(r).get("state")} for r in reversed(runs)]
 
 
+WATCH_KEY = "predict_watch"  # the prediction run this session started and has not reported yet
+
+
 def _start(project: Project, model: Path, resume: dict | None) -> None:
     from pgssl_core.infer.predict_job import PredictJob
 
@@ -121,14 +125,41 @@ def _start(project: Project, model: Path, resume: dict | None) -> None:
         run_id, folder = project.create_run(PREDICT_KIND, {"model": str(model)})
     project.update_run(run_id, "running")
     _jobs().add(folder, PredictJob(project.root, model, folder, run_id).start())
+    st.session_state[WATCH_KEY] = run_id
+
+
+def prediction_label(run: dict) -> str:
+    """The "Buildings from" option of a prediction run (unique: it names the run)."""
+    return f"Prediction {run['id']} ({Path(run['config'].get('model', '')).name})"
+
+
+def _report_finished(project: Project) -> None:
+    """Once the prediction this session started has ended: select it on the map and say what it found."""
+    watched = st.session_state.get(WATCH_KEY)
+    run = next((r for r in predict_runs(project) if r["id"] == watched), None) if watched else None
+    if run is None or run["state"] in ("queued", "running"):
+        return
+    del st.session_state[WATCH_KEY]
+    if run["state"] == "done":
+        status = _status(run)
+        st.session_state[SOURCE_KEY] = prediction_label(run)  # the map shows the new prediction
+        st.success(f"Prediction finished: {status.get('footprints', 0):,} buildings found on "
+                   f"{status.get('tiles', 0):,} tiles. The map below shows them.", icon=":material/check_circle:")
+    else:
+        st.warning(f"Prediction {run['state']}: {_status(run).get('error') or 'no result'}. "
+                   "Press the button again to resume it.")
 
 
 def predict_all_tiles(project: Project) -> None:
-    """Start (or resume) predicting every tile with the active model; progress polled by a fragment."""
+    """Start (or resume) predicting every tile with the active model; progress polled by a fragment;
+    when the run ends, the map switches to it and a message gives the number of buildings found."""
     st.subheader("Predict all tiles")
+    _report_finished(project)
     model = active_model_path(project)
     if model is None or not model.is_file():
-        st.caption("No active model yet: train one on the Train page. The map shows the reference masks meanwhile.")
+        meanwhile = (" The map shows the reference masks meanwhile." if any(r.has_reference for r in project.tiles())
+                     else "")
+        st.caption(f"No active model yet: train one on the Train page.{meanwhile}")
         return
     runs = predict_runs(project)
     same_model = [r for r in runs if r["config"].get("model") == str(model)]
@@ -180,12 +211,14 @@ def choose_layers(project: Project) -> ProjectMaps | None:
     choices: dict[str, str | None] = {}
     for run in predict_runs(project):
         if run["state"] == "done":
-            choices[f"Prediction {run['id']} ({Path(run['config'].get('model', '')).name})"] = run["path"]
+            choices[prediction_label(run)] = run["path"]
     if any(r.has_reference for r in project.tiles()):
         choices[REFERENCE_CHOICE] = None
     if not choices:
         return None
-    choice = st.radio("Buildings from", list(choices), key="map_source", horizontal=True)
+    if st.session_state.get(SOURCE_KEY) not in choices:
+        st.session_state.pop(SOURCE_KEY, None)  # e.g. another project's run: start from the newest
+    choice = st.radio("Buildings from", list(choices), key=SOURCE_KEY, horizontal=True)
     try:
         if choices[choice] is None:
             return load_project_maps(_reference_maps(str(project.root), _tile_key(project)))
