@@ -29,6 +29,18 @@ class StorageError(PgsslError, OSError):
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
 
+#: how libraries that write files themselves (GDAL, SQLite via pyogrio) word a full disk
+_DISK_FULL_WORDS = ("no space left on device", "disk is full", "disk full")
+
+
+def _says_disk_full(exc: BaseException) -> bool:
+    """True for a library's exception (no errno) whose message says the disk is full."""
+    if isinstance(exc, StorageError) or not isinstance(exc, Exception):
+        return False
+    text = str(exc).lower()
+    return any(words in text for words in _DISK_FULL_WORDS)
+
+
 def _storage_error(target: Path, exc: OSError) -> StorageError:
     """A one-line :class:`StorageError` for a failed write of ``target``."""
     reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
@@ -91,6 +103,8 @@ def _temp_beside(target: Path, prefix: str, suffix: str) -> Iterator[Path]:
         # only failures of the disk itself; a library's read error or a missing input stays what it is
         if isinstance(exc, OSError) and exc.errno in WRITE_FAILURES and not isinstance(exc, StorageError):
             raise _storage_error(target, exc) from exc
+        if _says_disk_full(exc):  # GDAL, SQLite (GeoPackage) and pyogrio report it in their own words
+            raise _storage_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from exc
         raise
 
 
