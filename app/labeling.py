@@ -131,7 +131,11 @@ def label_canvas(project: Project, editor: LabelEditor, image: np.ndarray, brush
     rgba = brush_canvas(background, brush.css_color, brush.width, height, width, editor.canvas_key)
     if rgba is None:
         return
-    outcome = editor.apply_strokes(project, strokes_to_labels(rgba, image.shape[:2]))
+    try:
+        outcome = editor.apply_strokes(project, strokes_to_labels(rgba, image.shape[:2]))
+    except PgsslError as exc:  # e.g. a full disk: one line; the saved label stays as it was
+        st.error(f"Not saved: {exc}", icon="⚠️")
+        return
     if outcome.status == "stale":
         _notify(outcome)
         st.rerun()
@@ -139,7 +143,7 @@ def label_canvas(project: Project, editor: LabelEditor, image: np.ndarray, brush
         st.caption(f"Saved automatically (version {outcome.version}).")
 
 
-def label_actions(project: Project, editor: LabelEditor) -> None:
+def _label_actions(project: Project, editor: LabelEditor) -> None:
     """"Rest is background", clear (with one-step undo) and the undo of the last bulk action."""
     outcome: SaveOutcome | None = None
     if editor.complete:
@@ -159,6 +163,14 @@ def label_actions(project: Project, editor: LabelEditor) -> None:
         st.rerun()  # the canvas must show the new label (fresh canvas key)
 
 
+def label_actions(project: Project, editor: LabelEditor) -> None:
+    """:func:`_label_actions`, with a failed save (e.g. a full disk) shown as one line."""
+    try:
+        _label_actions(project, editor)
+    except PgsslError as exc:
+        st.error(f"Not saved: {exc}", icon="⚠️")
+
+
 def progress_counters(records: list[TileRecord], editor: LabelEditor) -> None:
     """Labelled tiles in the project and this tile's labelled share (from the last save)."""
     usable = sum(1 for r in records if r.label_state.trainable)
@@ -172,6 +184,19 @@ def progress_counters(records: list[TileRecord], editor: LabelEditor) -> None:
 
 
 # ---------------------------------------------------------------- model assistance
+
+
+def model_or_base(active: Path | None):
+    """The active model, else the shipped base model (zero-label start); see pgssl_core.models.init_model."""
+    from pgssl_core.models.init_model import model_or_base as choose
+
+    return choose(active)
+
+
+def project_tile_gsd(project: Project, tile_id: str) -> float | None:
+    from pgssl_core.train.project_data import project_tile_gsd as gsd
+
+    return gsd(project, tile_id)
 
 
 def active_model_path(project: Project) -> Path | None:
@@ -201,13 +226,16 @@ def _predictor():
 def model_assist(project: Project, editor: LabelEditor, tile_image: np.ndarray, valid: np.ndarray) -> None:
     """"Start from the model's prediction" and "label these next", once a model is active."""
     st.subheader("Model assistance")
-    path = active_model_path(project)
-    if path is None:
+    active = active_model_path(project)
+    if active is not None and not active.is_file():
+        st.warning(f"The active model file {active.name} is missing: train again or pick another model.")
+    choice = model_or_base(active)
+    if choice is None:
         st.caption("Start from the model's prediction and \"label these next\": available after training.")
         return
-    if not path.is_file():
-        st.warning(f"The active model file {path.name} is missing: train again or pick another model.")
-        return
+    path = choice.path
+    if choice.is_base:
+        st.info(f"Using {choice.label}.", icon=":material/info:")
     try:
         model, config = _cached_model(str(path), path.stat().st_mtime_ns)
     except PgsslError as exc:
@@ -216,7 +244,7 @@ def model_assist(project: Project, editor: LabelEditor, tile_image: np.ndarray, 
     if st.button("Start from the model's prediction", key="label_prefill", width="stretch",
                  help="Fills the unpainted pixels with the model's answer; your strokes are kept. Undo is offered."):
         with st.spinner("Predicting…"):
-            prob = _predictor()(model, config, tile_image)
+            prob = _predictor()(model, config, tile_image, source_gsd_m=project_tile_gsd(project, editor.tile_id))
         outcome = editor.replace(project, fill_unlabelled(editor.saved, prediction_to_labels(prob, valid=valid)))
         _notify(outcome)
         st.rerun()
