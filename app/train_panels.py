@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import context, training
+from app import context, train_start, training
 from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
@@ -37,6 +37,21 @@ def _estimate(project: Project, method: str, profile: str, device: str) -> train
     return training.estimate_run(method, profile, {"seg": _benchmark(profile, device)}, "a short speed test")
 
 
+def _validation_size_note(size: training.ValidationSize | None, finished: bool = False) -> None:
+    """How much validation there is, and a plain warning when it is too little to judge a model by."""
+    if size is None:
+        return
+    reason = size.too_little()
+    if reason is None:
+        st.caption(f"Validation set: {size.line()}.")
+        return
+    what = "This run's validation IoU" if finished else "The validation IoU of this run"
+    st.warning(f"**Too little validation to judge the model:** {reason}. {what} comes from {size.line()} and "
+               "can be far off the model's real accuracy. Fully label more tiles (“Rest is background” marks a "
+               "tile complete) and check the predictions on the Map page with your own eyes.",
+               icon=":material/warning:")
+
+
 def setup_panel(project: Project, registry: training.JobRegistry) -> None:
     """Profile and method choice, device, the tiles a run would use, an ETA, and the start button."""
     default_profile = "quick" if training.device_line().startswith("cpu") else "standard"
@@ -44,6 +59,8 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
     profile = c1.selectbox("Profile", list(PROFILES), index=list(PROFILES).index(default_profile),
                            format_func=lambda p: f"{p} · {PROFILE_HELP.get(p, '')}", key="train_profile")
     method = c2.selectbox("Method", list(METHODS), format_func=lambda m: METHOD_HELP.get(m, m), key="train_method")
+    init = train_start.init_picker(project)
+    train_start.gsd_settings(project)
     st.markdown(f"**Device:** {training.device_line()}")
     try:
         plan = training.data_plan(project, profile)
@@ -55,6 +72,7 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
                     f"pool, {len(plan.val)} for validation.")
         st.caption(f"Validation: {plan.note}."
                    + (" The test profile uses a small subset of the tiles." if profile in training.DATA_LIMITS else ""))
+        _validation_size_note(training.validation_size(project, plan))
         estimate = _estimate(project, method, profile, "auto")
         st.markdown(f"**Estimated duration:** about {training.format_duration(estimate.seconds)} for "
                     f"{estimate.steps} steps")
@@ -66,7 +84,7 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
                 icon=":material/hourglass_top:")
     if st.button("Start training", type="primary", disabled=plan is None or live is not None, key="train_start"):
         try:
-            run_id = training.start_training(registry, project, training.TrainChoice(method, profile))
+            run_id = training.start_training(registry, project, training.TrainChoice(method, profile, init=init))
         except PgsslError as exc:
             st.error(str(exc))
             return
@@ -163,6 +181,7 @@ def _live_panel_body(entry: ProjectEntry) -> None:
         _controls(project, registry, run, state)
         if state == "done":
             _finished_model(project, run)
+        _validation_size_note(training.run_validation_size(run), finished=True)
         _charts(run)
     # when a run leaves the live states, refresh the whole page once (history, start button)
     was_live = st.session_state.get("train_seen_live") == run["id"]

@@ -27,6 +27,7 @@ from pgssl_core.train.jobs import DEFAULT_LOCK, JobBusyError, TrainingJob, read_
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.progress import read_metrics
 from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
+from pgssl_core.train.validation_size import ValidationSize, validation_size
 
 RUN_KIND = "train"
 LIVE_STATES = ("queued", "running")
@@ -101,9 +102,11 @@ class TrainChoice:
     profile: str = "quick"
     seed: int = 0
     device: str = "auto"
+    init: str = "base"  # base | scratch | a model file path (see pgssl_core.models.init_model)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(method=self.method, profile=self.profile, seed=self.seed, device=self.device)
+        return TrainConfig(method=self.method, profile=self.profile, seed=self.seed, device=self.device,
+                           init=self.init)
 
 
 def data_plan(project: Project, profile: str, seed: int = 0) -> DataPlan:
@@ -158,7 +161,8 @@ def start_training(registry: JobRegistry, project: Project, choice: TrainChoice)
     _ensure_idle(registry)
     plan_ = data_plan(project, choice.profile, choice.seed)
     config = {**choice.__dict__, "data": {"train": len(plan_.train), "pool": len(plan_.pool), "val": len(plan_.val),
-                                          "val_source": plan_.val_source}}
+                                          "val_source": plan_.val_source,
+                                          "val_size": validation_size(project, plan_).to_dict()}}
     run_id, run_dir = project.create_run(RUN_KIND, config)
     _launch(registry, project, run_id, run_dir, choice, plan_, resume=False)
     return run_id
@@ -174,7 +178,7 @@ def resume_training(registry: JobRegistry, project: Project, run_id: str) -> Non
         raise PgsslError(f"run {run_id} is {state or 'not started'}: only interrupted or cancelled runs can resume")
     cfg = run["config"]
     choice = TrainChoice(cfg.get("method", "pgssl"), cfg.get("profile", "quick"), int(cfg.get("seed", 0)),
-                         cfg.get("device", "auto"))
+                         cfg.get("device", "auto"), cfg.get("init", "base"))
     _launch(registry, project, run_id, Path(run["path"]), choice, data_plan(project, choice.profile, choice.seed),
             resume=True)
 
@@ -339,6 +343,12 @@ def is_active_model(project: Project, run: dict[str, Any]) -> bool:
     return bool(active and model and (project.root / active).resolve() == model.resolve())
 
 
+def run_validation_size(run: dict[str, Any]) -> ValidationSize | None:
+    """The validation size recorded when the run started (None for runs started before it was kept)."""
+    data = (run.get("config") or {}).get("data") or {}
+    return ValidationSize.from_dict(data["val_size"]) if data.get("val_size") else None
+
+
 def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
     """One row per training run, newest first: id, started, state, method, profile, val IoU, F1,
     wall time (s), active."""
@@ -351,9 +361,17 @@ def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
         rows.append({"run": run["id"], "started": run["created_at"][:19].replace("T", " "),
                      "state": status.get("state") or run["status"], "method": run["config"].get("method"),
                      "profile": run["config"].get("profile"), "val IoU": val.get("iou"), "val F1": val.get("f1"),
+                     "validated on": _size_cell(run_validation_size(run)),
                      "wall (s)": wall, "active": "✓" if is_active else ""})
     return pd.DataFrame(rows, columns=["run", "started", "state", "method", "profile", "val IoU", "val F1",
-                                       "wall (s)", "active"])
+                                       "validated on", "wall (s)", "active"])
+
+
+def _size_cell(size: ValidationSize | None) -> str:
+    if size is None:
+        return "—"
+    text = f"{size.tiles} tiles, {size.buildings} buildings"
+    return f"⚠ too little: {text}" if size.too_little() else text
 
 
 # ---------------------------------------------------------------- device and ETA

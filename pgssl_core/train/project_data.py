@@ -7,8 +7,8 @@ Validation, in order of preference:
 1. ``reference``: the project has ground-truth masks (the demo projects): validate on the reference
    masks of tiles that are *not* labelled, so every labelled tile is used for training;
 2. ``val_split``: labelled tiles whose split is ``val`` are held out from training;
-3. ``holdout``: a seeded ``val_fraction`` of the labelled tiles is held out (at least one tile
-   stays for training).
+3. ``holdout``: ``val_fraction`` of the labelled tiles is held out (at least one tile stays for
+   training), fully labelled tiles first (seeded among them), then the most labelled ones.
 Every tile's image is in the unlabelled pool (held-out tiles lose their mask there), as the method
 pretrains on all imagery.
 """
@@ -21,7 +21,8 @@ import numpy as np
 
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.train.data import Sample, TrainingData, make_sample
+from pgssl_core.tiles.gsd import DEFAULT_WORKING_GSD_M, check_gsd, tile_gsd_m
+from pgssl_core.train.data import Sample, TrainingData, make_sample, to_working_gsd
 
 MIN_LABELLED = 2
 VALIDATION_NOTES = {
@@ -51,6 +52,19 @@ def _seeded_pick(ids: list[str], count: int, seed: int) -> list[str]:
     """``count`` of ``ids`` chosen by a seeded permutation, kept in catalog order."""
     order = np.random.default_rng(seed).permutation(len(ids))[:count]
     return [ids[i] for i in sorted(order.tolist())]
+
+
+def _holdout(labelled: list[str], by_id: dict, count: int, seed: int) -> list[str]:
+    """``count`` labelled tiles to hold out, fully labelled ones first ("Rest is background" makes a tile
+    complete): a few strokes on a mostly unlabelled tile make a misleading validation set. Seeded
+    among the complete tiles, then the most labelled of the rest."""
+    complete = [i for i in labelled if by_id[i].label_complete]
+    if len(complete) >= count:
+        return _seeded_pick(complete, count, seed)
+    partial = sorted((i for i in labelled if not by_id[i].label_complete),
+                     key=lambda i: -by_id[i].labelled_fraction)
+    chosen = set(complete + partial[:count - len(complete)])
+    return [i for i in labelled if i in chosen]
 
 
 def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0,
@@ -85,27 +99,71 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
     else:
         source = "holdout"
         count = min(max(1, round(len(labelled) * val_fraction)), len(labelled) - 1)
-        val = _seeded_pick(labelled, count, seed)
+        val = _holdout(labelled, by_id, count, seed)
     val_set = set(val)
     train = [i for i in labelled if i not in val_set]
     return DataPlan(tuple(train), tuple(val) + tuple(unlabelled), tuple(val), source)
 
 
-def _sample(project: Project, tile_id: str, mask: np.ndarray | None) -> Sample:
+#: Project settings keys: the working GSD (m/px, or "native") and the GSD stated for tiles without a
+#: georeference (m/px or absent).
+WORKING_GSD_KEY = "working_gsd_m"
+TILE_GSD_KEY = "tile_gsd_m"
+
+
+@dataclass(frozen=True)
+class GsdSettings:
+    """A project's ground-resolution settings: ``working_gsd_m`` (None = native resolution) and
+    ``tile_gsd_m``, the GSD the user stated for tiles without a georeference (None = not stated)."""
+
+    working_gsd_m: float | None = DEFAULT_WORKING_GSD_M
+    tile_gsd_m: float | None = None
+
+
+def project_gsd(project: Project) -> GsdSettings:
+    """The project's GSD settings (defaults: the 0.3 m working GSD, no stated tile GSD)."""
+    working = project.get_setting(WORKING_GSD_KEY, DEFAULT_WORKING_GSD_M)
+    stated = project.get_setting(TILE_GSD_KEY, None)
+    return GsdSettings(None if working == "native" else check_gsd(working, "the working GSD"),
+                       None if stated is None else check_gsd(stated, "the stated tile GSD"))
+
+
+def set_project_gsd(project: Project, settings: GsdSettings) -> None:
+    """Store the project's GSD settings (values are checked: 1 cm .. 100 m per pixel)."""
+    working = settings.working_gsd_m
+    project.set_setting(WORKING_GSD_KEY, "native" if working is None else check_gsd(working, "the working GSD"))
+    project.set_setting(TILE_GSD_KEY, None if settings.tile_gsd_m is None else
+                        check_gsd(settings.tile_gsd_m, "the stated tile GSD"))
+
+
+def project_tile_gsd(project: Project, tile_id: str) -> float | None:
+    """GSD (m/px) of a stored tile: from its georeference, else the project's stated tile GSD, else None."""
     tile = project.read(tile_id)
-    return make_sample(np.asarray(tile.image), mask, np.asarray(tile.valid), name=tile_id)
+    return tile_gsd_m(tile.transform, tile.crs, tile.width, tile.height, project_gsd(project).tile_gsd_m, tile_id)
 
 
-def load_plan(project: Project, plan: DataPlan) -> TrainingData:
+def _sample(project: Project, tile_id: str, mask: np.ndarray | None, gsd: GsdSettings) -> Sample:
+    tile = project.read(tile_id)
+    source = None
+    if gsd.working_gsd_m is not None:
+        source = tile_gsd_m(tile.transform, tile.crs, tile.width, tile.height, gsd.tile_gsd_m, tile_id)
+    image, valid, mask = to_working_gsd(np.asarray(tile.image), np.asarray(tile.valid), mask, source,
+                                        gsd.working_gsd_m)
+    return make_sample(image, mask, valid, name=tile_id)
+
+
+def load_plan(project: Project, plan: DataPlan, gsd: GsdSettings | None = None) -> TrainingData:
     """Read the images and masks of ``plan``: training tiles with their training masks (0/1/255),
-    validation tiles with their reference or training masks, pool tiles without masks."""
-    train = [_sample(project, i, project.training_mask(i)) for i in plan.train]
-    pool = [_sample(project, i, None) for i in plan.pool]
+    validation tiles with their reference or training masks, pool tiles without masks; every tile at
+    the project's working GSD (``gsd``, default: the project's settings)."""
+    gsd = gsd or project_gsd(project)
+    train = [_sample(project, i, project.training_mask(i), gsd) for i in plan.train]
+    pool = [_sample(project, i, None, gsd) for i in plan.pool]
     if plan.val_source == "reference":
-        val = [_sample(project, i, project.reference_mask(i)) for i in plan.val]
+        val = [_sample(project, i, project.reference_mask(i), gsd) for i in plan.val]
     else:
-        val = [_sample(project, i, project.training_mask(i)) for i in plan.val]
-    return TrainingData(train, pool, val)
+        val = [_sample(project, i, project.training_mask(i), gsd) for i in plan.val]
+    return TrainingData(train, pool, val, gsd_m=gsd.working_gsd_m)
 
 
 def training_data_from_project(project: Project, val_fraction: float = 0.2, seed: int = 0,
