@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import context, mappage
+from app import context, mappage, report_panel
 from pgssl_core.errors import PgsslError
 
 entry = context.current_project_entry()
@@ -28,3 +28,4 @@ with context.open_project(entry) as project:
     mappage.map_panel(project, view)
     mappage.district_table(view)
     mappage.downloads(view)
+    report_panel.map_extras(project, view, assumptions)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import context, train_panels, training
+from app import context, report_panel, train_panels, training
 
 entry = context.current_project_entry()
 if entry is None:
@@ -24,3 +24,4 @@ train_panels.live_panel(entry, poll=live)
 with context.open_project(entry) as project:
     st.subheader("Run history")
     train_panels.history_panel(project, registry)
+    report_panel.pretraining_panel(project)

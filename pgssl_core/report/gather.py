@@ -37,6 +37,7 @@ from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.infer.project_predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
+from pgssl_core.train.data import TrainingData
 
 REFERENCE_DIR = "maps/reference"  # where the app keeps the reference-mask layers (app/mappage.py)
 MODEL_ERROR_FILE = "model_error.json"
@@ -94,7 +95,7 @@ def default_maps(project: Project) -> ProjectMaps:
                      "masks; train a model and predict all tiles on the Map page first")
 
 
-def _run_of_model(model: str | os.PathLike[str] | None) -> RunInfo | None:
+def run_info(model: str | os.PathLike[str] | None) -> RunInfo | None:
     if not model:
         return None
     path = Path(model)
@@ -113,11 +114,11 @@ def _run_of_model(model: str | os.PathLike[str] | None) -> RunInfo | None:
 def find_run(project: Project, maps: ProjectMaps) -> RunInfo | None:
     """The run whose model made ``maps``; for reference maps the active model's run (or None)."""
     if maps.manifest.get("source") == "model":
-        return _run_of_model(maps.manifest.get("model"))
+        return run_info(maps.manifest.get("model"))
     active = project.get_setting("active_model")
     if active:
         path = Path(active)
-        return _run_of_model(path if path.is_absolute() else project.root / path)
+        return run_info(path if path.is_absolute() else project.root / path)
     return None
 
 
@@ -125,27 +126,33 @@ def _catalog_run(project: Project, run_dir: Path) -> dict[str, Any] | None:
     return next((r for r in project.runs() if Path(r["path"]).resolve() == run_dir.resolve()), None)
 
 
-def validation_samples(project: Project, run: RunInfo) -> list[dict[str, Any]]:
-    """The run's validation tiles with masks, chosen again as the run chose them.
+def run_data(project: Project, run: RunInfo) -> TrainingData:
+    """The run's labelled and validation tiles (no pool), chosen again as the run chose them.
 
     The plan is recomputed with the run's seed and its number of validation tiles: the seeded pick
     takes the first tiles of one permutation, so the same tiles come back as long as the project's
-    tiles and labels are the ones the run saw. A baseline's ``tiles.json`` names them exactly.
+    tiles and labels are the ones the run saw. A baseline's ``tiles.json`` names the validation tiles
+    exactly. Raises PgsslError when the project has too few labels now.
     """
     from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
 
     catalog = _catalog_run(project, run.run_dir)
     app_config = catalog["config"] if catalog else {}
     seed = int(app_config.get("seed", run.config.get("train", {}).get("seed", 0)))
-    n_val = int(run.config.get("data", {}).get("val", 0))
-    if n_val == 0:
-        return []
+    n_val = max(int(run.config.get("data", {}).get("val", 0)), 1)
     plan = plan_project_data(project, seed=seed, max_val=n_val)
     named = run.run_dir / "baseline" / "tiles.json"
     val = tuple(plan.val)
     if named.is_file():
         val = tuple(json.loads(named.read_text(encoding="utf-8")).get("val", val))
-    return load_plan(project, DataPlan(plan.train, (), val, plan.val_source)).val
+    return load_plan(project, DataPlan(plan.train, (), val, plan.val_source))
+
+
+def validation_samples(project: Project, run: RunInfo) -> list[dict[str, Any]]:
+    """The run's validation tiles with their masks (see :func:`run_data`); [] when the run had none."""
+    if int(run.config.get("data", {}).get("val", 0)) == 0:
+        return []
+    return run_data(project, run).val
 
 
 def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps, device: str | None = None) -> AreaCorrection:

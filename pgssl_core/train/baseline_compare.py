@@ -70,6 +70,13 @@ def train_baseline(data: TrainingData, run_dir: str | Path, progress: ProgressCa
     Raises PgsslError when the run has no config or when ``data`` has a different number of
     labelled tiles than the run trained on (the labels changed since: not the same tiles).
     """
+    config, out = prepare_baseline(data, run_dir)
+    return run_training(data, config, out, progress=progress, cancel=cancel, resume=resume)
+
+
+def prepare_baseline(data: TrainingData, run_dir: str | Path) -> tuple[TrainConfig, Path]:
+    """Check ``data`` against the run, record its tile ids; returns the baseline's config and folder (for
+    :func:`train_baseline`, or a background ``TrainingJob``). PgsslError as in :func:`train_baseline`."""
     run_dir = Path(run_dir)
     config = run_config(run_dir)
     stored = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("data", {})
@@ -79,7 +86,7 @@ def train_baseline(data: TrainingData, run_dir: str | Path, progress: ProgressCa
     out = baseline_dir(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / TILES_FILE, tile_ids(data))
-    return run_training(data, baseline_config(config), out, progress=progress, cancel=cancel, resume=resume)
+    return baseline_config(config), out
 
 
 # ---------------------------------------------------------------- the verdict
