@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app import context, train_start, training
@@ -77,8 +79,12 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
         st.markdown(f"**Estimated duration:** about {training.format_duration(estimate.seconds)} for "
                     f"{estimate.steps} steps")
         extra = "" if estimate.overhead_known else "; validation and pseudo-labelling add to it"
-        st.caption(f"An estimate from {estimate.source}{extra}.")
+        st.caption(f"An estimate from {estimate.source}{extra}. The running job shows the time left as a range "
+                   "from its own measured steps.")
     live = registry.active()
+    busy = training.machine_busy_note(run_live=live is not None)
+    if busy and live is None:
+        st.caption(busy)
     if live is not None:
         st.info(f"Run {live.run_id} is running: one training run at a time. Watch or cancel it below.",
                 icon=":material/hourglass_top:")
@@ -100,17 +106,22 @@ def _shown_run(project: Project, registry: training.JobRegistry) -> dict | None:
     return next((r for r in runs if r["id"] == wanted), runs[0] if runs else None)
 
 
-def _progress_line(status: dict, plan: list) -> None:
+def _progress_line(status: dict, plan: list, run: dict) -> None:
+    """Progress bar with what the run does now (pseudo-labelling and validation included) and the
+    remaining time as a range from this run's own step times."""
     progress = status.get("progress") or {}
     fraction = training.overall_fraction(plan, progress)
-    if progress.get("stage"):
-        text = (f"round {progress.get('round', 1)} · {progress['stage']} · step {progress.get('step', 0)}/"
-                f"{progress.get('total', '?')} · ETA {training.format_duration(progress.get('eta_s'))}")
-    else:
-        text = "preparing…"
+    text = training.activity_line(progress)
+    if status.get("state") in training.LIVE_STATES:
+        events = training.read_metrics(Path(run["path"]) / "metrics.jsonl")
+        eta = training.eta_range(plan, events, progress, training.run_batch_size(run))
+        text += f" · about {eta.text()} left" if eta else " · time left: measuring the first steps…"
     if status.get("state") == "done":
         fraction, text = 1.0, "finished"
     st.progress(fraction, text=text)
+    busy = training.machine_busy_note(status.get("state") in training.LIVE_STATES)
+    if busy:
+        st.caption(busy)
 
 
 def _controls(project: Project, registry: training.JobRegistry, run: dict, state: str | None) -> None:
@@ -175,7 +186,7 @@ def _live_panel_body(entry: ProjectEntry) -> None:
         state = status.get("state")
         st.markdown(f"**Run {run['id']}** · {run['config'].get('method')} · {run['config'].get('profile')} profile")
         st.badge(state or "not started", color=STATE_COLORS.get(state, "gray"))
-        _progress_line(status, training.run_plan(run["path"]))
+        _progress_line(status, training.run_plan(run["path"]), run)
         if status.get("error"):
             (st.warning if state in training.RESUMABLE_STATES else st.error)(status["error"])
         _controls(project, registry, run, state)

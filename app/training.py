@@ -286,12 +286,147 @@ def overall_fraction(plan_: list[tuple[int, str, int]], progress: dict[str, Any]
     total = sum(n for _, _, n in plan_)
     if not total or not progress or "stage" not in progress:
         return 0.0
-    done = 0
-    for rnd, stage, steps in plan_:
-        if (rnd, stage) == (int(progress.get("round", 1)), progress["stage"]):
-            return min(1.0, (done + int(progress.get("step", 0))) / total)
-        done += steps
-    return 0.0
+    where = _current_index(plan_, progress)  # pseudo-labelling: the start of its round's pretraining
+    if where is None:
+        return 0.0
+    index, done_in_stage = where
+    return min(1.0, (sum(n for _, _, n in plan_[:index]) + done_in_stage) / total)
+
+
+# Pretraining step cost in segmentation steps when this run has not timed one yet: at least the 2.0x
+# measured by benchmarks/train_throughput.py (README), at most PRETRAIN_COST (the design's bound).
+PRETRAIN_COST_MEASURED = 2.0
+RECENT_STEPS = 40  # step timings per kind that the ETA looks at: the machine's load changes during a run
+PAUSE_S = 300.0  # a gap between events longer than this is a pause (cancelled and resumed), not overhead
+PSEUDO_LABEL_STAGE = "pseudo_labels"
+
+
+@dataclass(frozen=True)
+class EtaRange:
+    """Remaining time of a run, seconds: ``low_s`` .. ``high_s``."""
+
+    low_s: float
+    high_s: float
+
+    def text(self) -> str:
+        low, high = format_duration(self.low_s), format_duration(self.high_s)
+        return low if low == high else f"{low} – {high}"
+
+
+def _kind(stage: str) -> str:
+    return "pretrain" if stage == "pretrain" else "seg"
+
+
+def _current_index(plan_: list[tuple[int, str, int]], progress: dict[str, Any]) -> tuple[int, int] | None:
+    """(index in the plan, steps done in it) of the latest progress event; pseudo-labelling counts as
+    the start of its round's pretraining stage."""
+    rnd, stage = int(progress.get("round", 1)), str(progress.get("stage"))
+    if stage == PSEUDO_LABEL_STAGE:
+        stage, done = "pretrain", 0
+    else:
+        done = int(progress.get("step", 0))
+    index = next((i for i, (r, s, _n) in enumerate(plan_) if (r, s) == (rnd, stage)), None)
+    return None if index is None else (index, done)
+
+
+def eta_range(plan_: list[tuple[int, str, int]], events: list[dict[str, Any]], progress: dict[str, Any] | None,
+              batch_size: int) -> EtaRange | None:
+    """Remaining time of a run from its own measured step times, as a range.
+
+    Per kind of step (segmentation, pretraining) the 10th-90th percentile of the last
+    :data:`RECENT_STEPS` timed steps, times the steps left in the current stage and the stages still
+    planned; a kind not timed yet is estimated from segmentation steps at 2-3x (see
+    :data:`PRETRAIN_COST_MEASURED`). Both bounds are scaled by the run's measured overhead (wall time
+    between events / time in steps: validation, pseudo-labelling, checkpoints). None before any timed step.
+    """
+    if not plan_ or not progress or "stage" not in progress:
+        return None
+    where = _current_index(plan_, progress)
+    if where is None:
+        return None
+    times: dict[str, list[float]] = {"seg": [], "pretrain": []}
+    steps = [e for e in events if e.get("kind") == "step" and e.get("images_per_s")]
+    for e in steps:
+        times[_kind(str(e.get("stage")))].append(batch_size / float(e["images_per_s"]))
+    if not times["seg"] and not times["pretrain"]:
+        return None
+    import numpy as np  # app-side numeric helper; numpy is already loaded with pandas
+
+    bounds: dict[str, tuple[float, float]] = {}
+    for kind, values in times.items():
+        if values:
+            low, high = np.percentile(values[-RECENT_STEPS:], [10, 90])
+            bounds[kind] = (float(low), float(high))
+    if "pretrain" not in bounds:
+        low, high = bounds["seg"]
+        bounds["pretrain"] = (low * PRETRAIN_COST_MEASURED, high * PRETRAIN_COST)
+    if "seg" not in bounds:
+        low, high = bounds["pretrain"]
+        bounds["seg"] = (low / PRETRAIN_COST, high / PRETRAIN_COST_MEASURED)
+    index, done = where
+    left = {"seg": 0, "pretrain": 0}
+    for i, (_r, stage, n) in enumerate(plan_):
+        if i > index:
+            left[_kind(stage)] += n
+        elif i == index:
+            left[_kind(stage)] += max(n - done, 0)
+    # overhead measured on this run: wall time between events (pauses left out) over the time in steps
+    stamps = [float(e["time"]) for e in events if "time" in e]
+    wall = sum(b - a for a, b in zip(stamps, stamps[1:]) if 0 <= b - a <= PAUSE_S)
+    done_steps = {"seg": 0, "pretrain": 0}
+    for i, (_r, stage, n) in enumerate(plan_[:index + 1]):
+        done_steps[_kind(stage)] += done if i == index else n
+    in_steps = sum(done_steps[k] * (bounds[k][0] + bounds[k][1]) / 2 for k in done_steps)
+    overhead = max(1.0, wall / in_steps) if in_steps > 0 and wall > 0 else 1.0
+    low = overhead * sum(left[k] * bounds[k][0] for k in left)
+    high = overhead * sum(left[k] * bounds[k][1] for k in left)
+    return EtaRange(low, high)
+
+
+def run_batch_size(run: dict[str, Any]) -> int:
+    """The batch size the run trains with (its ``config.json``, else its profile's)."""
+    import json
+
+    try:
+        return int(json.loads((Path(run["path"]) / "config.json").read_text())["profile"]["batch_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return get_profile(run["config"].get("profile", "quick")).batch_size
+
+
+def activity_line(progress: dict[str, Any] | None, now: float | None = None) -> str:
+    """What the run is doing, for the progress bar: stage and step, pseudo-labelling, or validation,
+    with how long ago it last reported (a sign of life while one step or stage takes long)."""
+    if not progress or not progress.get("stage"):
+        return "preparing (reading the tiles, building the model)…"
+    stage, rnd = str(progress["stage"]), progress.get("round", 1)
+    if stage == PSEUDO_LABEL_STAGE:
+        what = f"round {rnd} · pseudo-labelling the unlabelled tiles · {progress.get('step', 0)}/{progress.get('total', '?')}"
+    elif progress.get("kind") == "val":
+        what = f"round {rnd} · {stage} · validating at step {progress.get('step', 0)}/{progress.get('total', '?')}"
+    else:
+        what = f"round {rnd} · {stage} · step {progress.get('step', 0)}/{progress.get('total', '?')}"
+    stamp = progress.get("time")
+    if stamp:
+        ago = max(0.0, (now if now is not None else time.time()) - float(stamp))
+        if ago >= 10:
+            what += f" · last report {format_duration(ago)} ago"
+    return what
+
+
+def machine_busy_note(run_live: bool, load_1min: float | None = None, cores: int | None = None) -> str | None:
+    """A line when other processes compete for the CPU (1-minute load average above the cores a run
+    would use), since that slows training and makes every estimate longer; None otherwise."""
+    try:
+        load = os.getloadavg()[0] if load_1min is None else load_1min
+    except OSError:  # not available on this platform
+        return None
+    cores = cores or os.cpu_count() or 1
+    own = cores if run_live else 0  # a live run keeps about every core busy itself
+    if load - own < max(1.0, cores / 2):  # others use less than half the cores: not worth a word
+        return None
+    return (f"The machine is busy: load {load:.1f} on {cores} cores"
+            + (" besides this run" if run_live else "") + ". Other processes slow training down; "
+            "the estimates assume the load stays as it is.")
 
 
 # ---------------------------------------------------------------- history and active model

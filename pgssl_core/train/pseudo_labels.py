@@ -6,7 +6,7 @@ BatchNorm statistics drifted with every pseudo-labelled batch).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -54,12 +54,14 @@ def balance_factors(labels: torch.Tensor, weights: torch.Tensor, max_factor: flo
 @torch.no_grad()
 def make_pseudo_labels(teacher: nn.Module, images: Sequence[torch.Tensor], mean: Sequence[float],
                        std: Sequence[float], cfg: PseudoLabelConfig, device: torch.device, multiple: int,
-                       batch_size: int = 8) -> tuple[list[torch.Tensor], list[torch.Tensor], dict[str, float]]:
+                       batch_size: int = 8, progress: Callable[[int, int], None] | None = None,
+                       ) -> tuple[list[torch.Tensor], list[torch.Tensor], dict[str, float]]:
     """Label every tile with the teacher.
 
     ``images``: uint8 (C, H, W) tensors (sizes may differ between tiles). Returns per tile a label map
     uint8 (H, W) in {0, 1, 255} and a weight map float32 (H, W) >= 0 (0 where ignored), plus summary
-    figures (share ignored, share building, mean weight, class factors).
+    figures (share ignored, share building, mean weight, class factors). ``progress(done, total)`` is
+    called after each chunk of ``batch_size`` tiles, so a caller can show that pseudo-labelling moves.
     """
     was_training = teacher.training
     teacher.eval()
@@ -76,6 +78,8 @@ def make_pseudo_labels(teacher: nn.Module, images: Sequence[torch.Tensor], mean:
                 conf, lab = probs.max(dim=0)
                 labels.append(lab.to(torch.uint8))
                 confs.append(conf)
+            if progress is not None:
+                progress(len(labels), len(images))
     finally:
         teacher.train(was_training)
     weights = []
