@@ -165,15 +165,29 @@ def district_layer(table: gpd.GeoDataFrame, metric: str) -> tuple[folium.GeoJson
     return layer, colours
 
 
+# Per-building PV columns shown in a footprint's tooltip when present (app/report_panel.with_building_pv):
+# column -> (tooltip label, decimals).
+FOOTPRINT_PV_TOOLTIP = {"district": ("District", None), "kwp": ("PV capacity (kWp)", 1),
+                        "kwh_yr": ("Generation (kWh/yr)", 0), "co2_t_yr": ("CO₂ avoided (t/yr)", 2)}
+
+
 def footprint_layer(footprints: gpd.GeoDataFrame, label: str) -> folium.GeoJson:
-    """Building outlines, coordinates rounded to ~0.1 m, only the area kept as a property."""
+    """Building outlines, coordinates rounded to ~0.1 m, the area (and per-building PV, if given) as properties."""
     geoms = shapely.set_precision(footprints.geometry.to_crs(4326).to_numpy(), 1e-6)
     slim = gpd.GeoDataFrame({"area_m2": np.round(footprints["area_m2"].to_numpy(dtype=float), 1)},
                             geometry=geoms, crs=4326)
+    pv = [c for c in FOOTPRINT_PV_TOOLTIP if c in footprints]
+    for column in pv:
+        digits = FOOTPRINT_PV_TOOLTIP[column][1]
+        slim[column] = footprints[column].to_numpy() if digits is None else np.round(
+            footprints[column].to_numpy(dtype=float), digits)
     slim = slim[~slim.geometry.is_empty]
+    tooltip = folium.GeoJsonTooltip(fields=["area_m2", *pv], aliases=[
+        "Roof area (m²)", *(FOOTPRINT_PV_TOOLTIP[c][0] for c in pv)]) if pv else None
     return folium.GeoJson(slim.to_json(), name=f"Building footprints ({label}, {len(slim):,})",
                           style_function=lambda _f: {"color": FOOTPRINT_COLOUR, "weight": 1,
-                                                     "fillColor": FOOTPRINT_COLOUR, "fillOpacity": 0.5})
+                                                     "fillColor": FOOTPRINT_COLOUR, "fillOpacity": 0.5},
+                          tooltip=tooltip)
 
 
 def density_layer(grid: gpd.GeoDataFrame, cell_label: str) -> folium.plugins.HeatMap:

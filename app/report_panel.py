@@ -124,6 +124,20 @@ def report_button(project: Project, maps: ProjectMaps, assumptions: PVAssumption
         st.download_button("Download report.html", out.read_bytes(), "report.html", "text/html", key="dl_report")
 
 
+def with_building_pv(view, assumptions: PVAssumptions):
+    """``view`` (``app.mappage.MapView``) whose footprints carry ``district``, ``kwp``, ``kwh_yr`` and
+    ``co2_t_yr`` for the map's tooltip; unchanged when there is no district table."""
+    from dataclasses import replace
+
+    if view.assessment.report is None or not len(view.footprints):
+        return view
+    buildings = _building_join(*_key(view.maps), "beijing", view.assessment.table).with_assumptions(assumptions)
+    footprints = view.footprints.copy()
+    for column in ("district", "kwp", "kwh_yr", "co2_t_yr"):
+        footprints[column] = buildings[column].to_numpy()  # same rows, same order
+    return replace(view, footprints=footprints)
+
+
 def map_extras(project: Project, view, assumptions: PVAssumptions) -> None:
     """Everything issue 15 adds below the Map page's table (``view``: ``app.mappage.MapView``)."""
     table = view.assessment.table if view.assessment.report is not None else None
