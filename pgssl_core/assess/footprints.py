@@ -13,7 +13,9 @@ import shapely
 from affine import Affine
 from rasterio.crs import CRS
 
-from pgssl_core.assess.metric_crs import local_utm
+import pandas as pd
+
+from pgssl_core.assess.metric_crs import zone_crs, zone_groups
 from pgssl_core.assess.regularize import regularize_polygon
 from pgssl_core.assess.vector_io import write_vector
 from pgssl_core.errors import PgsslError
@@ -39,28 +41,46 @@ def polygons_from_mask(mask: np.ndarray, transform: Affine, crs: CRS | str | Non
 
 
 def clean_footprints(outlines: gpd.GeoSeries, min_area_m2: float = 4.0, simplify_m: float = 0.5,
-                     regularize: bool = False, out_crs=None) -> gpd.GeoDataFrame:
+                     regularize: bool = False, out_crs=None, attributes: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Simplify (tolerance in m), optionally square, filter by area (m2) and measure footprints.
 
-    Work happens in the local UTM zone; the result is in ``out_crs`` (default: the input CRS)
-    with ``area_m2`` measured in UTM (after simplification and squaring).
+    Each outline is worked on in the equal-area CRS of its own zone (``metric_crs.zone_crs``), so
+    areas are right wherever the buildings lie, several UTM zones or high latitudes included; the
+    result is in ``out_crs`` (default: the input CRS), in input order, with ``area_m2`` measured
+    after simplification and squaring. ``attributes``: optional columns, one row per outline (same
+    order), carried to the footprints that are kept.
     """
     crs = outlines.crs
     if crs is None:
         raise PgsslError("the footprints have no CRS; assign one before measuring areas")
+    keep_rows = (~outlines.is_empty & outlines.notna()).to_numpy()
+    outlines = outlines[keep_rows]
+    if attributes is not None:
+        attributes = attributes.reset_index(drop=True)[keep_rows].reset_index(drop=True)
     if outlines.empty:
-        return _empty(out_crs or crs)
-    metric = outlines.to_crs(local_utm(outlines))
-    if simplify_m > 0:
-        metric = metric.simplify(simplify_m, preserve_topology=True)
-    if regularize:
-        metric = gpd.GeoSeries([regularize_polygon(g) if g.geom_type == "Polygon" else g for g in metric],
-                               crs=metric.crs)
-    metric = metric[~metric.is_empty & metric.is_valid]
-    area = metric.area
-    keep = area >= min_area_m2
-    gdf = gpd.GeoDataFrame({"area_m2": area[keep].to_numpy()}, geometry=metric[keep].to_numpy(), crs=metric.crs)
-    return gdf.to_crs(out_crs or crs).reset_index(drop=True)
+        empty = _empty(out_crs or crs)
+        return empty if attributes is None else empty.assign(**{c: attributes[c].iloc[:0] for c in attributes})
+    parts = []
+    for key, idx in zone_groups(outlines).items():
+        metric = outlines.iloc[idx].to_crs(zone_crs(key))
+        if simplify_m > 0:
+            metric = metric.simplify(simplify_m, preserve_topology=True)
+        if regularize:
+            metric = gpd.GeoSeries([regularize_polygon(g) if g.geom_type == "Polygon" else g for g in metric],
+                                   index=metric.index, crs=metric.crs)
+        metric = metric[~metric.is_empty & metric.is_valid]
+        area = metric.area
+        keep = area >= min_area_m2
+        part = gpd.GeoDataFrame({"area_m2": area[keep].to_numpy(), "_order": idx[keep.to_numpy()]},
+                                geometry=metric[keep].to_numpy(), crs=metric.crs)
+        parts.append(part.to_crs(out_crs or crs))
+    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=out_crs or crs).sort_values("_order")
+    if attributes is not None:
+        extra = attributes.iloc[gdf["_order"].to_numpy()].reset_index(drop=True)
+        gdf = gdf.reset_index(drop=True)
+        for column in extra.columns:
+            gdf.insert(len(gdf.columns) - 1, column, extra[column].to_numpy())
+    return gdf.drop(columns="_order").reset_index(drop=True)
 
 
 def footprints_from_mask(mask: np.ndarray, transform: Affine, crs, valid: np.ndarray | None = None,

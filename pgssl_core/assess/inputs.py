@@ -9,8 +9,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from pgssl_core.assess.footprints import footprints_from_mask, read_prediction
+from pgssl_core.assess.footprints import clean_footprints, polygons_from_mask, read_prediction
 from pgssl_core.assess.imaged import imaged_extent
+from pgssl_core.assess.seams import merge_across_tiles
 from pgssl_core.errors import PgsslError
 
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -32,17 +33,26 @@ def list_rasters(folder_or_file: str | os.PathLike[str], suffixes: tuple[str, ..
 def footprints_and_extents(paths: Iterable[Path], threshold: float = 0.5, min_area_m2: float = 4.0,
                            simplify_m: float = 0.5, regularize: bool = False,
                            progress: Callable[[Path], None] | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """``(footprints, imaged)`` in WGS84 over prediction rasters; both carry a ``tile`` column."""
-    fps, extents = [], []
+    """``(footprints, imaged)`` in WGS84 over prediction rasters; both carry a ``tile`` column.
+
+    Raw outlines of all rasters are joined across tile seams and overlaps first
+    (``seams.merge_across_tiles``), then simplified, filtered and measured once, so a building cut by
+    a tile edge, or seen by two overlapping tiles, is one footprint with its whole area (its ``tile``
+    names every tile it came from, joined with ``+``).
+    """
+    outlines, extents = [], []
     for path in paths:
         building, valid, transform, crs = read_prediction(path, threshold)
-        fp = footprints_from_mask(building, transform, crs, valid, min_area_m2, simplify_m, regularize, out_crs=4326)
-        fps.append(fp.assign(tile=path.stem))
+        raw = polygons_from_mask(building, transform, crs, valid)
+        outlines.append(gpd.GeoDataFrame({"tile": [path.stem] * len(raw)}, geometry=raw.to_crs(4326).to_numpy(),
+                                         crs=4326))
         extents.append(imaged_extent(valid, transform, crs, path.stem).to_crs(4326))
         if progress is not None:
             progress(path)
-    if not fps:
+    if not extents:
         raise PgsslError("no prediction rasters given")
-    footprints = gpd.GeoDataFrame(pd.concat(fps, ignore_index=True), crs=4326)
+    joined = merge_across_tiles(gpd.GeoDataFrame(pd.concat(outlines, ignore_index=True), crs=4326))
+    footprints = clean_footprints(joined.geometry, min_area_m2, simplify_m, regularize, out_crs=4326,
+                                  attributes=joined[["tile"]])
     imaged = gpd.GeoDataFrame(pd.concat(extents, ignore_index=True), crs=4326)
     return footprints, imaged

@@ -5,16 +5,23 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+from pyproj import Geod
 from shapely.geometry import box
+
+from rasterio.transform import from_origin
 
 from pgssl_core.assess.density import density_grid
 from pgssl_core.assess.imaged import imaged_extent
+from pgssl_core.assess.metric_crs import zone_crs, zone_key
 
-X0, Y0 = 448_000.0, 4_419_800.0  # bottom-left of a 200 m x 200 m imaged square (UTM 50N)
+# Cells are laid out in the equal-area CRS of the zone around central Beijing (116.4 E, 39.9 N);
+# build the data in that CRS so the cells' edges are multiples of 100 m.
+ZONE_CRS = zone_crs(zone_key(116.4, 39.9))
+X0, Y0 = -51_000.0, -11_000.0  # bottom-left of a 200 m x 200 m imaged square, near 116.4 E 39.9 N
 
 
-def test_coverage_per_cell_against_hand_arithmetic(utm_grid):
-    transform, crs = utm_grid  # top-left (448000, 4420000), 0.5 m pixels
+def test_coverage_per_cell_against_hand_arithmetic():
+    transform, crs = from_origin(X0, Y0 + 200.0, 0.5, 0.5), ZONE_CRS  # 0.5 m pixels
     valid = np.ones((400, 400), bool)
     valid[:200, 200:] = False  # top-right 100 m cell has no imagery
     valid[200:300, :200] = False  # bottom-left cell: only its lower half (5,000 m2) is imaged
@@ -40,6 +47,9 @@ def test_default_output_is_wgs84_with_centres(utm_grid):
     transform, crs = utm_grid
     imaged = imaged_extent(np.ones((400, 400), bool), transform, crs, "t1")
     grid = density_grid(gpd.GeoDataFrame(geometry=[], crs=crs), imaged)
-    assert grid.crs.to_epsg() == 4326 and len(grid) == 4
+    # a 200 m UTM square over zone-aligned 100 m cells: 4 full cells, or up to 9 partly imaged ones
+    assert grid.crs.to_epsg() == 4326 and 4 <= len(grid) <= 9
     assert (grid["coverage"] == 0).all()
+    true_m2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(imaged.to_crs(4326).geometry.iloc[0])[0])
+    assert grid["imaged_m2"].sum() == pytest.approx(true_m2, rel=1e-6)
     assert grid["lat"].between(39.8, 40.0).all() and grid["lon"].between(116.3, 116.5).all()
