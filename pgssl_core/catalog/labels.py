@@ -18,6 +18,7 @@ BACKGROUND = 0
 BUILDING = 1
 UNLABELLED = 255
 LABEL_VALUES = (BACKGROUND, BUILDING, UNLABELLED)
+_PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk and its CRC: the last 8 bytes of every complete PNG
 
 
 def _check_shape(mask: np.ndarray, shape: tuple[int, int], what: str) -> np.ndarray:
@@ -85,7 +86,10 @@ def encode_png(mask: np.ndarray) -> bytes:
 def decode_png(path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Read a single-band PNG mask back to (H, W) uint8; checks ``shape`` when given."""
     try:
-        with Image.open(path) as im:
+        data = Path(path).read_bytes()
+        if not data.endswith(_PNG_END):  # cut short: Pillow may still decode a file missing its last bytes
+            raise ValueError("the file is truncated")
+        with Image.open(io.BytesIO(data)) as im:
             arr = np.array(im if im.mode == "L" else im.convert("L"), dtype=np.uint8)
     except (OSError, ValueError) as exc:
         raise CatalogError(f"stored mask {Path(path).name} is unreadable ({exc}): delete and re-save it") from exc

@@ -130,6 +130,13 @@ def check_version(conn: sqlite3.Connection, db_path: Path) -> None:
         raise CatalogError(f"{db_path} is not a project catalog ({exc})") from exc
     if row is None:
         raise CatalogError(f"{db_path} is not a project catalog (no schema version)")
+    # SQLite writes whole pages, so a size that is not a whole number of them means the file was cut
+    # short (a copy or a disk that failed); SQLite itself may not notice until it reads the missing part
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    size = Path(db_path).stat().st_size
+    if page_size and size % page_size:
+        raise CatalogError(f"{db_path} is truncated ({size:,} bytes is not a whole number of {page_size}-byte "
+                           "pages): restore the project folder from a backup")
     if row["version"] > SCHEMA_VERSION:
         raise CatalogError(f"{db_path} was written by a newer pgssl (schema {row['version']} > "
                            f"{SCHEMA_VERSION}): upgrade pgssl to open it")
