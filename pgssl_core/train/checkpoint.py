@@ -9,6 +9,7 @@ Nothing in it needs pickle beyond tensors and plain containers, so an untrusted 
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,36 @@ def save_checkpoint(path: str | Path, **fields: Any) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read and check a checkpoint written by :func:`save_checkpoint`."""
-    data = load_torch(path)
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ModelFileError(f"{Path(path).name} is not a pgssl training checkpoint")
-    return data
+    """Read and check a checkpoint written by :func:`save_checkpoint`.
+
+    An unreadable checkpoint (truncated, corrupt, not a checkpoint) raises ``ModelFileError``, except in a
+    run folder whose ``stages/`` holds finished stage files: then the result is a resume point with no
+    stage (``"stage": None``), so a resume loads the finished stages from their files and starts the
+    interrupted stage over, and the run's best IoU comes from ``best.pt`` (so a worse model never
+    replaces it). A ``UserWarning`` says so in one line.
+    """
+    try:
+        data = load_torch(path)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ModelFileError(f"{Path(path).name} is not a pgssl training checkpoint")
+        return data
+    except ModelFileError as exc:
+        fallback = _stage_files_resume_point(Path(path))
+        if fallback is None:
+            raise
+        warnings.warn(f"{exc}; resuming from the finished stage files instead (the interrupted stage starts over)",
+                      UserWarning, stacklevel=2)
+        return fallback
+
+
+def _stage_files_resume_point(path: Path) -> dict[str, Any] | None:
+    """A checkpoint-shaped resume point that applies to no stage, when ``path``'s run has stage files."""
+    stages = path.parent / "stages"
+    if not (stages.is_dir() and any(stages.glob("*.pt"))):
+        return None
+    best_iou = -1.0
+    try:
+        best_iou = float(load_torch(path.parent / "best.pt")["meta"]["val"]["iou"])
+    except (ModelFileError, KeyError, TypeError, ValueError):
+        pass  # no usable best.pt: the next evaluation writes a new one
+    return {"format": FORMAT, "stage": None, "round": None, "step": 0, "run": {"best_iou": best_iou, "history": []}}
