@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app.labeling import active_model_path
+from app.labeling import active_model_path, model_or_base
 from app.map_overlays import tile_overlays
 from app.mapview import METRICS, MapData, build_map
 from pgssl_core.assess import PVAssumptions, write_district_csv
@@ -130,7 +130,10 @@ def _start(project: Project, model: Path, resume: dict | None) -> None:
 
 def prediction_label(run: dict) -> str:
     """The "Buildings from" option of a prediction run (unique: it names the run)."""
-    return f"Prediction {run['id']} ({Path(run['config'].get('model', '')).name})"
+    from pgssl_core.models.init_model import BASE_MODEL_PATH
+
+    model = Path(run["config"].get("model", ""))
+    return f"Prediction {run['id']} ({'base model' if model == BASE_MODEL_PATH else model.name})"
 
 
 def _report_finished(project: Project) -> None:
@@ -155,12 +158,15 @@ def predict_all_tiles(project: Project) -> None:
     when the run ends, the map switches to it and a message gives the number of buildings found."""
     st.subheader("Predict all tiles")
     _report_finished(project)
-    model = active_model_path(project)
-    if model is None or not model.is_file():
+    choice = model_or_base(active_model_path(project))
+    if choice is None:
         meanwhile = (" The map shows the reference masks meanwhile." if any(r.has_reference for r in project.tiles())
                      else "")
         st.caption(f"No active model yet: train one on the Train page.{meanwhile}")
         return
+    model = choice.path
+    if choice.is_base:
+        st.info(f"Predictions use {choice.label}.", icon=":material/info:")
     runs = predict_runs(project)
     same_model = [r for r in runs if r["config"].get("model") == str(model)]
     unfinished = next((r for r in same_model if r["state"] in ("interrupted", "cancelled", "failed")), None)
@@ -168,7 +174,8 @@ def predict_all_tiles(project: Project) -> None:
         _progress_fragment(project.root)
         return
     label = "Resume prediction" if unfinished else "Predict all tiles"
-    st.caption(f"Active model: {model.name}")
+    if not choice.is_base:
+        st.caption(f"Active model: {model.name}")
     if st.button(label, icon=":material/play_arrow:", key="predict_all"):
         try:
             _start(project, model, unfinished)

@@ -15,11 +15,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masks", required=True, help="folder of binary masks with the same names")
     parser.add_argument("--manifest", help="CSV with a 'file' column (and 'split')")
     parser.add_argument("--split", default=None, help="manifest split to evaluate (e.g. test)")
+    parser.add_argument("--limit", type=int, default=None, help="a seeded subset of this many tiles")
+    parser.add_argument("--gsd", default=None, metavar="M|native",
+                        help="GSD (m/px) the tiles are resampled to before the model sees them (default: the "
+                             "model's working GSD)")
+    parser.add_argument("--tile-gsd", type=float, default=None, metavar="M",
+                        help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
 def run(args: argparse.Namespace) -> int:
     from pgssl_core.models import load_model
+    from pgssl_core.tiles.gsd import parse_gsd_option
     from pgssl_core.train.data import load_folder
     from pgssl_core.train.device import prepare_module, resolve_device
     from pgssl_core.train.metrics import evaluate_tensors
@@ -27,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     model, config, _ = load_model(args.model, device)
-    tiles = TensorSet.from_samples(load_folder(args.images, args.masks, args.manifest, args.split))
-    figures = evaluate_tensors(prepare_module(model, device), config, tiles, device)
-    print(json.dumps(figures))
+    gsd = parse_gsd_option(args.gsd, config.gsd_m)
+    samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit,
+                          working_gsd_m=gsd, stated_gsd_m=args.tile_gsd)
+    figures = evaluate_tensors(prepare_module(model, device), config, TensorSet.from_samples(samples), device)
+    print(json.dumps({**figures, "gsd_m": gsd}))
     return 0

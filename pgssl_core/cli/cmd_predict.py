@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--tta", action="store_true", help="average over flips (3x slower)")
     parser.add_argument("--cog", action="store_true", help="write Cloud-Optimized GeoTIFFs")
+    parser.add_argument("--gsd", default=None, metavar="M|native",
+                        help="working GSD (m/px) the inputs are resampled to (default: the model's own); "
+                             "outputs are always on the input's grid")
+    parser.add_argument("--tile-gsd", type=float, default=None, metavar="M",
+                        help="GSD of inputs without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
     parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification tolerance, m")
@@ -42,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.infer import predict_raster
     from pgssl_core.models import load_model
     from pgssl_core.tiles import read_tile
+    from pgssl_core.tiles.gsd import parse_gsd_option
     from pgssl_core.tiles.validate import validate_inputs
 
     listed = list_rasters(args.input, IMAGE_SUFFIXES)
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                                       report=lambda message: print(f"error: {message}", file=sys.stderr))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, config, _ = load_model(args.model, device)
+    gsd = parse_gsd_option(args.gsd, "model")
     outputs = []
     for i, path in enumerate(inputs, 1):
         dst = args.out / f"{path.stem}_{args.output}.tif"
@@ -66,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             src = path if path.suffix.lower() in (".tif", ".tiff") else read_tile(path)
             summary = predict_raster(model, config, src, dst, tile=args.tile, overlap=args.overlap,
                                      batch_size=args.batch_size, tta=args.tta, output=args.output,
-                                     threshold=args.threshold, cog=args.cog, device=device, progress=progress)
+                                     threshold=args.threshold, cog=args.cog, device=device, progress=progress,
+                                     gsd_m=gsd, stated_gsd_m=args.tile_gsd)
         share = summary.building_pixels / max(summary.valid_pixels, 1)
         print(f"{dst}: {summary.width} x {summary.height} px, {share:.1%} building")
         outputs.append(dst)

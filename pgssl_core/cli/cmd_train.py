@@ -42,30 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
 
 
-def working_gsd(value: str | float | None, profile_name: str) -> float | None:
-    """The working GSD (m/px) of a ``--gsd`` value: None/omitted -> the profile's; 'native' -> None."""
-    from pgssl_core.tiles.gsd import check_gsd
-    from pgssl_core.train.profiles import get_profile
-
-    if value is None:
-        return get_profile(profile_name).gsd_m
-    if str(value).lower() == "native":
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        from pgssl_core.errors import PgsslError
-
-        raise PgsslError(f"--gsd must be a number of metres per pixel or 'native', got {value!r}") from None
-    return check_gsd(number, "--gsd")
-
-
 def build_data(args: argparse.Namespace):
     """TrainingData from the folder arguments (shared by the train command and the benchmarks)."""
     from pgssl_core.errors import PgsslError
+    from pgssl_core.tiles.gsd import parse_gsd_option
     from pgssl_core.train.data import TrainingData, load_folder, split_label_fraction
+    from pgssl_core.train.profiles import get_profile
 
-    gsd = working_gsd(getattr(args, "gsd", None), args.profile)
+    gsd = parse_gsd_option(getattr(args, "gsd", None), get_profile(args.profile).gsd_m)
     stated = getattr(args, "tile_gsd", None)
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit, seed=args.seed,
                           working_gsd_m=gsd, stated_gsd_m=stated)

@@ -124,16 +124,22 @@ def predict_project(project: Project, model_path: str | os.PathLike[str], out_di
     """
     from pgssl_core.models import load_model
 
+    from pgssl_core.train.project_data import project_gsd
+
     out_dir = Path(out_dir)
     model, config, _meta = load_model(model_path, device or "cpu")
+    stated = project_gsd(project).tile_gsd_m  # tiles are read at the model's working GSD
 
     def make_mask(record: TileRecord, dst: Path) -> bool:
         predict_raster(model, config, project.tile_path(record.id), dst, tile=512, overlap=64,
-                       output="mask", threshold=threshold, device=device)
+                       output="mask", threshold=threshold, device=device, stated_gsd_m=stated)
         return True
 
     done = _each_tile(mapped_tiles(project), out_dir, make_mask, progress, cancel)
-    meta = {"source": "model", "label": f"model {Path(model_path).name}", "model": str(model_path),
+    from pgssl_core.models.init_model import BASE_MODEL_PATH
+
+    name = "the base building model" if Path(model_path) == BASE_MODEL_PATH else f"model {Path(model_path).name}"
+    meta = {"source": "model", "label": name, "model": str(model_path),
             "threshold": threshold}
     return _finish(project, out_dir, done, meta)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pgssl_core.catalog import Project
+from pgssl_core.tiles.gsd import tile_gsd_m
 
 if TYPE_CHECKING:  # torch is only needed by the caller's model; keep this module light to import
     from torch import nn
@@ -77,14 +78,19 @@ def label_these_next(project: Project, model: nn.Module, config: ModelConfig, pr
     At most ``max_candidates`` tiles are scored (the first ones in catalogue order), which
     bounds the time on a CPU (one forward pass per tile). ``predict`` is e.g.
     :func:`pgssl_core.infer.predict_tile` (injected so this module does not depend on how
-    inference is tiled).
+    inference is tiled); it receives each tile's GSD as ``source_gsd_m`` so the model sees the tile at
+    its working GSD.
     """
+    from pgssl_core.train.project_data import project_gsd
+
+    stated = project_gsd(project).tile_gsd_m
     candidates = unlabelled_tile_ids(project)[:max_candidates]
     names = {r.id: r.original_name for r in project.tiles()}
     scores: dict[str, float] = {}
     for done, tile_id in enumerate(candidates):
         tile = project.read(tile_id)
-        prob = predict(model, config, tile.image)
+        gsd = tile_gsd_m(tile.transform, tile.crs, tile.width, tile.height, stated, tile_id)
+        prob = predict(model, config, tile.image, source_gsd_m=gsd)
         scores[tile_id] = mean_binary_entropy(prob, tile.valid)
         if progress is not None:
             progress(done + 1, len(candidates))

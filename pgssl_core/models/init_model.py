@@ -67,3 +67,24 @@ def resolve_init(init: str, bands: int) -> InitModel:
         return InitModel("scratch", None, None, None,
                          f"started from scratch: {label} takes {config.in_channels} bands, the tiles have {bands}")
     return InitModel(kind, path, model, config, f"started from {label}")
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model the app uses for a project: ``path``, whether it is the shipped base model, and a label
+    that says so to the user."""
+
+    path: Path
+    is_base: bool
+    label: str
+
+
+def model_or_base(active: Path | None) -> ModelChoice | None:
+    """The project's active model when it is set and present; else the shipped base model, so that a
+    project without training (no labels yet) already gets masks; else None."""
+    if active is not None and active.is_file():
+        return ModelChoice(active, False, f"active model {active.name}")
+    if base_model_available():
+        return ModelChoice(BASE_MODEL_PATH, True,
+                           "the base building model (not trained on your tiles yet: label and train to adapt it)")
+    return None

@@ -45,6 +45,20 @@ def check_gsd(gsd_m: float, what: str = "GSD") -> float:
     return value
 
 
+def parse_gsd_option(value: str | float | None, default: float | str | None, flag: str = "--gsd") -> float | str | None:
+    """A ``--gsd`` style option: omitted -> ``default``; ``native`` -> None (no resampling); a number of
+    metres per pixel -> that number, checked. Anything else is a ``GsdError`` naming ``flag``."""
+    if value is None:
+        return default
+    if str(value).strip().lower() == "native":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise GsdError(f"{flag} must be a number of metres per pixel or 'native', got {value!r}") from None
+    return check_gsd(number, flag)
+
+
 def ground_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, height: int) -> float | None:
     """Ground metres per pixel at the centre of a ``width`` x ``height`` px grid; ``None`` without a georeference.
 
@@ -126,6 +140,11 @@ def resample_fraction(values: np.ndarray, source_gsd_m: float, working_gsd_m: fl
         return values.astype(np.float32, copy=False)
     shape = resampled_shape(values.shape[0], values.shape[1], source_gsd_m, working_gsd_m)
     return _warp(values.astype(np.float32), shape, image_resampling(source_gsd_m, working_gsd_m))
+
+
+def resize_fraction(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A float (H, W) map resized by GDAL (bilinear) to ``shape`` = (rows, cols) over the same extent."""
+    return _warp(values.astype(np.float32), shape, Resampling.bilinear)
 
 
 def resample_label_mask(mask: np.ndarray, source_gsd_m: float, working_gsd_m: float,

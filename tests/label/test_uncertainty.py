@@ -60,7 +60,7 @@ def test_ranking_with_a_fake_predictor_orders_by_entropy(small_project: Project)
     levels = {records[1].id: 0.95, records[2].id: 0.5}
     images = {small_project.read(r.id).image.tobytes(): r.id for r in records}
 
-    def predict(model, config, image):
+    def predict(model, config, image, source_gsd_m=None):
         return np.full(image.shape[:2], levels[images[image.tobytes()]], np.float32)
 
     seen = []
