@@ -5,7 +5,6 @@ with one line (``map_extras`` / ``pretraining_panel``).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -150,25 +149,10 @@ def map_extras(project: Project, view, assumptions: PVAssumptions) -> None:
 # ---------------------------------------------------------------- Train page
 
 
-class _BaselineJobs:
-    """Baseline jobs started by this server process, by run folder."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[str, object] = {}
-
-    def get(self, run_dir: Path):
-        with self._lock:
-            return self._jobs.get(str(run_dir))
-
-    def add(self, run_dir: Path, job) -> None:
-        with self._lock:
-            self._jobs[str(run_dir)] = job
-
-
 @st.cache_resource
-def _baseline_jobs() -> _BaselineJobs:
-    return _BaselineJobs()
+def _baseline_jobs() -> dict[str, object]:
+    """Baseline jobs started by this server process, by run folder (one dict per server process)."""
+    return {}
 
 
 def _start_baseline(project: Project, run_dir: Path) -> None:
@@ -183,7 +167,7 @@ def _start_baseline(project: Project, run_dir: Path) -> None:
         raise PgsslError(f"run {run_dir.name} has no readable training config")
     data = run_data(project, run)
     config, out = prepare_baseline(data, run_dir)
-    _baseline_jobs().add(run_dir, TrainingJob(data, config, out, lock_path=current_lock_path()).start())
+    _baseline_jobs()[str(run_dir)] = TrainingJob(data, config, out, lock_path=current_lock_path()).start()
 
 
 def pretraining_panel(project: Project) -> None:
@@ -211,7 +195,7 @@ def pretraining_panel(project: Project) -> None:
         st.caption("Validation IoU per round (did each alternating round help?)")
         st.dataframe(rounds, hide_index=True)
     comparison = load_comparison(run_dir)
-    job = _baseline_jobs().get(run_dir)
+    job = _baseline_jobs().get(str(run_dir))
     if comparison is None and run_model_path(baseline_dir(run_dir)) is not None and not (job and job.alive):
         from pgssl_core.report.gather import run_info, validation_samples
 

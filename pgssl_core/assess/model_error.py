@@ -196,16 +196,9 @@ def tile_confusions(model_path: str | os.PathLike[str], samples: Iterable[dict[s
 def save_correction(path: str | os.PathLike[str], correction: AreaCorrection,
                     tiles: Sequence[TileConfusion] = ()) -> Path:
     """Write the correction (and the per-tile counts it came from) as JSON, atomically."""
-    def finite(value: Any) -> Any:  # strict JSON has no NaN: unknown figures become null
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [finite(v) for v in value]
-        return value
+    from pgssl_core.train.progress import _clean  # strict JSON: NaN (unknown figures) -> null
 
-    atomic_write_json(Path(path), finite({**correction.to_dict(), "counts": [asdict(t) for t in tiles]}))
+    atomic_write_json(Path(path), _clean({**correction.to_dict(), "counts": [asdict(t) for t in tiles]}))
     return Path(path)
 
 

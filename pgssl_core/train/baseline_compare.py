@@ -27,7 +27,7 @@ from pgssl_core.assess.model_error import TileConfusion, tile_confusions
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_json
 from pgssl_core.train.data import TrainingData
-from pgssl_core.train.progress import ProgressCallback
+from pgssl_core.train.progress import ProgressCallback, _clean
 from pgssl_core.train.rounds import TrainConfig, TrainResult, run_model_path, run_training
 
 BASELINE_DIR = "baseline"
@@ -164,18 +164,8 @@ def compare_with_baseline(run_dir: str | Path, val: Sequence[dict[str, Any]], de
     if theirs is None:
         raise PgsslError(f"run {run_dir.name} has no finished supervised baseline yet")
     result = compare_counts(tile_confusions(ours, val, device=device), tile_confusions(theirs, val, device=device))
-    atomic_write_json(baseline_dir(run_dir) / COMPARISON_FILE, _finite(result.to_dict()))
+    atomic_write_json(baseline_dir(run_dir) / COMPARISON_FILE, _clean(result.to_dict()))  # NaN -> null
     return result
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def load_comparison(run_dir: str | Path) -> Comparison | None:

@@ -63,12 +63,16 @@ def assert_cells_equal_csv(cells: dict[str, dict[str, str]], csv: pd.DataFrame) 
     return compared
 
 
-def test_reference_report_numbers_equal_the_csv(reference_project, tmp_path):
+def _export(project, tmp_path):
+    """Export the report and its CSV; returns (data, html, csv, cells)."""
     out, csv_path = tmp_path / "report.html", tmp_path / "districts.csv"
-    data = export_report(reference_project, out, csv_out=csv_path)
+    data = export_report(project, out, csv_out=csv_path)
     html = out.read_text(encoding="utf-8")
-    csv = pd.read_csv(csv_path)
-    cells = district_cells(html)
+    return data, html, pd.read_csv(csv_path), district_cells(html)
+
+
+def test_reference_report_numbers_equal_the_csv(reference_project, tmp_path):
+    data, html, csv, cells = _export(reference_project, tmp_path)
     imaged = csv[csv["footprint_m2"] > 0]
     assert len(imaged) >= 1 and assert_cells_equal_csv(cells.rows, csv) >= 10 * len(imaged)
     assert data.correction.status == GROUND_TRUTH and GROUND_TRUTH in html
@@ -78,11 +82,7 @@ def test_reference_report_numbers_equal_the_csv(reference_project, tmp_path):
 
 @pytest.mark.slow
 def test_report_numbers_equal_the_csv_and_carry_the_model_error(report_project, tmp_path):
-    out, csv_path = tmp_path / "report.html", tmp_path / "districts.csv"
-    data = export_report(report_project, out, csv_out=csv_path)
-    html = out.read_text(encoding="utf-8")
-    csv = pd.read_csv(csv_path)
-    cells = district_cells(html)
+    data, html, csv, cells = _export(report_project, tmp_path)
     assert cells.images >= 2  # static map and label-budget curve, embedded
     assert "http://" not in html and "https://" not in html.replace("https://www", "")  # nothing to fetch
     imaged = csv[csv["footprint_m2"] > 0]

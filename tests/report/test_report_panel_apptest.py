@@ -10,11 +10,9 @@ from streamlit.testing.v1 import AppTest
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
-@pytest.fixture()
-def projects_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(tmp_path))
+@pytest.fixture(autouse=True)
+def private_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PGSSL_TRAIN_LOCK", str(tmp_path / "train.lock"))
-    return tmp_path
 
 
 @pytest.mark.slow  # builds the demo projects and writes a report: ~30 s on an idle 2-core machine
