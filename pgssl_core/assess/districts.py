@@ -13,7 +13,7 @@ import shapely
 
 from pgssl_core.assess.boundaries import load_boundaries
 from pgssl_core.assess.metric_crs import equal_area, require_crs
-from pgssl_core.assess.pv import PVAssumptions, pv_potential
+from pgssl_core.assess.pv import PVAssumptions, pv_potential, site_columns
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_bytes
 
@@ -117,6 +117,8 @@ def aggregate_districts(districts: gpd.GeoDataFrame | str | os.PathLike[str], fo
         if known:
             pv = pv_potential(fp_m2[i], centroids.y.iloc[i], centroids.x.iloc[i], a).as_columns()
             row.update(building_count=count[i], footprint_m2=fp_m2[i], coverage=fp_m2[i] / imaged_m2[i], **pv)
+            # which tilt, azimuth and irradiation this district's figures rest on, and why
+            row.update(site_columns(centroids.y.iloc[i], centroids.x.iloc[i], a))
         rows.append(row)
     table = pd.DataFrame(rows)
     extra = [c for c in ("adcode", "name_zh") if c in d.columns]

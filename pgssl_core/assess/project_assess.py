@@ -19,10 +19,12 @@ import pandas as pd
 from pgssl_core.assess.density import density_grid
 from pgssl_core.assess.districts import DistrictReport, aggregate_districts
 from pgssl_core.assess.metric_crs import equal_area
-from pgssl_core.assess.pv import PVAssumptions, PVResult, pv_potential
+from pgssl_core.assess.pv import PVAssumptions, PVResult, pv_potential, site_columns
 
 #: PV columns that depend on the assumptions (central, low and high of each ``PVResult`` field).
 PV_COLUMNS = [f"{name}{suffix}" for name in PVResult.__dataclass_fields__ for suffix in ("", "_low", "_high")]
+#: Columns saying which tilt, azimuth and irradiation the PV figures rest on (``pv.site_columns``).
+SITE_COLUMNS = ["pv_tilt_deg", "pv_azimuth_deg", "pv_annual_ghi_kwh_m2", "pv_basis"]
 
 
 @dataclass
@@ -52,12 +54,13 @@ class Assessment:
             return self
         table = self.report.table.copy()
         known = table["footprint_m2"].notna().to_numpy() if "footprint_m2" in table else np.zeros(len(table), bool)
-        rows = {i: pv_potential(float(table["footprint_m2"].iloc[i]), float(self.centroids[i, 0]),
-                                float(self.centroids[i, 1]), assumptions).as_columns()
+        rows = {i: {**pv_potential(float(table["footprint_m2"].iloc[i]), float(self.centroids[i, 0]),
+                                   float(self.centroids[i, 1]), assumptions).as_columns(),
+                    **site_columns(float(self.centroids[i, 0]), float(self.centroids[i, 1]), assumptions)}
                 for i in np.flatnonzero(known)}
         if rows:
             pv = pd.DataFrame.from_dict(rows, orient="index")
-            for column in PV_COLUMNS:
+            for column in PV_COLUMNS + SITE_COLUMNS:
                 table[column] = pv[column].reindex(range(len(table))).to_numpy()
         report = DistrictReport(table, self.report.outside, self.report.buildings_outside, assumptions)
         return Assessment(report, self.grid, self.centroids)

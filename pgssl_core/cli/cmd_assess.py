@@ -35,9 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
     parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification, m")
     pv = parser.add_argument_group("PV assumptions (defaults: see PVAssumptions)")
-    pv.add_argument("--annual-ghi", type=float, help="annual horizontal irradiation, kWh/m2/yr")
-    pv.add_argument("--tilt", type=float, help="module tilt, deg")
-    pv.add_argument("--azimuth", type=float, help="module azimuth, deg clockwise from north")
+    pv.add_argument("--annual-ghi", type=float,
+                    help="annual horizontal irradiation, kWh/m2/yr (default: the site's clear-sky estimate)")
+    pv.add_argument("--tmy", type=Path, help="typical-year weather file for the site (TMY3 .csv, .epw, PVGIS)")
+    pv.add_argument("--tilt", type=float, help="module tilt, deg (default: the site's latitude)")
+    pv.add_argument("--azimuth", type=float,
+                    help="module azimuth, deg clockwise from north (default: facing the equator)")
     pv.add_argument("--usable-share", type=float, help="usable share of roof area, 0..1")
     pv.add_argument("--efficiency", type=float, help="module efficiency, 0..1")
     pv.add_argument("--losses", type=float, help="system losses, 0..1")
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() != ".csv":
         raise PgsslError(f"--out must be a .csv file, got {args.out.name}")
-    assumptions = PVAssumptions().with_values(
+    assumptions = PVAssumptions().with_tmy(args.tmy).with_values(
         **{field: getattr(args, flag) for flag, field in PV_FLAGS.items() if getattr(args, flag) is not None})
     districts = load_boundaries(args.districts)  # fail fast on a bad boundary file, before any raster work
     if args.masks is not None:
