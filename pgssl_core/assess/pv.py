@@ -123,6 +123,12 @@ class PVAssumptions:
                 changes[name] = replace(old, value=value, low=min(old.low, value), high=max(old.high, value))
         return replace(self, site_defaults=self.site_defaults - set(values), **changes)
 
+    def with_changed(self, **values: float) -> PVAssumptions:
+        """``with_values`` for the values that differ from this object's own: for widgets that always
+        return a value (an untouched slider keeps following the site)."""
+        return self.with_values(**{name: value for name, value in values.items()
+                                   if float(value) != getattr(self, name).value})
+
     def with_tmy(self, path: str | os.PathLike[str] | None) -> PVAssumptions:
         """A copy that takes the site's irradiation from a typical-year weather file (None: estimate)."""
         if path is not None:

@@ -135,3 +135,11 @@ def test_district_table_and_csv_say_what_each_figure_rests_on(tmp_path):
     row = pd.read_csv(tmp_path / "d.csv").iloc[0]
     assert row["pv_azimuth_deg"] == 0.0 and row["pv_tilt_deg"] == pytest.approx(33.9, abs=0.1)
     assert "ESTIMATE: site clear-sky GHI" in row["pv_basis"] and "facing the equator" in row["pv_basis"]
+
+
+def test_untouched_widgets_keep_following_the_site():
+    a = PVAssumptions()
+    same = a.with_changed(tilt_deg=a.tilt_deg.value, annual_ghi_kwh_m2=a.annual_ghi_kwh_m2.value, system_losses=0.2)
+    assert same.site_defaults == a.site_defaults and same.system_losses.value == 0.2
+    assert site_columns(-33.9, 151.2, same)["pv_tilt_deg"] == pytest.approx(33.9)
+    assert "tilt_deg" not in a.with_changed(tilt_deg=12.0).site_defaults
