@@ -17,6 +17,7 @@ import torch
 
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.gsd import resample_fraction, resample_image, resample_label_mask, tile_gsd_m
+from pgssl_core.tiles.masks import read_label_mask
 
 IGNORE = 255
 Sample = dict[str, Any]
@@ -103,20 +104,6 @@ def to_working_gsd(image: np.ndarray, valid: np.ndarray | None, mask: np.ndarray
     return image, valid, mask
 
 
-def _read_mask(path: Path) -> np.ndarray:
-    """(H, W) mask from a PNG or GeoTIFF (first band); non-zero = building."""
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import rasterio
-
-        with rasterio.open(path) as src:
-            return src.read(1)
-    from PIL import Image
-
-    with Image.open(path) as im:
-        arr = np.asarray(im)
-    return arr[..., 0] if arr.ndim == 3 else arr
-
-
 def _find_mask(masks_dir: Path, image: Path) -> Path | None:
     for cand in [masks_dir / image.name] + [masks_dir / (image.stem + s) for s in IMAGE_SUFFIXES]:
         if cand.is_file():
@@ -170,7 +157,7 @@ def load_folder(images_dir: str | Path, masks_dir: str | Path | None = None, man
             mask_path = _find_mask(Path(masks_dir), path)
             if mask_path is None:
                 raise PgsslError(f"no mask for {path.name} in {masks_dir}")
-            mask = (_read_mask(mask_path) != 0).astype(np.uint8)  # binary file: any non-zero = building
+            mask = read_label_mask(mask_path)  # 0/1 at half the value range; lossy/odd masks warned (by name)
             if mask.shape != image.shape[:2]:
                 raise PgsslError(f"mask of {path.name} is {mask.shape}, image is {image.shape[:2]}")
         image, valid, mask = to_working_gsd(image, valid, mask, source_gsd, working_gsd_m)

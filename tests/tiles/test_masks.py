@@ -87,3 +87,16 @@ def test_unreadable_mask_is_a_one_line_error(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     with pytest.raises(TileError, match=r"^broken\.png: label mask is unreadable"):
         read_label_mask(path)
+
+
+def test_training_folders_read_masks_through_read_label_mask(tmp_path):
+    from pgssl_core.train.data import load_folder
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    truth = _true_mask()
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(tmp_path / "images" / "a.png")
+    Image.fromarray(truth * 255).save(tmp_path / "masks" / "a.jpg", quality=75)
+    with pytest.warns(LabelMaskWarning, match=r"a\.jpg"):
+        (sample,) = load_folder(tmp_path / "images", tmp_path / "masks")
+    assert abs(int(sample["mask"].sum()) - int(truth.sum())) <= 0.02 * truth.sum()
