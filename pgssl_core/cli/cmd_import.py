@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="project name when creating it (default: folder name)")
     parser.add_argument("--tile-size", type=int, default=512, metavar="PX",
                         help="rasters larger than this on either side are split into tiles (default 512)")
-    parser.add_argument("--bands", type=_band_map, default=None, metavar="R,G,B",
+    parser.add_argument("--bands", "--band-map", dest="bands", type=_band_map, default=None, metavar="R,G,B",
                         help="1-based bands to show as R,G,B (or one band as grey); default: the file's RGB")
 
 

@@ -128,3 +128,24 @@ def test_absent_blocks_are_nodata_and_uint16_stats_come_from_stored_blocks(tmp_p
         assert rgb[:, 512:1024].std() > 20
     tiles = list(iter_raster_tiles(path))
     assert [offset for offset, _ in tiles] == [(0, 512)]
+
+
+def test_training_folder_refuses_a_bad_file_by_name(tmp_path):
+    # Training takes the folder as the data set the user asked for: a bad file stops it, named.
+    from pgssl_core.train.data import load_folder
+
+    (tmp_path / "images").mkdir()
+    _thin(tmp_path / "images" / "thin.tif")
+    with pytest.raises(TileError, match=f"^thin.tif: {TOO_SMALL}$"):
+        load_folder(tmp_path / "images")
+
+
+def test_import_band_map_for_undefined_bands(tmp_path, make_geotiff, capsys):
+    from rasterio.enums import ColorInterp
+
+    data = np.stack([np.full((40, 40), v, np.uint8) for v in (10, 20, 30, 40)])
+    path = make_geotiff(data, name="four.tif", colorinterp=[ColorInterp.undefined] * 4)
+    assert main(["import", str(path), "--project", str(tmp_path / "p"), "--band-map", "4,3,2"]) == 0
+    with Project.open(tmp_path / "p") as project:
+        (record,) = project.tiles()
+        assert tuple(project.read(record.id).image[0, 0]) == (40, 30, 20)
