@@ -55,13 +55,17 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oam_buildings"
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
 DEFAULT_WORK = DEFAULT_OUT / "label_efficiency_runs"
 FRACTIONS = (0.05, 0.1, 0.2, 0.5, 1.0)
-METHODS = ("supervised", "pgssl", "byol", "inpaint", "pgssl_noconf")
+METHODS = ("supervised", "pgssl", "byol", "inpaint", "pgssl_noconf", "supervised_base", "pgssl_base")
 # Rows in the results: the grid's methods plus pgssl_r1, which comes out of each pgssl run (see run_cell).
-REPORTED = ("supervised", "pgssl", "pgssl_r1", "pgssl_noconf", "byol", "inpaint")
-# Study method name -> (engine method, confidence weighting).
-METHOD_SPECS: dict[str, tuple[str, bool]] = {
-    "supervised": ("supervised", True), "pgssl": ("pgssl", True), "byol": ("byol", True),
-    "inpaint": ("inpaint", True), "pgssl_noconf": ("pgssl", False),
+REPORTED = ("supervised", "pgssl", "pgssl_r1", "pgssl_noconf", "byol", "inpaint", "supervised_base", "pgssl_base")
+# Study method name -> (engine method, confidence weighting, starting point). Plain names start from
+# scratch (random weights); "_base" ones from the shipped base model (which saw every train label: see
+# the README's reading of these cells).
+METHOD_SPECS: dict[str, tuple[str, bool, str]] = {
+    "supervised": ("supervised", True, "scratch"), "pgssl": ("pgssl", True, "scratch"),
+    "byol": ("byol", True, "scratch"), "inpaint": ("inpaint", True, "scratch"),
+    "pgssl_noconf": ("pgssl", False, "scratch"), "supervised_base": ("supervised", True, "base"),
+    "pgssl_base": ("pgssl", True, "base"),
 }
 COLUMNS = ("method", "fraction", "seed", "labelled", "unlabelled", "val_iou", "test_iou", "test_f1",
            "test_precision", "test_recall", "wall_s", "profile", "device", "pool_limit", "overrides", "profile_id")
@@ -177,7 +181,7 @@ def profile_fingerprint(profile: str, overrides: dict[str, Any]) -> tuple[str, d
     return hashlib.sha1(text.encode()).hexdigest()[:10], values
 
 
-SUMMARY_FIELDS = ("encoder", "crop", "batch_size", "teacher_steps", "pretrain_steps", "finetune_steps",
+SUMMARY_FIELDS = ("encoder", "gsd_m", "crop", "batch_size", "teacher_steps", "pretrain_steps", "finetune_steps",
                   "supervised_steps", "rounds", "lr", "pretrain_lr", "finetune_lr", "task_weights", "task_schedule",
                   "pseudo_threshold", "class_balance", "inpaint_block", "inpaint_ratio", "transfer_decoder")
 
@@ -187,8 +191,10 @@ def profile_summary(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(values[k])}" for k in SUMMARY_FIELDS if k in values)
 
 
-def load_split(data: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
-    return load_folder(data / "images", data / "masks", data / "manifest.csv", split, limit, POOL_SEED)
+def load_split(data: Path, split: str, limit: int | None, gsd_m: float | None = None) -> list[dict[str, Any]]:
+    """A split's tiles with masks, resampled to the working GSD ``gsd_m`` (None: native)."""
+    return load_folder(data / "images", data / "masks", data / "manifest.csv", split, limit, POOL_SEED,
+                       working_gsd_m=gsd_m)
 
 
 def _figures(path: Path, test: TensorSet | None, device: str) -> dict[str, Any]:
@@ -217,10 +223,11 @@ def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, tes
     labelled, unlabelled = split_label_fraction(pool, fraction, seed)
     if fraction >= 1.0:  # 100%: the pretraining pool is the same pool, all labelled
         unlabelled = []
-    engine_method, conf = METHOD_SPECS[method]
+    engine_method, conf, init = METHOD_SPECS[method]
     config = TrainConfig(method=engine_method, profile=profile, seed=seed, device=device, confidence_weighting=conf,
-                         profile_overrides=dict(overrides))
-    result = run_training(TrainingData(labelled, unlabelled, val), config, run_dir)
+                         profile_overrides=dict(overrides), init=init)
+    gsd = config.resolved_profile().gsd_m
+    result = run_training(TrainingData(labelled, unlabelled, val, gsd_m=gsd), config, run_dir)
     common = {"labelled": len(labelled), "unlabelled": len(unlabelled), "wall_s": round(result.wall_s, 1),
               "device": result.device}
     out = {method: {**common, **_figures(result.selected_path, test, device)}}  # best.pt: best val IoU
@@ -270,7 +277,8 @@ def paired_differences(rows: list[dict[str, str]], method: str, reference: str) 
 def paired_lines(rows: list[dict[str, str]], methods: list[str], fractions: list[float]) -> list[str]:
     """Markdown table of paired test-IoU differences against ``supervised`` (and pgssl's ablations)."""
     pairs = [(m, "supervised") for m in methods if m != "supervised"]
-    pairs += [(m, ref) for m, ref in (("pgssl", "pgssl_noconf"), ("pgssl", "pgssl_r1")) if m in methods and ref in methods]
+    pairs += [(m, ref) for m, ref in (("pgssl", "pgssl_noconf"), ("pgssl", "pgssl_r1"), ("pgssl_base", "supervised_base"),
+                                      ("pgssl_base", "pgssl")) if m in methods and ref in methods]
     lines = ["## Paired test-IoU differences", "", "Same fraction and seed = same labelled tiles; mean of the "
              "differences (n = seeds).", "", "| difference | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
              "|---|" + "---|" * len(fractions)]
@@ -366,9 +374,10 @@ def _run(args: argparse.Namespace) -> int:
     done = {cell_key(r) for r in rows}
 
     t0 = time.time()
-    pool = load_split(args.data, "train", args.pool_limit)
-    val = load_split(args.data, "val", args.val_limit)
-    test = TensorSet.from_samples(load_split(args.data, "test", args.test_limit))
+    gsd = profile_values.get("gsd_m")
+    pool = load_split(args.data, "train", args.pool_limit, gsd)
+    val = load_split(args.data, "val", args.val_limit, gsd)
+    test = TensorSet.from_samples(load_split(args.data, "test", args.test_limit, gsd))
     print(f"data: pool {len(pool)}, val {len(val)}, test {len(test)} tiles ({time.time() - t0:.1f}s); "
           f"device {describe_device(device)}; profile {profile}", flush=True)
 

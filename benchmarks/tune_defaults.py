@@ -134,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     csv_path = args.out / "tuning.csv"
     rows = study.read_rows(csv_path)
     t0 = time.time()
-    pool = study.load_split(args.data, "train", args.pool_limit)
-    val = study.load_split(args.data, "val", args.val_limit)
+    gsd = study.profile_fingerprint(args.profile, base)[1].get("gsd_m")  # tiles at the profile's working GSD
+    pool = study.load_split(args.data, "train", args.pool_limit, gsd)
+    val = study.load_split(args.data, "val", args.val_limit, gsd)
     print(f"data: pool {len(pool)}, val {len(val)} ({time.time() - t0:.1f}s); base {base_text}", flush=True)
 
     def key(r: dict[str, Any]) -> tuple[str, ...]:

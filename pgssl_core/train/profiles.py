@@ -105,7 +105,7 @@ PROFILES: dict[str, Profile] = {
     # the candidates measured for CPU inference (benchmarks/results/base_model_arch.md).
     "base": Profile(name="base", encoder="tu-resnet10t", encoder_depth=4, decoder_channels=(64, 32, 16, 16),
                     crop=128, scale=(0.67, 1.5), batch_size=8, teacher_steps=2000, pretrain_steps=600,
-                    finetune_steps=1500, frozen_warmup_steps=50, transfer_decoder=True, rounds=1, lr=1e-3,
+                    finetune_steps=3000, frozen_warmup_steps=50, transfer_decoder=True, rounds=1, lr=1e-3,
                     warmup_steps=50, proj_dim=64, proj_hidden=256, eval_every=250, checkpoint_every=100,
                     log_every=10, pseudo_threshold=0.7, degrade=3.3, degrade_p=0.3, grey_p=0.1, ema_decay=0.995),
     # GPU: ResNet-34 at 256 px, two alternating rounds, minutes on one modern GPU. The method's switches

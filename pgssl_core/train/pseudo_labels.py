@@ -106,3 +106,29 @@ def make_pseudo_labels(teacher: nn.Module, images: Sequence[torch.Tensor], mean:
                "mean_weight": float(sum(float(w.sum()) for w in weights) / total),
                "factor_background": float(factors[0]), "factor_building": float(factors[1])}
     return labels, weights, summary
+
+
+def pseudo_label_quality(labels: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]) -> dict[str, float]:
+    """Precision and recall of the building class of confident pseudo-labels against the tiles' own
+    labels, where a tile has them (the labelled tiles are part of the pool).
+
+    ``labels``: uint8 (H, W) in {0, 1, 255}; ``masks``: the same tiles' masks (0/1/255) or None.
+    Returns ``{"pl_precision", "pl_recall", "pl_tiles"}``; NaN figures when no labelled pixel is confident.
+    A recall far below the precision means the pseudo-labels collapse towards background.
+    """
+    from pgssl_core.train.metrics import Confusion
+
+    conf = Confusion()
+    tiles = 0
+    for lab, mask in zip(labels, masks, strict=True):
+        if mask is None:
+            continue
+        tiles += 1
+        # Unconfident pixels count as background claims: recall then measures how much of the true roof
+        # area the pseudo-labels actually teach.
+        pred = torch.where(lab == 1, 1, 0)
+        conf.add(pred, mask)
+    if tiles == 0 or conf.tp + conf.fn + conf.fp == 0:
+        return {"pl_precision": float("nan"), "pl_recall": float("nan"), "pl_tiles": tiles}
+    figures = conf.figures()
+    return {"pl_precision": figures["precision"], "pl_recall": figures["recall"], "pl_tiles": tiles}

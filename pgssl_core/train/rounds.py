@@ -32,7 +32,7 @@ from pgssl_core.train.device import describe_device, resolve_device
 from pgssl_core.train.loop import RunContext, RunState
 from pgssl_core.train.profiles import Profile, get_profile
 from pgssl_core.train.progress import MetricsLog, ProgressCallback, Reporter
-from pgssl_core.train.pseudo_labels import PseudoLabelConfig, make_pseudo_labels
+from pgssl_core.train.pseudo_labels import PseudoLabelConfig, make_pseudo_labels, pseudo_label_quality
 from pgssl_core.train.pretrain_model import PretrainModel
 from pgssl_core.train.stages import TensorSet, pretrain, train_segmenter, transfer
 
@@ -135,6 +135,17 @@ def _start_model(mcfg: ModelConfig, init: InitModel) -> nn.Module:
     if init.model is not None:
         model.load_state_dict(init.model.state_dict())
     return model
+
+
+def pseudo_label_line(rnd: int, summary: dict[str, float]) -> str:
+    """One line on a round's pseudo-labels, with a warning when they under-call buildings (recall far
+    below precision on the labelled tiles), which would teach the encoder that roofs are background."""
+    p, r = summary.get("pl_precision", float("nan")), summary.get("pl_recall", float("nan"))
+    line = (f"round {rnd} pseudo-labels: {summary['building_share']:.1%} building, {summary['ignored_share']:.1%} "
+            f"left out as unsure; on the labelled tiles precision {p:.2f}, recall {r:.2f}")
+    if r == r and p == p and r < 0.5 * p:  # NaN-safe: only with figures
+        line += " (warning: they miss many buildings; the teacher under-calls roofs)"
+    return line
 
 
 def _task_weights(method: str, profile: Profile) -> dict[str, float]:
@@ -241,7 +252,9 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
                 assert model is not None, "pseudo-labels need a teacher"
                 labels, pw, summary = make_pseudo_labels(model, pool.images, mcfg.mean, mcfg.std, pl_cfg, device,
                                                          2 ** mcfg.encoder_depth)
-                reporter.emit({"kind": "info", "stage": "pseudo_labels", "round": rnd, "pseudo_labels": summary})
+                summary.update(pseudo_label_quality(labels, pool.masks))
+                reporter.emit({"kind": "info", "stage": "pseudo_labels", "round": rnd, "pseudo_labels": summary,
+                               "message": pseudo_label_line(rnd, summary)})
                 pseudo = (labels, pw)
             pmodel = pretrain(ctx, rnd, pmodel, pool, pseudo, profile, weights, steps)
             save_torch(stage_file(rnd, name), pmodel.state_dict())
