@@ -57,7 +57,8 @@ def tile_overlay(project: Project, record: TileRecord, max_px: int = OVERLAY_PX)
     return Overlay(record.id, record.original_name, _webp_url(np.moveaxis(out, 0, 2)), [[south, west], [north, east]])
 
 
-def tile_overlays(project: Project, max_tiles: int = MAX_OVERLAYS, max_px: int = OVERLAY_PX) -> tuple[list[Overlay], int]:
-    """Overlays of the first ``max_tiles`` georeferenced tiles, and how many such tiles there are."""
+def tile_overlays(project: Project, max_tiles: int = MAX_OVERLAYS, max_px: int = OVERLAY_PX,
+                  offset: int = 0) -> tuple[list[Overlay], int]:
+    """Overlays of georeferenced tiles ``offset`` .. ``offset + max_tiles``, and how many such tiles there are."""
     records = [r for r in project.tiles() if r.georeferenced]
-    return [tile_overlay(project, r, max_px) for r in records[:max_tiles]], len(records)
+    return [tile_overlay(project, r, max_px) for r in records[offset:offset + max_tiles]], len(records)

@@ -17,7 +17,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app.labeling import active_model_path, model_or_base
-from app.map_overlays import tile_overlays
+from app.boundaries import BoundaryChoice, districts_for, imaged_area
+from app.map_controls import OUTLINE_ZOOM
+from app.map_overlays import MAX_OVERLAYS, tile_overlays
 from app.mapview import METRICS, MapData, build_map
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.assess.project_assess import Assessment, prepare_assessment
@@ -33,7 +35,6 @@ from pgssl_core.infer.project_predict import (
 REFERENCE_DIR = "maps/reference"  # inside the project folder
 PREDICT_KIND = "predict"
 CELL_M = 100.0  # density grid cell side (m)
-DISTRICTS = "beijing"  # the shipped boundaries; other boundary files are not offered in the app yet
 REFERENCE_CHOICE = "Reference masks (ground truth)"
 SOURCE_KEY = "map_source"
 
@@ -49,20 +50,26 @@ def _reference_maps(project_root: str, tile_key: tuple[str, ...]) -> str:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Aggregating districts and the density grid…")
-def _prepared(out_dir: str, finished: float, cell_m: float):
+def _prepared(out_dir: str, finished: float, cell_m: float, boundaries: BoundaryChoice = BoundaryChoice()):
+    """(footprints, extents, assessment, note); ``note`` says why the table holds the imaged area as one
+    row when no district boundary covers the tiles."""
     maps = load_project_maps(out_dir)
     footprints, extents = read_layers(maps)
     try:
-        return footprints, prepare_assessment(footprints, extents, DISTRICTS, cell_m=cell_m), None
-    except PgsslError as exc:  # e.g. tiles outside Beijing: the map still shows buildings and density
-        note = f"the tiles lie outside the Beijing district boundaries shipped with the app ({exc})"
-        return footprints, prepare_assessment(footprints, extents, None, cell_m=cell_m), note
+        return footprints, extents, prepare_assessment(footprints, extents, districts_for(boundaries),
+                                                       cell_m=cell_m), None
+    except PgsslError as exc:  # e.g. a city other than Beijing: totals for the imaged area itself
+        if not len(extents):
+            return footprints, extents, prepare_assessment(footprints, extents, None, cell_m=cell_m), str(exc)
+        note = (f"{boundaries.label} do not cover these tiles, so the table shows the imaged area as one row. "
+                "Upload your city's district boundaries above to split it by district.")
+        return footprints, extents, prepare_assessment(footprints, extents, imaged_area(extents), cell_m=cell_m), note
 
 
 @st.cache_resource(max_entries=4, show_spinner="Preparing tile imagery…")
-def _overlays(project_root: str, tile_key: tuple[str, ...]):
+def _overlays(project_root: str, tile_key: tuple[str, ...], offset: int = 0):
     with Project.open(Path(project_root)) as project:
-        return tile_overlays(project)
+        return tile_overlays(project, offset=offset)
 
 
 def _tile_key(project: Project) -> tuple[str, ...]:
@@ -210,7 +217,8 @@ class MapView:
     maps: ProjectMaps
     footprints: object
     assessment: Assessment
-    district_note: str | None = None  # why there is no district table, if there is none
+    district_note: str | None = None  # why the table is not split by district, if it is not
+    extents: object = None  # imaged tile extents (GeoDataFrame)
 
 
 def choose_layers(project: Project) -> ProjectMaps | None:
@@ -258,13 +266,24 @@ def pv_sliders() -> PVAssumptions:
     return a.with_values(**values)
 
 
-def map_view(maps: ProjectMaps, assumptions: PVAssumptions) -> MapView:
+def map_view(maps: ProjectMaps, assumptions: PVAssumptions, boundaries: BoundaryChoice = BoundaryChoice()) -> MapView:
     """Footprints and the assessment for ``assumptions`` (geometry cached, PV recomputed)."""
-    footprints, prepared, note = _prepared(str(maps.out_dir), float(maps.manifest.get("finished", 0)), CELL_M)
-    return MapView(maps, footprints, prepared.with_assumptions(assumptions), note)
+    footprints, extents, prepared, note = _prepared(str(maps.out_dir), float(maps.manifest.get("finished", 0)),
+                                                    CELL_M, boundaries)
+    return MapView(maps, footprints, prepared.with_assumptions(assumptions), note, extents)
 
 
 # ---------------------------------------------------------------- rendering
+
+
+def _imagery_batch(total: int) -> int:
+    """Offset of the tiles whose imagery the map shows: a choice when there are more than fit on one map."""
+    if total <= MAX_OVERLAYS:
+        return 0
+    starts = list(range(0, total, MAX_OVERLAYS))
+    start = st.selectbox("Imagery for tiles", starts, key="map_imagery_batch",
+                         format_func=lambda a: f"{a + 1}–{min(a + MAX_OVERLAYS, total)} of {total}")
+    return int(start)
 
 
 def map_panel(project: Project, view: MapView) -> None:
@@ -273,11 +292,18 @@ def map_panel(project: Project, view: MapView) -> None:
     metric = c1.radio("Colour districts by", list(METRICS), format_func=lambda k: METRICS[k][0], horizontal=True,
                       key="map_metric")
     basemap = c2.toggle("OpenStreetMap basemap (online)", value=False, key="map_basemap")
-    overlays, total = _overlays(str(project.root), _tile_key(project))
+    tile_key = _tile_key(project)
+    offset = _imagery_batch(len(tile_key))
+    overlays, total = _overlays(str(project.root), tile_key, offset)
     data = MapData(view.assessment.table, view.assessment.grid, view.footprints, overlays, total,
-                   view.maps.manifest.get("label", "buildings"))
+                   view.maps.manifest.get("label", "buildings"), extents=view.extents, view_key=project.root.name)
+    shown = (f"Imagery shown for all {total} tiles." if len(overlays) == total else
+             f"Imagery shown for tiles {offset + 1}–{offset + len(overlays)} of {total}: one map carries at most "
+             f"{MAX_OVERLAYS} tile images (each adds to the page the browser must draw); pick other tiles above. "
+             "The blue outlines mark every imaged tile.")
     st.caption(f"Buildings: {data.source_label} · {view.maps.manifest.get('footprints', 0):,} footprints on "
-               f"{view.maps.manifest.get('tiles', 0)} tiles. Imagery shown for {len(overlays)} of {total} tiles.")
+               f"{view.maps.manifest.get('tiles', 0)} tiles. {shown} Zoom in past level {OUTLINE_ZOOM} and the "
+               "districts turn to outlines so the imagery shows; “Zoom to my tiles” (top left) frames your tiles.")
     st_folium(build_map(data, metric, basemap), returned_objects=[], height=620, use_container_width=True,
               key="project_map")
 
@@ -292,10 +318,15 @@ def district_table(view: MapView) -> None:
     if view.assessment.report is None:
         st.info(f"No district statistics: {view.district_note}")
         return
+    if view.district_note:
+        st.info(view.district_note, icon=":material/info:")
     table = pd.DataFrame(view.assessment.table.drop(columns="geometry"))
     shown = table[[c for c in TABLE_COLUMNS if c in table]].rename(columns=TABLE_COLUMNS)
+    number = st.column_config.NumberColumn
     st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={"Coverage": st.column_config.NumberColumn(format="percent")})
+                 column_config={"Coverage": number(format="percent"), "Imaged km²": number(format="%.3f"),
+                                "Footprint m²": number(format="localized"), "PV MWp": number(format="%.2f"),
+                                "GWh/yr": number(format="%.2f"), "CO₂ avoided t/yr": number(format="localized")})
     if view.assessment.report.buildings_outside:
         st.caption(f"{view.assessment.report.buildings_outside} buildings lie outside every district.")
 

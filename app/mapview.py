@@ -30,17 +30,20 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from app.map_controls import MapControls
 from app.map_overlays import Overlay
 
 #: choropleth metric -> (legend caption, multiplier for display, number format)
 METRICS: dict[str, tuple[str, float, str]] = {
     "coverage": ("Building coverage of the imaged area (%)", 100.0, "{:.1f} %"),
-    "capacity_mwp": ("Rooftop PV capacity (MWp)", 1.0, "{:.2f} MWp"),
-    "generation_gwh": ("Annual PV generation (GWh/yr)", 1.0, "{:.2f} GWh/yr"),
+    "capacity_mwp": ("Rooftop PV capacity of the imaged part (MWp)", 1.0, "{:.2f} MWp"),
+    "generation_gwh": ("Annual PV generation of the imaged part (GWh/yr)", 1.0, "{:.2f} GWh/yr"),
 }
 DISTRICT_LAYER = "Districts"
 FOOTPRINT_COLOUR = "#d7301f"
 HEAT_GRADIENT = {0.2: "#2c7bb6", 0.45: "#abd9e9", 0.65: "#ffffbf", 0.85: "#fdae61", 1.0: "#d7191c"}
+TILE_OUTLINE_COLOUR = "#2166ac"
+HEAT_MAX_ZOOM = 16  # Leaflet.heat reaches full intensity at this zoom; beyond it the layer is switched off
 DISTRICT_SIMPLIFY_DEG = 0.0005  # ~50 m: invisible at district zoom, a fraction of the vertices
 
 
@@ -56,6 +59,8 @@ class MapData:
     overlays: Sequence[Overlay] = ()
     tiles_total: int = 0
     source_label: str = "buildings"
+    extents: gpd.GeoDataFrame | None = None  # imaged tile footprints (any CRS): outlines, "zoom to my tiles"
+    view_key: str = "map"  # names the view the browser remembers (one per project)
 
 
 # Leaflet's own files, shipped unmodified inside the `django-js-lib-leaflet` wheel (no Django needed:
@@ -102,7 +107,8 @@ class Legend(MacroElement):
         {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div", "legend");
             div.innerHTML = {{ this.html|tojson }};
-            div.style.cssText = "background:rgba(255,255,255,0.9);padding:6px 8px;border-radius:4px;font:12px sans-serif;";
+            div.style.cssText = "background:rgba(255,255,255,0.9);padding:6px 8px;border-radius:4px;font:12px sans-serif;" +
+                "max-width:260px;white-space:normal;overflow-wrap:anywhere;";
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -193,8 +199,17 @@ def footprint_layer(footprints: gpd.GeoDataFrame, label: str) -> folium.GeoJson:
 def density_layer(grid: gpd.GeoDataFrame, cell_label: str) -> folium.plugins.HeatMap:
     """Heatmap of grid-cell centres weighted by building coverage (0..1)."""
     points = grid.loc[grid["coverage"] > 0, ["lat", "lon", "coverage"]].to_numpy(dtype=float).round(6).tolist()
-    return folium.plugins.HeatMap(points, name=f"Building density heatmap ({cell_label} cells)", min_opacity=0.3,
-                                  radius=18, blur=14, max_zoom=16, gradient=HEAT_GRADIENT, show=False)
+    # Leaflet greys a layer's checkbox out beyond its maxZoom: the name says so, so the grey is explained
+    return folium.plugins.HeatMap(points, name=f"Building density heatmap ({cell_label} cells; up to zoom {HEAT_MAX_ZOOM})",
+                                  min_opacity=0.3, radius=18, blur=14, max_zoom=HEAT_MAX_ZOOM, gradient=HEAT_GRADIENT,
+                                  show=False)
+
+
+def tile_outline_layer(extents: gpd.GeoDataFrame) -> folium.GeoJson:
+    """The imaged tiles as outlines: visible at city zoom, where the imagery itself is a speck."""
+    outlines = gpd.GeoDataFrame(geometry=extents.geometry.to_crs(4326).boundary, crs=4326)
+    return folium.GeoJson(outlines.to_json(), name=f"Imaged tiles (outlines, {len(outlines):,})",
+                          style_function=lambda _f: {"color": TILE_OUTLINE_COLOUR, "weight": 2, "opacity": 0.9})
 
 
 def imagery_layer(overlays: Sequence[Overlay], total: int) -> folium.FeatureGroup:
@@ -205,28 +220,47 @@ def imagery_layer(overlays: Sequence[Overlay], total: int) -> folium.FeatureGrou
 
 
 def build_map(data: MapData, metric: str = "coverage", basemap: bool = False, cell_label: str = "100 m") -> folium.Map:
-    """The whole map with a layer control and legends (district colours and heatmap coverage)."""
+    """The whole map with a layer control, legends that follow their layers, and the controls of
+    :mod:`app.map_controls` (zoom to the tiles, outline-only districts when zoomed in, kept view)."""
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
     if basemap:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap (online)").add_to(m)
     if data.overlays:
         imagery_layer(data.overlays, data.tiles_total).add_to(m)
+    legends: list[tuple[Legend, object]] = []
+    districts = None
     if len(data.districts):
         districts, colours = district_layer(data.districts, metric)
         districts.add_to(m)
-        Legend(colours, METRICS[metric][0]).add_to(m)
+        legend = Legend(colours, METRICS[metric][0])
+        legend.add_to(m)
+        legends.append((legend, districts))
+    if data.extents is not None and len(data.extents):
+        tile_outline_layer(data.extents).add_to(m)
     if len(data.grid):
-        density_layer(data.grid, cell_label).add_to(m)
+        heat_layer = density_layer(data.grid, cell_label)
+        heat_layer.add_to(m)
+        peak = float(data.grid["coverage"].max()) * 100
+        heat = cm.LinearColormap(list(HEAT_GRADIENT.values()),
+                                 index=[0.0] + [k * peak for k in list(HEAT_GRADIENT)[1:]], vmin=0, vmax=peak)
+        legend = Legend(heat, f"Heatmap: building coverage per {cell_label} cell of the imaged part (%)", "bottomleft")
+        legend.add_to(m)
+        legends.append((legend, heat_layer))
     if len(data.footprints):
         footprint_layer(data.footprints, data.source_label).add_to(m)
-    peak = float(data.grid["coverage"].max()) * 100 if len(data.grid) else 100.0
-    heat = cm.LinearColormap(list(HEAT_GRADIENT.values()), index=[0.0] + [k * peak for k in list(HEAT_GRADIENT)[1:]], vmin=0,
-                             vmax=peak)
-    Legend(heat, f"Heatmap: building coverage per {cell_label} cell (%)", "bottomleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     make_offline(m)
-    focus = data.grid if len(data.grid) else data.districts
-    if len(focus):
-        west, south, east, north = focus.to_crs(4326).total_bounds
-        m.fit_bounds([[south, west], [north, east]])
+    tile_bounds = _bounds(data.extents) if data.extents is not None and len(data.extents) else None
+    focus = tile_bounds or _bounds(data.grid if len(data.grid) else data.districts)
+    if focus:
+        m.fit_bounds(focus)
+    MapControls(tile_bounds, data.view_key, districts, legends).add_to(m)
     return m
+
+
+def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of ``frame`` in degrees, or None when it is empty."""
+    if frame is None or not len(frame):
+        return None
+    west, south, east, north = frame.to_crs(4326).total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import context, mappage, report_panel
+from app import boundaries, context, mappage, report_panel
 from pgssl_core.errors import PgsslError
 
 entry = context.current_project_entry()
@@ -20,8 +20,9 @@ with context.open_project(entry) as project:
         st.info("Nothing to map yet: this project has no reference masks and no finished prediction. "
                 "Train a model, then press “Predict all tiles”.")
         st.stop()
+    boundaries.boundary_panel(project)
     try:
-        view = mappage.map_view(maps, assumptions)
+        view = mappage.map_view(maps, assumptions, boundaries.project_boundaries(project))
     except PgsslError as exc:
         st.warning(str(exc))
         st.stop()

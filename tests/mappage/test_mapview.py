@@ -22,12 +22,13 @@ def map_data(small_project, tmp_path) -> MapData:
     footprints, extents = read_layers(reference_footprints(small_project, tmp_path / "ref"))
     view = assess_project(footprints, extents, "beijing", PVAssumptions(), cell_m=50.0)
     overlays, total = tile_overlays(small_project, max_tiles=2, max_px=32)
-    return MapData(view.table, view.grid, footprints, overlays, total, "reference masks (ground truth)")
+    return MapData(view.table, view.grid, footprints, overlays, total, "reference masks (ground truth)",
+                   extents=extents, view_key="proj")
 
 
 def test_map_has_every_layer_and_legend(map_data: MapData) -> None:
     html = build_map(map_data, "capacity_mwp").get_root().render()
-    assert f"{DISTRICT_LAYER}: Rooftop PV capacity (MWp)" in html  # layer control entry and legend caption
+    assert f"{DISTRICT_LAYER}: Rooftop PV capacity of the imaged part (MWp)" in html  # layer entry and legend
     assert "Building footprints (reference masks (ground truth), 4)" in html
     assert "Building density heatmap" in html and "Tile imagery (2 of 3 tiles)" in html
     assert "Dongcheng" in html and "Yanqing" in html  # every district has a polygon and a tooltip
@@ -69,3 +70,18 @@ def test_map_without_districts_still_shows_buildings(map_data: MapData) -> None:
     map_data.districts = map_data.districts.iloc[:0]
     html = build_map(map_data, "coverage").get_root().render()
     assert DISTRICT_LAYER not in html and "Building footprints" in html
+
+
+def test_map_opens_on_the_tiles_with_controls(map_data: MapData) -> None:
+    """Issue 16, item 7: open on the data, zoom-to-tiles button, outline districts when zoomed in, legends
+    bound to their layers, the view kept per project, the heatmap's zoom limit named."""
+    m = build_map(map_data, "coverage")
+    html = m.get_root().render()
+    west, south, east, north = map_data.extents.to_crs(4326).total_bounds
+    fit = next(child for child in m._children.values() if type(child).__name__ == "FitBounds")
+    assert fit.bounds == [[pytest.approx(south), pytest.approx(west)], [pytest.approx(north), pytest.approx(east)]]
+    assert "Zoom to my tiles" in html and '"pgssl-map-view:" + "proj"' in html
+    assert "map.getZoom() >= 15" in html and "fillOpacity: zoomedIn ? 0" in html
+    assert html.count("overlayadd overlayremove") == 2  # district and heatmap legends follow their layers
+    assert "Imaged tiles (outlines, 3)" in html
+    assert "up to zoom 16" in html
