@@ -42,6 +42,11 @@ def init_picker(project: Project) -> str:
 def gsd_settings(project: Project) -> None:
     """The project's working GSD and the GSD of tiles without a georeference (stored in the project)."""
     current = project_gsd(project)
+    plain = sum(1 for r in project.tiles() if not r.georeferenced)
+    if plain and current.working_gsd_m is not None and current.tile_gsd_m is None:
+        st.warning(f"{plain} tile(s) have no georeference and no GSD is stated: they are used at their native "
+                   "resolution, not at the working GSD. State their GSD under \"Ground resolution\".",
+                   icon=":material/straighten:")
     with st.expander(f"Ground resolution: working GSD "
                      f"{'native' if current.working_gsd_m is None else f'{current.working_gsd_m:g} m'}"):
         st.caption("Every tile is resampled to the working GSD for training and prediction; masks come back on "
