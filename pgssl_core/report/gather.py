@@ -131,8 +131,8 @@ def run_data(project: Project, run: RunInfo) -> TrainingData:
 
     The plan is recomputed with the run's seed and its number of validation tiles: the seeded pick
     takes the first tiles of one permutation, so the same tiles come back as long as the project's
-    tiles and labels are the ones the run saw. A baseline's ``tiles.json`` names the validation tiles
-    exactly. Raises PgsslError when the project has too few labels now.
+    tiles and labels are the ones the run saw. Ids recorded in the run's catalog config
+    (``data.train_ids`` / ``data.val_ids``) or a baseline's ``tiles.json`` name the tiles exactly. Raises PgsslError when the project has too few labels now.
     """
     from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
 
@@ -142,10 +142,12 @@ def run_data(project: Project, run: RunInfo) -> TrainingData:
     n_val = max(int(run.config.get("data", {}).get("val", 0)), 1)
     plan = plan_project_data(project, seed=seed, max_val=n_val)
     named = run.run_dir / "baseline" / "tiles.json"
-    val = tuple(plan.val)
+    train, val = tuple(plan.train), tuple(plan.val)
+    recorded = app_config.get("data", {})  # tile ids, where the app recorded them when the run started
+    train, val = tuple(recorded.get("train_ids", train)), tuple(recorded.get("val_ids", val))
     if named.is_file():
         val = tuple(json.loads(named.read_text(encoding="utf-8")).get("val", val))
-    return load_plan(project, DataPlan(plan.train, (), val, plan.val_source))
+    return load_plan(project, DataPlan(train, (), val, plan.val_source))
 
 
 def validation_samples(project: Project, run: RunInfo) -> list[dict[str, Any]]:

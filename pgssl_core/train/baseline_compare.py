@@ -6,9 +6,9 @@
   ``supervised_steps(profile)``: the labelled steps of the pgssl run (teacher + every fine-tune).
   ``RUN_DIR/baseline/tiles.json`` lists the labelled and validation tile ids it trained on.
 - Comparison: both run models (``run_model_path``) predict the same validation tiles; the verdict
-  is the difference of pooled building IoU, with a paired percentile bootstrap over the validation
-  tiles (2,000 draws, 95%) as its uncertainty: few tiles give a wide interval and "no clear
-  difference" is said whenever the interval holds zero.
+  is the difference of pooled building IoU; its 95% interval comes from a paired bootstrap over the
+  validation tiles (2,000 draws) with Student-t quantiles (``bootstrap_interval``): few tiles give
+  a wide interval and "no clear difference" is said whenever the interval holds zero.
 - Per-round val IoU of the pgssl run comes from its history (``result.json``), and the
   label-budget curve from the finished runs of a project (val IoU against labelled tiles).
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pgssl_core.assess.model_error import TileConfusion, tile_confusions
+from pgssl_core.assess.model_error import TileConfusion, bootstrap_interval, tile_confusions
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_json
 from pgssl_core.train.data import TrainingData
@@ -150,7 +150,7 @@ def compare_counts(pgssl: Sequence[TileConfusion], baseline: Sequence[TileConfus
     if len(a) >= 2:
         picks = np.random.default_rng(seed).integers(0, len(a), size=(draws, len(a)))
         boot = _iou(a[picks].sum(axis=1)) - _iou(b[picks].sum(axis=1))  # the same tiles for both: paired
-        low, high = (float(v) for v in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]))
+        low, high = bootstrap_interval(iou_a - iou_b, boot, len(a), level)
     return Comparison(len(a), iou_a, iou_b, iou_a - iou_b, low, high, level, tuple(t.tile for t in pgssl))
 
 

@@ -12,6 +12,7 @@ from pgssl_core.assess.model_error import (
     UNKNOWN,
     TileConfusion,
     area_correction,
+    bootstrap_interval,
     corrected_district_table,
     load_correction,
     save_correction,
@@ -101,3 +102,15 @@ def test_tile_confusions_count_the_masks_pixels(tmp_path):
     for c in counts:
         assert c.tp + c.fn == 15 * 22  # reference building pixels, whatever the model predicts
         assert 0 <= c.tp + c.fp <= 39 * 40
+
+
+def test_small_sample_interval_uses_t_quantiles():
+    boot = np.random.default_rng(0).normal(1.0, 0.1, 2000)
+    low, high = bootstrap_interval(1.0, boot, 4)
+    p_low, p_high = np.quantile(boot, [0.025, 0.975])
+    assert high - low > 1.5 * (p_high - p_low)  # t(3) x sqrt(4/3) = 3.67 against 1.96: four tiles say little
+    assert high - low == pytest.approx(2 * 3.1824 * boot.std(ddof=1) * (4 / 3) ** 0.5, rel=1e-3)
+    wide_low, wide_high = bootstrap_interval(0.5, np.abs(np.random.default_rng(1).normal(0.5, 0.4, 2000)), 3,
+                                             log=True)
+    assert 0 < wide_low < 0.5 < wide_high  # log scale: a ratio's interval stays positive
+    assert all(math.isnan(v) for v in bootstrap_interval(1.0, boot, 1))
