@@ -149,11 +149,18 @@ def _correction(data: ReportData) -> dict[str, Any]:
                           "factor": _num(t["factor"], 3)} for t in c.per_tile]}
 
 
-def _method_paragraphs() -> list[str]:
-    """The method and limits paragraphs of :mod:`pgssl_core.assess.model_error`, as plain text."""
+def _method_paragraphs() -> list[dict[str, Any]]:
+    """The method and limits of :mod:`pgssl_core.assess.model_error` as blocks: ``{"text": ...}`` for a
+    paragraph, ``{"items": [...]}`` for a bulleted list."""
     text = (MODEL_ERROR_DOC or "").split("\n\n", 1)[-1]
     text = re.sub(r":\w+:`~?([^`]*)`", r"\1", text).replace("``", "")  # reST roles and literals to plain text
-    return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    blocks: list[dict[str, Any]] = []
+    for block in (b.strip() for b in text.split("\n\n") if b.strip()):
+        if block.startswith("- "):
+            blocks.append({"items": [" ".join(item.split()) for item in re.split(r"(?m)^- ", block) if item.strip()]})
+        else:
+            blocks.append({"text": " ".join(block.split())})
+    return blocks
 
 
 def render_report(data: ReportData, largest: int = LARGEST_ROOFS) -> str:
