@@ -41,6 +41,20 @@ def list_projects(root: Path) -> list[ProjectEntry]:
     return sorted(entries, key=lambda e: e.name.lower())
 
 
+#: The project picker lists at most this many projects (the current one always among them): a picker of
+#: thousands is unusable. Projects past it stay reachable by their URL (``?project=<folder>``).
+MAX_PROJECTS_LISTED = 200
+
+
+def picker_entries(entries: list[ProjectEntry], current_slug: str,
+                   limit: int = MAX_PROJECTS_LISTED) -> tuple[list[ProjectEntry], int]:
+    """(the first ``limit`` entries, with the current project kept in; how many were left out)."""
+    shown = entries[:limit]
+    if current_slug not in {e.slug for e in shown}:
+        shown = shown[:-1] + [e for e in entries if e.slug == current_slug] if shown else shown
+    return shown, len(entries) - len(shown)
+
+
 def picker_labels(entries: list[ProjectEntry]) -> dict[str, str]:
     """slug -> the label the project picker shows: the name, plus the folder where two projects share a name.
 

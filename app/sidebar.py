@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import context, session
-from app.projects import picker_labels
+from app.projects import MAX_PROJECTS_LISTED, picker_entries, picker_labels
 
 PICKER_KEY = "project_picker"
 
@@ -29,13 +29,17 @@ def render_sidebar() -> None:
         if not entries or current is None:
             st.info("No project yet.")
             return
-        labels = picker_labels(entries)
+        shown, hidden = picker_entries(entries, current.slug)
+        labels = picker_labels(shown)
         # the widget follows the current project (URL or session), so a stale widget value can never
         # pull the app back to another project; a user's pick reaches the URL through the callback
         if st.session_state.get(PICKER_KEY) != current.slug:
             st.session_state[PICKER_KEY] = current.slug
         st.selectbox("Project", list(labels), format_func=labels.__getitem__, key=PICKER_KEY,
                      on_change=_picked)
+        if hidden:
+            st.caption(f"{hidden} more projects are not listed (MAX_PROJECTS_LISTED = {MAX_PROJECTS_LISTED}); "
+                       "open one by its URL.")
 
 
 def _picked() -> None:

@@ -484,11 +484,15 @@ def run_validation_size(run: dict[str, Any]) -> ValidationSize | None:
     return ValidationSize.from_dict(data["val_size"]) if data.get("val_size") else None
 
 
+#: The run history shows at most this many runs (the newest); each row reads the run's status file.
+MAX_RUNS_LISTED = 100
+
+
 def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
-    """One row per training run, newest first: id, started, state, method, profile, val IoU, F1,
-    wall time (s), active."""
+    """One row per training run (the newest :data:`MAX_RUNS_LISTED`), newest first: id, started, state,
+    method, profile, val IoU, F1, wall time (s), active."""
     rows = []
-    for run in train_runs(project):
+    for run in train_runs(project)[:MAX_RUNS_LISTED]:
         status = run_status(registry, run) or {}
         val = status.get("val") or run["metrics"].get("val") or {}
         wall = run["metrics"].get("wall_s")
