@@ -31,12 +31,15 @@ demo: venv
 		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 # Browser tests drive Debian's chromium with Playwright (never `playwright install`: no downloads here).
+# fonts-noto-cjk: without a CJK font Chromium draws Chinese district names (and some symbols) as boxes,
+# so screenshots would not show what users see.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
 browser:
-	@if command -v chromium >/dev/null; then :; \
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
 	elif [ "$$(id -u)" = "0" ]; then \
-		echo "installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "warning: chromium missing and not root: browser tests will be skipped"; fi
+		echo "installing Debian's $(BROWSER_PACKAGES) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else echo "warning: $(BROWSER_PACKAGES) missing and not root: browser tests may be skipped or draw boxes"; fi
 
 test: venv-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
