@@ -72,10 +72,13 @@ def model_error_table(project: Project, maps: ProjectMaps, table) -> None:
     else:
         st.warning(f"**Model error unknown** ({correction.source}): the corrected area equals the predicted area and "
                    "its interval is left empty; the PV ranges hold the assumptions only.")
-    corrected = pd.DataFrame(corrected_district_table(table, correction).drop(columns="geometry"))
-    corrected = corrected[corrected["footprint_m2"].notna()] if "footprint_m2" in corrected else corrected
+    full = pd.DataFrame(corrected_district_table(table, correction).drop(columns="geometry"))
+    corrected = full[full["footprint_m2"].notna()] if "footprint_m2" in full else full
     shown = corrected[[c for c in CORRECTED_COLUMNS if c in corrected]].rename(columns=CORRECTED_COLUMNS)
     st.dataframe(shown, hide_index=True, width="stretch")
+    st.download_button("Districts with corrected areas (CSV)",
+                       full.to_csv(index=False, float_format="%.6g").encode("utf-8"), "districts_corrected.csv",
+                       "text/csv", key="dl_corrected_csv")
     with st.expander("How the correction works, and its limits"):
         st.markdown((MODEL_ERROR_DOC or "").split("\n\n", 1)[-1])
 
@@ -207,6 +210,9 @@ def pretraining_panel(project: Project) -> None:
             st.warning(str(exc))
     if comparison is not None:
         st.info(comparison.verdict)
+        st.caption(f"Val IoU {comparison.iou_pgssl:.3f} (pgssl) against {comparison.iou_baseline:.3f} (supervised "
+                   f"baseline: same labelled tiles, same labelled steps), both on the same {comparison.tiles} "
+                   "validation tiles.")
     elif job is not None and job.alive:
         st.caption("The supervised baseline is training in the background; reload the page to see the verdict.")
     elif st.button("Train the supervised baseline (same labelled tiles, same labelled steps)", key="verdict_start"):

@@ -39,7 +39,8 @@ def map_png(districts: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, footprints: gpd
     f = footprints.to_crs(4326) if len(footprints) else footprints
     fig = Figure(figsize=(12, 6), dpi=dpi, layout="constrained")
     overview, zoom = fig.subplots(1, 2)
-    for ax, title in ((overview, "Districts: rooftop PV capacity (MWp, imaged part)"),
+    overview_title = "Districts: rooftop PV capacity (MWp, imaged part)" if len(d) else "Where the buildings are"
+    for ax, title in ((overview, overview_title),
                       (zoom, "Imaged area: building density and footprints")):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("longitude (deg)", fontsize=8)

@@ -41,3 +41,27 @@ def test_train_page_without_pgssl_run_explains_the_comparison(projects_env: Path
     assert not at.exception, at.exception
     assert "Did pretraining help?" in [h.value for h in at.subheader]
     assert any("Finish a pgssl run" in c.value for c in at.caption)
+
+
+@pytest.mark.slow  # trains a pgssl run and its baseline (test profile), then opens two pages
+def test_pages_show_the_verdict_and_the_measured_model_error(projects_env: Path, tmp_path: Path) -> None:
+    from app.session import PROJECT_PARAM
+    from tests.report.conftest import build_report_project
+
+    build_report_project(projects_env / "report-test")
+    at = AppTest.from_file(MAIN, default_timeout=240)
+    at.query_params[PROJECT_PARAM] = "report-test"
+    at.run()
+    at.switch_page("../pages/train.py").run()
+    assert not at.exception, at.exception
+    verdicts = [i.value for i in at.info if "supervised baseline on your 4 validation tiles" in i.value]
+    assert len(verdicts) == 1
+    assert any(list(d.value.columns)[:2] == ["round", "stage"] for d in at.dataframe)  # per-round val IoU
+
+    at.switch_page("../pages/map.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="map_source").value.startswith("Prediction")
+    assert any("measured on 4 validation tiles" in c.value for c in at.caption)
+    corrected = next(d.value for d in at.dataframe if "Corrected m²" in d.value.columns)
+    assert (corrected["Corrected low"] <= corrected["Corrected m²"]).all()
+    assert (corrected["Corrected m²"] <= corrected["Corrected high"]).all()
