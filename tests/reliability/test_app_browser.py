@@ -82,3 +82,75 @@ def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path)
     finally:
         stop_app(proc)
         log.close()
+
+
+def _stroke(page, row: int) -> None:
+    """One horizontal building stroke across the canvas at canvas row ``row`` (px)."""
+    canvas = page.locator("canvas.upper-canvas")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + row)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 300, box["y"] + row, steps=20)
+    page.mouse.up()
+
+
+def _wait(check, timeout: float, what: str) -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Path) -> None:
+    """Tab B edits a tile that tab A saved meanwhile: B's save is refused with a message and B reloads; B's next
+    stroke lands on top of A's. No stroke is lost without the user being told."""
+    import time
+    from urllib.parse import parse_qs, urlparse
+
+    from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    proc, url = start_app(projects, timeout=300)
+
+    def saved(tile_id: str):
+        with Project.open(projects / "beijing-demo") as project:
+            return project.load_label(tile_id)
+
+    def building_row(mask, canvas_row: int) -> bool:
+        return bool((mask[canvas_row // 2, 60:140] == 1).all())  # 256 px tiles shown at 512 px
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            tabs = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
+            tabs[0].goto(f"{url}/label?project=beijing-demo", wait_until="domcontentloaded")
+            tabs[0].locator("canvas.upper-canvas").wait_for(timeout=180_000)
+            tile_id = parse_qs(urlparse(tabs[0].url).query)["tile"][0]
+            tabs[1].goto(f"{url}/label?project=beijing-demo&tile={tile_id}", wait_until="domcontentloaded")
+            for tab in tabs:
+                tab.locator("canvas.upper-canvas").wait_for(timeout=180_000)
+                tab.locator("canvas.dc-background-canvas").wait_for(state="attached", timeout=30_000)
+            time.sleep(1.0)
+            _stroke(tabs[0], 100)
+            _wait(lambda: building_row(saved(tile_id)[0], 100), 90, "tab A's stroke on disk")
+            _stroke(tabs[1], 300)  # tab B still edits version 0
+            tabs[1].get_by_text("changed in another tab", exact=False).first.wait_for(timeout=90_000)
+            mask, version = saved(tile_id)
+            assert building_row(mask, 100) and version == 1  # A's stroke kept, B's refused (and said so)
+            tabs[1].locator("canvas.upper-canvas").wait_for(timeout=60_000)
+            time.sleep(1.0)
+            _stroke(tabs[1], 300)  # B redoes its stroke on the reloaded label
+            _wait(lambda: building_row(saved(tile_id)[0], 300), 90, "tab B's stroke on disk")
+            mask, version = saved(tile_id)
+            assert building_row(mask, 100) and building_row(mask, 300) and version == 2
+            browser.close()
+    finally:
+        stop_app(proc)
