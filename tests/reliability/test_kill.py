@@ -79,11 +79,13 @@ def test_sigkill_during_label_saves_loses_nothing(small_project: tuple[Path, lis
                                 env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()[-2000:]
-            time.sleep(float(rng.uniform(0.0, 0.5)))
+            first = proc.stdout.readline()  # saves are under way (however slow the machine is) ...
+            assert first.startswith("saved "), proc.stderr.read()[-2000:]
+            time.sleep(float(rng.uniform(0.0, 0.5)))  # ... then the kill lands at a seeded moment
             assert proc.poll() is None, proc.stderr.read()[-2000:]
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
-            out = proc.stdout.read()
+            out = first + proc.stdout.read()
         finally:
             _kill(proc)
             proc.stdout.close()
