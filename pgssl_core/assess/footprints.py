@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -91,26 +92,63 @@ def footprints_from_mask(mask: np.ndarray, transform: Affine, crs, valid: np.nda
                             regularize, out_crs)
 
 
-def read_prediction(path: str | os.PathLike[str], threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, Affine, CRS]:
-    """``(building (H, W) bool, valid (H, W) bool, transform, crs)`` of a ``predict_raster`` output.
-
-    Probability outputs are thresholded at ``threshold``; masks are used as they are.
-    """
+def _classify(band: np.ndarray, kind: str | None, threshold: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(building, valid, kind)`` of a prediction band; an untagged band is a mask if it holds only 0/1."""
     from pgssl_core.infer import NODATA, PROB_SCALE
 
+    valid = band != NODATA
+    if kind is None:
+        kind = "mask" if band[valid].max(initial=0) <= 1 else "probability"
+    building = (band >= threshold * PROB_SCALE) if kind == "probability" else (band == 1)
+    return building & valid, valid, kind
+
+
+def read_prediction_regions(path: str | os.PathLike[str], threshold: float = 0.5
+                            ) -> Iterator[tuple[np.ndarray, np.ndarray, Affine, CRS]]:
+    """``(building (h, w) bool, valid (h, w) bool, transform, crs)`` per data region of a prediction.
+
+    A ``predict_raster`` output is one region (read whole). A sparse output (a sparse source predicted
+    region by region) is read region by region, so memory and time follow the stored blocks, not
+    the declared size. Probability outputs are thresholded at ``threshold``; masks are used as they are.
+    """
+    from pgssl_core.tiles.blocks import block_presence
+    from pgssl_core.tiles.regions import data_regions
+
+    path = Path(path)
+    try:
+        with rasterio.open(path) as ds:
+            transform, crs = ds.transform, ds.crs
+            if crs is None:
+                raise PgsslError(f"{path.name} has no CRS, so its buildings cannot be measured or placed in districts")
+            blocks = block_presence(ds)
+            regions = [(0, 0, ds.width, ds.height)] if blocks.complete else data_regions(blocks)
+            kind = ds.tags().get("pgssl_output")
+            for col, row, width, height in regions:
+                band = ds.read(1, window=rasterio.windows.Window(col, row, width, height))
+                building, valid, kind = _classify(band, kind, threshold)
+                yield building, valid, transform @ Affine.translation(col, row), crs
+    except rasterio.errors.RasterioError as exc:
+        raise PgsslError(f"cannot read prediction raster {path.name}: {str(exc).splitlines()[0]}") from None
+
+
+def read_prediction(path: str | os.PathLike[str], threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, Affine, CRS]:
+    """``(building (H, W) bool, valid (H, W) bool, transform, crs)`` of a ``predict_raster`` output, whole.
+
+    Probability outputs are thresholded at ``threshold``; masks are used as they are. For sparse
+    outputs use :func:`read_prediction_regions`.
+    """
     path = Path(path)
     try:
         with rasterio.open(path) as ds:
             band = ds.read(1)
             transform, crs = ds.transform, ds.crs
-            kind = ds.tags().get("pgssl_output", "mask" if band[band != NODATA].max(initial=0) <= 1 else "probability")
+            kind = ds.tags().get("pgssl_output")
     except rasterio.errors.RasterioError as exc:
         raise PgsslError(f"cannot read prediction raster {path.name}: {str(exc).splitlines()[0]}") from None
     if crs is None:
         raise PgsslError(f"{path.name} has no CRS, so its buildings cannot be measured or placed in districts")
-    valid = band != NODATA
-    building = (band >= threshold * PROB_SCALE) if kind == "probability" else (band == 1)
-    return building & valid, valid, transform, crs
+    building, valid, _ = _classify(band, kind, threshold)
+    return building, valid, transform, crs
 
 
 def footprints_from_raster(path: str | os.PathLike[str], threshold: float = 0.5, **kwargs) -> gpd.GeoDataFrame:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
-from pgssl_core.assess.footprints import clean_footprints, polygons_from_mask, read_prediction
+from pgssl_core.assess.footprints import clean_footprints, polygons_from_mask, read_prediction_regions
 from pgssl_core.assess.imaged import imaged_extent
 from pgssl_core.assess.seams import merge_across_tiles
 from pgssl_core.errors import PgsslError
@@ -42,11 +43,14 @@ def footprints_and_extents(paths: Iterable[Path], threshold: float = 0.5, min_ar
     """
     outlines, extents = [], []
     for path in paths:
-        building, valid, transform, crs = read_prediction(path, threshold)
-        raw = polygons_from_mask(building, transform, crs, valid)
-        outlines.append(gpd.GeoDataFrame({"tile": [path.stem] * len(raw)}, geometry=raw.to_crs(4326).to_numpy(),
-                                         crs=4326))
-        extents.append(imaged_extent(valid, transform, crs, path.stem).to_crs(4326))
+        pieces = []  # a sparse prediction comes region by region; others in one piece
+        for building, valid, transform, crs in read_prediction_regions(path, threshold):
+            raw = polygons_from_mask(building, transform, crs, valid)
+            outlines.append(gpd.GeoDataFrame({"tile": [path.stem] * len(raw)},
+                                             geometry=raw.to_crs(4326).to_numpy(), crs=4326))
+            pieces.append(imaged_extent(valid, transform, crs, path.stem).to_crs(4326))
+        extents.append(pieces[0] if len(pieces) == 1 else gpd.GeoDataFrame(
+            {"tile": [path.stem]}, geometry=[shapely.union_all(pd.concat(pieces).geometry.to_numpy())], crs=4326))
         if progress is not None:
             progress(path)
     if not extents:

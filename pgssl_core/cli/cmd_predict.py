@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.models import load_model
     from pgssl_core.tiles import read_tile
     from pgssl_core.tiles.gsd import parse_gsd_option
+    from pgssl_core.tiles.regions import predict_geotiff
     from pgssl_core.tiles.validate import validate_inputs
 
     listed = list_rasters(args.input, IMAGE_SUFFIXES)
@@ -70,13 +71,18 @@ def run(args: argparse.Namespace) -> int:
                 bar.refresh()
 
             # GeoTIFFs are read window by window; plain images (world file / XYZ name) are small, read whole.
-            src = path if path.suffix.lower() in (".tif", ".tiff") else read_tile(path)
-            summary = predict_raster(model, config, src, dst, tile=args.tile, overlap=args.overlap,
-                                     batch_size=args.batch_size, tta=args.tta, output=args.output,
-                                     threshold=args.threshold, cog=args.cog, device=device, progress=progress,
-                                     gsd_m=gsd, stated_gsd_m=args.tile_gsd)
+            def predict_one(src, out, progress=progress):
+                return predict_raster(model, config, src, out, tile=args.tile, overlap=args.overlap,
+                                      batch_size=args.batch_size, tta=args.tta, output=args.output,
+                                      threshold=args.threshold, cog=args.cog, device=device, progress=progress,
+                                      gsd_m=gsd, stated_gsd_m=args.tile_gsd)
+
+            if path.suffix.lower() in (".tif", ".tiff"):  # sparse GeoTIFFs: only their data regions
+                summary, note = predict_geotiff(path, dst, predict_one)
+            else:
+                summary, note = predict_one(read_tile(path), dst), ""
         share = summary.building_pixels / max(summary.valid_pixels, 1)
-        print(f"{dst}: {summary.width} x {summary.height} px, {share:.1%} building")
+        print(f"{dst}: {summary.width} x {summary.height} px, {share:.1%} building{note}")
         outputs.append(dst)
     if args.polygons is not None:
         with tqdm(total=len(outputs), desc="footprints", unit="raster", file=sys.stderr) as bar:

@@ -149,3 +149,45 @@ def test_import_band_map_for_undefined_bands(tmp_path, make_geotiff, capsys):
     with Project.open(tmp_path / "p") as project:
         (record,) = project.tiles()
         assert tuple(project.read(record.id).image[0, 0]) == (40, 30, 20)
+
+
+@pytest.mark.slow  # about 10 s on an idle 2-core machine (torch, a 200,000 px output), more under load
+def test_sparse_raster_predict_covers_only_the_data_and_the_assessment_follows(tmp_path, model_file, capsys):
+    path = _sparse(tmp_path / "sparse.tif")
+    out = tmp_path / "pred"
+    rc = main(["predict", "--model", str(model_file), "--input", str(path), "--out", str(out), "--tile", "256",
+               "--overlap", "32"])
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert rc == 0, captured.err
+    assert "200000 x 200000 px" in printed and "data in 0.0007% of the raster, 1 region(s) predicted" in printed
+    with rasterio.open(out / "sparse_probability.tif") as ds:
+        assert (ds.width, ds.height) == (200_000, 200_000) and ds.transform == from_origin(440_000.0, 4_420_000.0, 0.5, 0.5)
+        written = ds.read(1, window=Window(1024, 2048, 512, 512))
+        assert (written != 255).all()  # the data block was predicted
+        assert (ds.read(1, window=Window(0, 0, 512, 512)) == 255).all()  # an absent block is nodata
+    from pgssl_core.assess import footprints_and_extents
+
+    # the assessment reads the sparse output region by region (not 40 gigapixels): the imaged
+    # extent is the stored block, 256 m x 256 m of 0.5 m pixels (true area: UTM scale ~0.9996)
+    footprints, imaged = footprints_and_extents([out / "sparse_probability.tif"], threshold=0.99)
+    assert imaged.to_crs("EPSG:32650").area.iloc[0] == pytest.approx(256 * 256, rel=1e-6)
+
+
+def test_data_regions_group_touching_blocks(tmp_path):
+    from pgssl_core.tiles.regions import RasterRegion, data_regions
+
+    path = tmp_path / "two.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4096, height=2048, count=3, dtype="uint8", crs="EPSG:32650",
+                       transform=from_origin(440_000.0, 4_420_000.0, 0.5, 0.5), tiled=True, blockxsize=512,
+                       blockysize=512, sparse_ok=True) as ds:
+        for col, row in ((0, 0), (512, 512), (3584, 1536)):  # two diagonal neighbours, one far away
+            ds.write(np.full((3, 512, 512), 77, np.uint8), window=Window(col, row, 512, 512))
+    with open_raster(path) as src:
+        assert src.data_share == pytest.approx(3 / 32)
+        regions = data_regions(src.blocks)
+        assert regions == [(0, 0, 1024, 1024), (3584, 1536, 512, 512)]
+        region = RasterRegion(src, regions[1])
+        rgb, valid = region.read_window(0, 0, 512, 512)
+        assert valid.all() and (rgb == 77).all()
+        assert region.transform == src.window_transform(3584, 1536)
