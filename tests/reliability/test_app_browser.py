@@ -94,16 +94,6 @@ def _stroke(page, row: int) -> None:
     page.mouse.up()
 
 
-def _wait(check, timeout: float, what: str) -> None:
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Path) -> None:
     """Tab B edits a tile that tab A saved meanwhile: B's save is refused with a message and B reloads; B's next
     stroke lands on top of A's. No stroke is lost without the user being told."""
@@ -111,6 +101,7 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
     from urllib.parse import parse_qs, urlparse
 
     from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+    from tests.e2e.test_label_browser import _wait_until
 
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (make test installs it when run as root)")
@@ -140,7 +131,7 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
                 tab.locator("canvas.dc-background-canvas").wait_for(state="attached", timeout=30_000)
             time.sleep(1.0)
             _stroke(tabs[0], 100)
-            _wait(lambda: building_row(saved(tile_id)[0], 100), 90, "tab A's stroke on disk")
+            _wait_until(lambda: building_row(saved(tile_id)[0], 100), 90, "tab A's stroke on disk")
             _stroke(tabs[1], 300)  # tab B still edits version 0
             tabs[1].get_by_text("changed in another tab", exact=False).first.wait_for(timeout=90_000)
             mask, version = saved(tile_id)
@@ -148,7 +139,7 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
             tabs[1].locator("canvas.upper-canvas").wait_for(timeout=60_000)
             time.sleep(1.0)
             _stroke(tabs[1], 300)  # B redoes its stroke on the reloaded label
-            _wait(lambda: building_row(saved(tile_id)[0], 300), 90, "tab B's stroke on disk")
+            _wait_until(lambda: building_row(saved(tile_id)[0], 300), 90, "tab B's stroke on disk")
             mask, version = saved(tile_id)
             assert building_row(mask, 100) and building_row(mask, 300) and version == 2
             browser.close()
