@@ -107,7 +107,7 @@ def test_diverging_fine_tune_never_replaces_best_with_a_broken_model(tmp_path: P
     a clear message or a result, and ``best.pt`` is finite and the best evaluation of the run."""
     data = TrainingData(_samples(3, 0), _samples(3, 1), _samples(2, 2))
     config = TrainConfig(method="pgssl", profile="test", device="cpu", init="scratch", rounds=1,
-                         profile_overrides={"finetune_lr": 1e6})
+                         profile_overrides={"finetune_lr": 1e6, "teacher_steps": 2, "pretrain_steps": 2})
     run = tmp_path / "run"
     events: list[dict] = []
     try:
