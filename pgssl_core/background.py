@@ -122,7 +122,11 @@ class BackgroundJob:
             final = {"state": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
                      "traceback": traceback.format_exc()}
         finally:
-            self._write(force=True, ended=time.time(), **final)
+            try:
+                self._write(force=True, ended=time.time(), **final)
+            except OSError as exc:  # e.g. a full disk: the snapshot still has the final state, and the
+                with self._status_lock:  # lock below must be released whatever happens to status.json
+                    self._status["status_file_error"] = str(exc)
             _LIVE.discard(str(self.run_dir.resolve()))
             self.after_end(final)
 

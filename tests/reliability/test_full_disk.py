@@ -222,3 +222,24 @@ def test_label_page_on_a_full_disk_shows_one_line_and_keeps_answering(projects_e
     assert not at.exception and not at.error
     with Project.open(projects_env / "beijing-demo") as project:
         assert project.load_label(tile_id)[1] == before[1] + 1
+
+
+def test_final_status_write_on_a_full_disk_still_ends_the_job(tmp_path: Path, monkeypatch) -> None:
+    """The disk fills while a background job runs: its end (e.g. the training lock's release) still happens."""
+    from pgssl_core.background import BackgroundJob
+
+    disk = DiskFull(monkeypatch, "write")
+    disk.on = False
+    ended: list[dict] = []
+
+    class Job(BackgroundJob):
+        def work(self) -> dict:
+            disk.on = True  # the disk fills up while the job runs
+            return {"answer": 42}
+
+        def after_end(self, final: dict) -> None:
+            ended.append(final)
+
+    status = Job(tmp_path / "run").start().join(60)
+    assert ended == [{"state": "done", "answer": 42}]  # before the fix the thread died here: lock never released
+    assert status["state"] == "done" and status["status_file_error"].startswith("disk full: ")
