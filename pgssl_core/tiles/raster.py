@@ -106,6 +106,22 @@ def _georeferencing(ds: rasterio.DatasetReader) -> tuple[affine.Affine | None, C
     return transform, crs, "GeoTIFF has no CRS" if crs is None else "GeoTIFF has a CRS but no geotransform"
 
 
+#: Block presence per file version (resolved path, mtime, size, bands): validation, splitting and
+#: prediction each open the file, and the table of a 200,000 px raster takes 0.1-1 s to scan.
+_PRESENCE_CACHE: dict[tuple, BlockPresence] = {}
+_PRESENCE_CACHE_SIZE = 16
+
+
+def _cached_presence(path: Path, indexes: list[int], ds: rasterio.DatasetReader) -> BlockPresence:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, tuple(indexes))
+    if key not in _PRESENCE_CACHE:
+        if len(_PRESENCE_CACHE) >= _PRESENCE_CACHE_SIZE:
+            _PRESENCE_CACHE.pop(next(iter(_PRESENCE_CACHE)))  # oldest first
+        _PRESENCE_CACHE[key] = block_presence(ds, indexes)
+    return _PRESENCE_CACHE[key]
+
+
 class RasterSource(GeoGrid):
     """A GeoTIFF opened for windowed reads as 8-bit RGB (use as a context manager).
 
@@ -158,7 +174,7 @@ class RasterSource(GeoGrid):
     def blocks(self) -> BlockPresence:
         """Which blocks of the file hold data (read from the offset table once, on first use)."""
         if self._blocks is None:
-            self._blocks = block_presence(self._ds, self._indexes)
+            self._blocks = _cached_presence(self.path, self._indexes, self._ds)
         return self._blocks
 
     @property

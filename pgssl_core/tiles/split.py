@@ -44,10 +44,15 @@ def tile_windows(width: int, height: int, tile_size: int = 512) -> list[Window]:
 def _geotiff_tiles(path: Path, tile_size: int, band_map: Sequence[int] | None) -> Iterator[tuple[Window, Tile]]:
     with open_raster(path, band_map) as src:
         check_min_size(path.name, src.width, src.height)
-        for window in tile_windows(src.width, src.height, tile_size):
+        windows = tile_windows(src.width, src.height, tile_size)
+        if not src.blocks.complete:  # a sparse file: only windows over stored blocks are read
+            hit = {(r, c) for col, row, w, h in src.blocks.present_windows()
+                   for r in range(row // tile_size, (row + h - 1) // tile_size + 1)
+                   for c in range(col // tile_size, (col + w - 1) // tile_size + 1)}
+            windows = [win for win in windows if (win[0] // tile_size, win[1] // tile_size) in hit
+                       and src.window_has_data(win[1], win[0], win[3], win[2])]
+        for window in windows:
             row, col, h, w = window
-            if not src.window_has_data(col, row, w, h):
-                continue  # every block under it is absent from a sparse file: nothing to read
             image, valid = src.read_window(col, row, w, h)
             yield window, Tile(image=image, valid=valid, transform=src.window_transform(col, row), crs=src.crs,
                                meta=src.meta, not_georeferenced_reason=src.not_georeferenced_reason)
