@@ -255,15 +255,16 @@ def pv_sliders() -> PVAssumptions:
                                            help=a.module_efficiency.source, key="pv_eff"),
             "system_losses": st.slider("System losses", 0.0, 0.4, a.system_losses.value, 0.01,
                                        help=a.system_losses.source, key="pv_losses"),
-            "tilt_deg": st.slider("Tilt (deg)", 0.0, 60.0, a.tilt_deg.value, 5.0, help=a.tilt_deg.source,
-                                  key="pv_tilt"),
-            "annual_ghi_kwh_m2": st.slider("Annual GHI (kWh/m²)", 1000.0, 2000.0, a.annual_ghi_kwh_m2.value, 25.0,
+            "tilt_deg": st.slider("Tilt (deg; follows each district's latitude until moved)", 0.0, 60.0,
+                                  a.tilt_deg.value, 5.0, help=a.tilt_deg.source, key="pv_tilt"),
+            "annual_ghi_kwh_m2": st.slider("Annual GHI (kWh/m²; the site's own estimate until moved)", 1000.0,
+                                           2000.0, a.annual_ghi_kwh_m2.value, 25.0,
                                            help=a.annual_ghi_kwh_m2.source, key="pv_ghi"),
             "emission_factor_t_mwh": st.slider("Grid emission factor (tCO₂/MWh)", 0.3, 1.0,
                                                a.emission_factor_t_mwh.value, 0.01,
                                                help=a.emission_factor_t_mwh.source, key="pv_ef"),
         }
-    return a.with_values(**values)
+    return a.with_changed(**values)  # untouched sliders keep the site defaults (azimuth, tilt, GHI)
 
 
 def map_view(maps: ProjectMaps, assumptions: PVAssumptions, boundaries: BoundaryChoice = BoundaryChoice()) -> MapView:

@@ -139,6 +139,8 @@ def _district_features(table: gpd.GeoDataFrame, metric: str) -> gpd.GeoDataFrame
     for name in METRICS:
         values = table[name].to_numpy(dtype=float) if name in table else np.full(len(table), np.nan)
         out[f"{name}_text"] = [_fmt(v, name) for v in values]
+    # what the PV figures rest on (tilt, azimuth, irradiation and their sources), as in the CSV
+    out["pv_basis"] = table["pv_basis"].fillna("").astype(str).to_numpy() if "pv_basis" in table else ""
     chosen = table[metric].to_numpy(dtype=float) if metric in table else np.full(len(table), np.nan)
     out["value"] = [float(v) * METRICS[metric][1] if math.isfinite(v) else None for v in chosen]
     return out
@@ -163,9 +165,9 @@ def district_layer(table: gpd.GeoDataFrame, metric: str) -> tuple[folium.GeoJson
         return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": 0.55 if value is not None else 0.2}
 
     tooltip = folium.GeoJsonTooltip(
-        fields=["district", "status", "coverage_text", "capacity_mwp_text", "generation_gwh_text"],
+        fields=["district", "status", "coverage_text", "capacity_mwp_text", "generation_gwh_text", "pv_basis"],
         aliases=["District", "Imagery", "Building coverage", "PV capacity (imaged part)",
-                 "Annual generation (imaged part)"], sticky=True)
+                 "Annual generation (imaged part)", "PV assumptions"], sticky=True)
     layer = folium.GeoJson(features.to_json(), name=f"{DISTRICT_LAYER}: {METRICS[metric][0]}", style_function=style,
                            highlight_function=lambda _f: {"weight": 3, "color": "#000000"}, tooltip=tooltip)
     return layer, colours
