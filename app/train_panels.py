@@ -12,7 +12,7 @@ from app import context, train_start, training
 from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.train import METHODS, PROFILES
+from pgssl_core.train import METHODS
 
 RUN_PARAM = "run"  # the run shown in the live panel, kept in the URL for reloads
 POLL_S = 2
@@ -58,7 +58,8 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
     """Profile and method choice, device, the tiles a run would use, an ETA, and the start button."""
     default_profile = "quick" if training.device_line().startswith("cpu") else "standard"
     c1, c2 = st.columns(2)
-    profile = c1.selectbox("Profile", list(PROFILES), index=list(PROFILES).index(default_profile),
+    offered = training.offered_profiles()
+    profile = c1.selectbox("Profile", offered, index=offered.index(default_profile),
                            format_func=lambda p: f"{p} · {PROFILE_HELP.get(p, '')}", key="train_profile")
     method = c2.selectbox("Method", list(METHODS), format_func=lambda m: METHOD_HELP.get(m, m), key="train_method")
     init = train_start.init_picker(project)

@@ -22,7 +22,7 @@ import streamlit as st
 
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.train import TrainConfig, get_profile, plan, run_model_path
+from pgssl_core.train import PROFILES, TrainConfig, get_profile, plan, run_model_path
 from pgssl_core.train.jobs import DEFAULT_LOCK, JobBusyError, TrainingJob, read_status
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.progress import read_metrics
@@ -38,6 +38,9 @@ SEG_STAGES = ("teacher", "supervised", "finetune")  # supervised segmentation st
 PRETRAIN_COST = 3.0
 # The tiny test profile trains on a small seeded subset so that it finishes in seconds on any project.
 DATA_LIMITS: dict[str, dict[str, int]] = {"test": {"max_pool": 8, "max_val": 4}}
+# Profiles not offered to users: "test" finishes in seconds with a toy network (for the test suite,
+# which sets PGSSL_OFFER_TEST_PROFILE=1 to get it).
+TEST_PROFILE, TEST_PROFILE_ENV = "test", "PGSSL_OFFER_TEST_PROFILE"
 SPEED_SETTING = "train_speed"  # setting: {"<profile>@<device>": {"seg": s/step, "pretrain": s/step}}
 
 
@@ -59,6 +62,7 @@ class JobRegistry:
     def __init__(self, lock_path: str | Path = DEFAULT_LOCK) -> None:
         self.lock_path = Path(lock_path)
         self._lock = threading.Lock()
+        self.starting = threading.Lock()  # held while a run is being started (see start_training)
         self._jobs: dict[str, LiveJob] = {}
 
     def active(self) -> LiveJob | None:
@@ -107,6 +111,11 @@ class TrainChoice:
     def train_config(self) -> TrainConfig:
         return TrainConfig(method=self.method, profile=self.profile, seed=self.seed, device=self.device,
                            init=self.init)
+
+
+def offered_profiles() -> list[str]:
+    """The training profiles the Train page offers (the tiny test profile only to the test suite)."""
+    return [p for p in PROFILES if p != TEST_PROFILE or os.environ.get(TEST_PROFILE_ENV) == "1"]
 
 
 def data_plan(project: Project, profile: str, seed: int = 0) -> DataPlan:
@@ -158,14 +167,35 @@ def start_training(registry: JobRegistry, project: Project, choice: TrainChoice)
 
     Raises PgsslError (too few labels, another job running, ...) before anything starts.
     """
-    _ensure_idle(registry)
-    plan_ = data_plan(project, choice.profile, choice.seed)
-    config = {**choice.__dict__, "data": {"train": len(plan_.train), "pool": len(plan_.pool), "val": len(plan_.val),
-                                          "val_source": plan_.val_source,
-                                          "val_size": validation_size(project, plan_).to_dict()}}
-    run_id, run_dir = project.create_run(RUN_KIND, config)
-    _launch(registry, project, run_id, run_dir, choice, plan_, resume=False)
+    # one start at a time per server: two tabs pressing Start together must not both get past the
+    # idle check and leave the loser as a "failed" run row
+    with registry.starting:
+        _ensure_idle(registry)
+        _ensure_lock_free(registry)
+        plan_ = data_plan(project, choice.profile, choice.seed)
+        config = {**choice.__dict__, "data": {"train": len(plan_.train), "pool": len(plan_.pool),
+                                              "val": len(plan_.val), "val_source": plan_.val_source,
+                                              "val_size": validation_size(project, plan_).to_dict()}}
+        run_id, run_dir = project.create_run(RUN_KIND, config)
+        _launch(registry, project, run_id, run_dir, choice, plan_, resume=False)
     return run_id
+
+
+def _ensure_lock_free(registry: JobRegistry) -> None:
+    """Raise JobBusyError when another process holds the machine's training lock (checked before a run
+    row is made, so a refused start leaves nothing behind)."""
+    import fcntl
+
+    registry.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(registry.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except BlockingIOError:
+        raise JobBusyError("another training run is using this machine (another app or command line): "
+                           "wait for it to finish") from None
+    finally:
+        os.close(fd)
 
 
 def resume_training(registry: JobRegistry, project: Project, run_id: str) -> None:

@@ -31,6 +31,20 @@ def project_header(project: Project) -> None:
     c1.metric("Tiles", len(records))
     c2.metric("Labelled", labelled)
     c3.metric("Georeferenced", georef)
+    next_step = next_step_line(len(records), labelled)
+    if next_step:
+        st.info(next_step, icon=":material/arrow_forward:")
+
+
+def next_step_line(tiles: int, labelled: int, min_labelled: int = 2) -> str | None:
+    """What a user should do next on a project with ``tiles`` tiles, ``labelled`` of them labelled."""
+    if tiles == 0:
+        return "**Next:** add tiles below (GeoTIFF, PNG, JPEG, WebP or a zip of them)."
+    if labelled < min_labelled:
+        return (f"**Next:** open the **Label** page and paint buildings and background on at least {min_labelled} "
+                f"tiles ({labelled} labelled so far); “Rest is background” completes a tile. Then train on the "
+                "**Train** page.")
+    return None
 
 
 def tile_gallery(project: Project) -> None:

@@ -7,14 +7,14 @@ from app import context, labeling
 entry = context.current_project_entry()
 if entry is None:
     st.title("Label")
-    st.info("No project yet: create one and upload tiles on the Home page.")
+    st.info("No project yet: create one and upload tiles on the “Project & upload” page.")
     st.stop()
 
 with context.open_project(entry) as project:
     st.title(f"Label · {project.name}")
     records = project.tiles()
     if not records:
-        st.info("This project has no tiles yet: upload some on the Home page.")
+        st.info("This project has no tiles yet: upload some on the “Project & upload” page.")
         st.stop()
     record = labeling.current_tile(records)
     labeling.tile_navigation(records, record)

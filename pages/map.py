@@ -8,7 +8,7 @@ from pgssl_core.errors import PgsslError
 entry = context.current_project_entry()
 if entry is None:
     st.title("Map")
-    st.info("No project yet: create one and upload tiles on the Home page.")
+    st.info("No project yet: create one and upload tiles on the “Project & upload” page.")
     st.stop()
 
 assumptions = mappage.pv_sliders()

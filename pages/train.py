@@ -7,7 +7,7 @@ from app import context, report_panel, train_panels, training
 entry = context.current_project_entry()
 if entry is None:
     st.title("Train")
-    st.info("No project yet: create one and upload tiles on the Home page.")
+    st.info("No project yet: create one and upload tiles on the “Project & upload” page.")
     st.stop()
 
 registry = training.job_registry()

@@ -104,3 +104,13 @@ def test_label_counts_agree_after_a_tile_is_cleared(projects_env: Path) -> None:
         project.save_label(second.id, cleared, 1)
     at = AppTest.from_file(MAIN, default_timeout=180).run()
     assert _metric(at, "Labelled") == 1
+
+
+def test_home_without_labels_says_what_to_do_next(projects_env: Path) -> None:
+    at = AppTest.from_file(MAIN, default_timeout=180).run()
+    assert any("Next:" in i.value and "Label" in i.value for i in at.info)
+    with Project.open(projects_env / "beijing-demo") as project:
+        for record in project.tiles()[:2]:
+            project.save_label(record.id, project.reference_mask(record.id), 0, complete=True)
+    at.run()
+    assert not any("Next:" in i.value for i in at.info)

@@ -49,7 +49,8 @@ def start_app(projects: Path, log: IO[bytes] | int = subprocess.DEVNULL,
     It gets its own training lock, so a job elsewhere on the machine never makes it "busy".
     """
     port = free_port()
-    env = {**os.environ, "PGSSL_PROJECTS_DIR": str(projects), "PGSSL_TRAIN_LOCK": str(projects / "train.lock")}
+    env = {**os.environ, "PGSSL_PROJECTS_DIR": str(projects), "PGSSL_TRAIN_LOCK": str(projects / "train.lock"),
+           "PGSSL_OFFER_TEST_PROFILE": "1"}  # the seconds-long test profile, hidden from users
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "main.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]

@@ -61,6 +61,7 @@ def train_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private machine lock, so these tests never wait for (or block) another training run."""
     path = tmp_path / "train.lock"
     monkeypatch.setenv("PGSSL_TRAIN_LOCK", str(path))
+    monkeypatch.setenv("PGSSL_OFFER_TEST_PROFILE", "1")  # the page offers the seconds-long test profile
     return path
 
 
