@@ -235,7 +235,7 @@ def test_sigkill_at_random_training_steps_then_resume(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------- prediction
 
 def test_sigkill_during_prediction_never_leaves_a_finished_looking_geotiff(tmp_path: Path) -> None:
-    raster = write_geotiff(tmp_path / "big.tif", size=2048)
+    raster = write_geotiff(tmp_path / "big.tif", size=1024)
     model_path = tmp_path / "model.pt"
     config = model_config(get_profile("test"), 3)
     save_model(model_path, create_model(config), config, {"note": "untrained, for the kill test"})
@@ -261,5 +261,5 @@ def test_sigkill_during_prediction_never_leaves_a_finished_looking_geotiff(tmp_p
     again = subprocess.run(argv, cwd=REPO_ROOT, env=child_env(), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     with rasterio.open(finished) as ds:
-        assert (ds.width, ds.height) == (2048, 2048)
+        assert (ds.width, ds.height) == (1024, 1024)
         assert ds.read(1).max() <= 255
