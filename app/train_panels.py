@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import context, train_start, training
+from app import context, train_charts, train_start, training
 from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
@@ -165,15 +165,15 @@ def _charts(run: dict) -> None:
         if losses.empty:
             st.caption("No steps logged yet.")
         else:
-            st.line_chart(training.loss_chart_table(losses), x_label="step", y_label="loss")
+            st.altair_chart(train_charts.loss_chart(losses), width="stretch")
     with c2:
         st.markdown("**Validation IoU**")
         if vals.empty:
             st.caption("No validation yet.")
         else:
-            st.line_chart(vals.set_index("step")[["iou"]], x_label="step", y_label="IoU")
-            st.dataframe(vals.groupby(["round", "stage"], sort=False).last().reset_index()
-                         [["round", "stage", "step", "iou", "f1"]], hide_index=True)
+            st.altair_chart(train_charts.val_chart(vals), width="stretch")
+            last = vals.groupby(["round", "stage"], sort=False).last().reset_index()[["round", "stage", "step", "iou", "f1"]]
+            st.dataframe(last.style.format({"iou": "{:.3f}", "f1": "{:.3f}"}, na_rep="—"), hide_index=True)
 
 
 def _live_panel_body(entry: ProjectEntry) -> None:
@@ -214,10 +214,10 @@ def history_panel(project: Project, registry: training.JobRegistry) -> None:
     if table.empty:
         st.caption("No runs yet.")
         return
-    st.dataframe(table, hide_index=True, column_config={
-        "val IoU": st.column_config.NumberColumn(format="%.3f", help="of the run's model: its checkpoint with the "
-                                                 "best validation IoU over all stages"),
-        "val F1": st.column_config.NumberColumn(format="%.3f")})
+    shown = table.style.format({"val IoU": "{:.3f}", "val F1": "{:.3f}", "wall (s)": "{:,.0f}"}, na_rep="—")
+    st.dataframe(shown, hide_index=True, column_config={
+        "val IoU": st.column_config.Column(help="of the run's model: its checkpoint with the best validation IoU "
+                                                "over all stages; see “validated on” for how much validation that is")})
     finished = [r for r in training.train_runs(project) if training.model_file(r) is not None]
     if not finished:
         return
