@@ -22,6 +22,6 @@ st.subheader("Current run")
 train_panels.live_panel(entry, poll=live)
 
 with context.open_project(entry) as project:
+    report_panel.pretraining_panel(project)  # before the history, whose table stays the page's last
     st.subheader("Run history")
     train_panels.history_panel(project, registry)
-    report_panel.pretraining_panel(project)
