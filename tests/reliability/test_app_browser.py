@@ -4,6 +4,7 @@ peak memory, the file system around it, then SIGKILL of the server and a restart
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import urllib.request
 from pathlib import Path
@@ -31,7 +32,7 @@ def _healthy(url: str) -> bool:
         return response.status == 200
 
 
-def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path) -> None:
+def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path, demo_projects_template: Path) -> None:
     from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
 
     if not Path(CHROMIUM).exists():
@@ -40,7 +41,7 @@ def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path)
 
     files, projects = tmp_path / "files", tmp_path / "projects"
     files.mkdir()
-    projects.mkdir()
+    shutil.copytree(demo_projects_template, projects)  # built once per session: the server starts without building
     uploads = [SAMPLE_PNGS[2], _bomb(files / "bomb.zip"), _png_claiming(files / "huge.png", 100_000, 100_000),
                _zip(files / "many.zip", {f"f{i}.txt": b"" for i in range(10_000)}),
                _zip(files / "links.zip", {}, {"link.png": "/etc/passwd"}), files / "notes.tif"]
@@ -94,7 +95,8 @@ def _stroke(page, row: int) -> None:
     page.mouse.up()
 
 
-def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Path) -> None:
+def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Path,
+                                                                   demo_projects_template: Path) -> None:
     """Tab B edits a tile that tab A saved meanwhile: B's save is refused with a message and B reloads; B's next
     stroke lands on top of A's. No stroke is lost without the user being told."""
     import time
@@ -108,7 +110,7 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
     from playwright.sync_api import sync_playwright
 
     projects = tmp_path / "projects"
-    projects.mkdir()
+    shutil.copytree(demo_projects_template, projects)
     proc, url = start_app(projects, timeout=300)
 
     def saved(tile_id: str):

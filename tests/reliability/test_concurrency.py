@@ -196,8 +196,9 @@ def test_cli_train_waits_for_the_machine_lock(tmp_path: Path) -> None:
         write_geotiff(images / f"t{i}.tif", size=48, seed=i)
         Image.fromarray(np.full((48, 48), 255 * (i % 2), np.uint8)).save(masks / f"t{i}.png")
     out = tmp_path / "cli-run"
-    proc = subprocess.Popen([sys.executable, "-m", "pgssl_core", "train", "--images", str(images), "--masks",
-                             str(masks), "--profile", "test", "--device", "cpu", "--init", "scratch", "--out", str(out)],
+    argv = ["train", "--images", str(images), "--masks", str(masks), "--profile", "test", "--device", "cpu",
+            "--init", "scratch", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "pgssl_core", *argv],
                             cwd=REPO_ROOT, env=child_env(PGSSL_TRAIN_LOCK=str(lock)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:

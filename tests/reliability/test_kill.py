@@ -122,8 +122,9 @@ def _train_folders(base: Path) -> Path:
         y, x = rng.integers(0, 30, 2)
         img[:, y:y + 14, x:x + 14] = 200
         mask[y:y + 14, x:x + 14] = 255
+        transform = from_origin(500000 + 20 * i, 4500000, 0.3, 0.3)
         with rasterio.open(base / "images" / f"t{i}.tif", "w", driver="GTiff", width=48, height=48, count=3,
-                           dtype="uint8", crs="EPSG:32633", transform=from_origin(500000 + 20 * i, 4500000, 0.3, 0.3)) as dst:
+                           dtype="uint8", crs="EPSG:32633", transform=transform) as dst:
             dst.write(img)
         Image.fromarray(mask).save(base / "masks" / f"t{i}.png")
         rows.append(f"t{i}.tif,{'val' if i >= 7 else 'train'}")

@@ -114,7 +114,8 @@ def test_diverging_fine_tune_never_replaces_best_with_a_broken_model(tmp_path: P
         run_training(data, config, run, progress=events.append)
         outcome = "finished"
     except TrainingError as exc:
-        assert "\n" not in str(exc) and "lower the learning rate" in str(exc) and "best model so far was kept" in str(exc)
+        assert "\n" not in str(exc) and "lower the learning rate" in str(exc)
+        assert "best model so far was kept" in str(exc)
         outcome = "stopped"
     skipped = [e for e in events if "non-finite" in str(e.get("message", ""))]
     assert outcome == "stopped" or skipped or _all_finite(run / "model.pt")  # a message whenever steps went bad
