@@ -20,6 +20,7 @@ from app.labeling import active_model_path, model_or_base
 from app.boundaries import BoundaryChoice, districts_for, imaged_area
 from app.map_controls import OUTLINE_ZOOM
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
+from app.mask_names import renamed_masks_zip
 from app.mapview import METRICS, MapData, build_map
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.assess.project_assess import Assessment, prepare_assessment
@@ -35,6 +36,10 @@ from pgssl_core.infer.project_predict import (
 REFERENCE_DIR = "maps/reference"  # inside the project folder
 PREDICT_KIND = "predict"
 CELL_M = 100.0  # density grid cell side (m)
+# Smallest footprint counted by default (m²): a 1 kWp system needs ~5-7 m² of modules (about 15-20%
+# efficient), a 10 m² roof at the default 50% usable share. Issue 16 found 55 of 593 predicted footprints
+# below it, specks of a few pixels.
+DEFAULT_MIN_AREA_M2 = 10
 REFERENCE_CHOICE = "Reference masks (ground truth)"
 SOURCE_KEY = "map_source"
 
@@ -50,11 +55,14 @@ def _reference_maps(project_root: str, tile_key: tuple[str, ...]) -> str:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Aggregating districts and the density grid…")
-def _prepared(out_dir: str, finished: float, cell_m: float, boundaries: BoundaryChoice = BoundaryChoice()):
+def _prepared(out_dir: str, finished: float, cell_m: float, boundaries: BoundaryChoice = BoundaryChoice(),
+              min_area_m2: float = 0.0):
     """(footprints, extents, assessment, note); ``note`` says why the table holds the imaged area as one
-    row when no district boundary covers the tiles."""
+    row when no district boundary covers the tiles. Footprints under ``min_area_m2`` are left out."""
     maps = load_project_maps(out_dir)
     footprints, extents = read_layers(maps)
+    if min_area_m2 > 0:
+        footprints = footprints[footprints["area_m2"] >= min_area_m2]  # index kept: rows of the layer file
     try:
         return footprints, extents, prepare_assessment(footprints, extents, districts_for(boundaries),
                                                        cell_m=cell_m), None
@@ -267,10 +275,21 @@ def pv_sliders() -> PVAssumptions:
     return a.with_changed(**values)  # untouched sliders keep the site defaults (azimuth, tilt, GHI)
 
 
-def map_view(maps: ProjectMaps, assumptions: PVAssumptions, boundaries: BoundaryChoice = BoundaryChoice()) -> MapView:
+def min_area_slider() -> float:
+    """Sidebar slider: the smallest footprint counted (m²); specks of a few pixels are not roofs."""
+    with st.sidebar:
+        return float(st.slider("Smallest building (m²)", 0, 50, DEFAULT_MIN_AREA_M2, 1, key="map_min_area",
+                               help="Footprints smaller than this are left out of the map, the table and the totals "
+                                    "(the GeoPackage download keeps every footprint with its area_m2). A 1 kWp "
+                                    "system needs about 5-7 m² of modules, i.e. a roof of about 10 m² at a 50% "
+                                    "usable share."))
+
+
+def map_view(maps: ProjectMaps, assumptions: PVAssumptions, boundaries: BoundaryChoice = BoundaryChoice(),
+             min_area_m2: float = 0.0) -> MapView:
     """Footprints and the assessment for ``assumptions`` (geometry cached, PV recomputed)."""
     footprints, extents, prepared, note = _prepared(str(maps.out_dir), float(maps.manifest.get("finished", 0)),
-                                                    CELL_M, boundaries)
+                                                    CELL_M, boundaries, min_area_m2)
     return MapView(maps, footprints, prepared.with_assumptions(assumptions), note, extents)
 
 
@@ -302,8 +321,10 @@ def map_panel(project: Project, view: MapView) -> None:
              f"Imagery shown for tiles {offset + 1}–{offset + len(overlays)} of {total}: one map carries at most "
              f"{MAX_OVERLAYS} tile images (each adds to the page the browser must draw); pick other tiles above. "
              "The blue outlines mark every imaged tile.")
-    st.caption(f"Buildings: {data.source_label} · {view.maps.manifest.get('footprints', 0):,} footprints on "
-               f"{view.maps.manifest.get('tiles', 0)} tiles. {shown} Zoom in past level {OUTLINE_ZOOM} and the "
+    every = int(view.maps.manifest.get("footprints", 0))
+    counted = f"{len(view.footprints):,} footprints" + (f" ({every - len(view.footprints):,} smaller ones left out)"
+                                                       if len(view.footprints) < every else "")
+    st.caption(f"Buildings: {data.source_label} · {counted} on {view.maps.manifest.get('tiles', 0)} tiles. {shown} Zoom in past level {OUTLINE_ZOOM} and the "
                "districts turn to outlines so the imagery shows; “Zoom to my tiles” (top left) frames your tiles.")
     st_folium(build_map(data, metric, basemap), returned_objects=[], height=620, use_container_width=True,
               key="project_map")
@@ -332,7 +353,7 @@ def district_table(view: MapView) -> None:
         st.caption(f"{view.assessment.report.buildings_outside} buildings lie outside every district.")
 
 
-def downloads(view: MapView) -> None:
+def downloads(view: MapView, project: Project | None = None) -> None:
     """CSV of districts (current assumptions), GeoPackage of footprints, zip of mask GeoTIFFs."""
     c1, c2, c3 = st.columns(3)
     if view.assessment.report is not None:
@@ -340,5 +361,7 @@ def downloads(view: MapView) -> None:
         c1.download_button("Districts (CSV)", csv.read_bytes(), "districts.csv", "text/csv", key="dl_csv")
     c2.download_button("Footprints (GeoPackage)", view.maps.footprints.read_bytes(), "footprints.gpkg",
                        "application/geopackage+sqlite3", key="dl_gpkg")
-    c3.download_button("Masks (GeoTIFF, zip)", view.maps.masks_zip.read_bytes(), "masks.zip", "application/zip",
-                       key="dl_masks")
+    masks = view.maps.masks_zip.read_bytes()
+    if project is not None:  # each mask named after its uploaded file
+        masks = renamed_masks_zip(masks, {r.id: r.original_name for r in project.tiles()})
+    c3.download_button("Masks (GeoTIFF, zip)", masks, "masks.zip", "application/zip", key="dl_masks")

@@ -133,10 +133,12 @@ def with_building_pv(view, assumptions: PVAssumptions):
 
     if view.assessment.report is None or not len(view.footprints):
         return view
-    buildings = _building_join(*_key(view.maps), "beijing", view.assessment.table).with_assumptions(assumptions)
+    districts_key = "|".join(map(str, view.assessment.table["district"]))  # uploaded boundaries differ
+    buildings = _building_join(*_key(view.maps), districts_key, view.assessment.table).with_assumptions(assumptions)
     footprints = view.footprints.copy()
+    rows = footprints.index.to_numpy()  # positions in the layer file (the Map page may leave small ones out)
     for column in ("district", "kwp", "kwh_yr", "co2_t_yr"):
-        footprints[column] = buildings[column].to_numpy()  # same rows, same order
+        footprints[column] = buildings[column].to_numpy()[rows]
     return replace(view, footprints=footprints)
 
 

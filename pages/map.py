@@ -12,6 +12,7 @@ if entry is None:
     st.stop()
 
 assumptions = mappage.pv_sliders()
+min_area_m2 = mappage.min_area_slider()
 with context.open_project(entry) as project:
     st.title(f"Map · {project.name}")
     mappage.predict_all_tiles(project)
@@ -22,12 +23,12 @@ with context.open_project(entry) as project:
         st.stop()
     boundaries.boundary_panel(project)
     try:
-        view = mappage.map_view(maps, assumptions, boundaries.project_boundaries(project))
+        view = mappage.map_view(maps, assumptions, boundaries.project_boundaries(project), min_area_m2)
     except PgsslError as exc:
         st.warning(str(exc))
         st.stop()
     view = report_panel.with_building_pv(view, assumptions)  # per-building PV in the footprint tooltip
     mappage.map_panel(project, view)
     mappage.district_table(view)
-    mappage.downloads(view)
+    mappage.downloads(view, project)
     report_panel.map_extras(project, view, assumptions)

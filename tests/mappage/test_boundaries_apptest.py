@@ -25,12 +25,14 @@ ORIGIN = (741_000.0, 3_738_000.0)  # about 33.75 N 84.39 W: Atlanta
 SIZE = 64  # px, 0.5 m
 
 
-def _atlanta(root: Path) -> Path:
+def _atlanta(root: Path, speck: bool = False) -> Path:
     with Project.create(root / "atlanta", "Atlanta") as project:
         for i in range(2):
             image = np.random.default_rng(i).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
             mask = np.zeros((SIZE, SIZE), np.uint8)
-            mask[10:40, 10:30] = 1
+            mask[10:40, 10:30] = 1  # a 150 m² roof
+            if speck:
+                mask[50:56, 50:56] = 1  # a 9 m² speck: above the library's 4 m², below the app's 10 m²
             tile = Tile(image, np.ones((SIZE, SIZE), bool), from_origin(ORIGIN[0] + 300.0 * i, ORIGIN[1], 0.5, 0.5),
                         UTM16, TileMeta(SIZE, SIZE, 3, "uint8", "GTiff", None, f"a{i}.tif"))
             project.add_tile(tile, f"a{i}.tif", reference_mask=mask)
@@ -90,3 +92,14 @@ def test_bad_boundary_file_is_refused_in_one_line(projects_env: Path) -> None:
             boundaries.store_upload(project, "points.geojson", no_polygons.encode())
         assert not list((folder / "boundaries").iterdir())  # refused files are not kept
         assert boundaries.project_boundaries(project).file is None
+
+
+def test_smallest_building_slider_leaves_specks_out(projects_env: Path) -> None:
+    """Issue 16, item 11: a minimum footprint area in the app (the default leaves out specks)."""
+    _atlanta(projects_env, speck=True)
+    at = _map_page()
+    assert at.sidebar.slider(key="map_min_area").value == 10
+    assert at.dataframe[0].value["Buildings"].iloc[0] == 2
+    at.sidebar.slider(key="map_min_area").set_value(0).run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["Buildings"].iloc[0] == 4
