@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
 from pgssl_core.train.jobs import read_status
+from pgssl_core.train.project_data import project_gsd
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -84,3 +86,29 @@ def test_second_tab_sees_the_running_job_and_cancels_it(projects_env: Path) -> N
     finally:
         if training.cancel_training(registry, run_id):  # never leave a run behind when something failed
             registry.get(run_id).job.join(timeout=120)
+
+
+def test_start_from_defaults_to_the_base_model_and_scratch_is_recorded(projects_env: Path) -> None:
+    _label_two_tiles(projects_env)
+    at = _open_train_page()
+    picker = at.selectbox(key="train_init")
+    assert picker.value == "base" and "scratch" in picker.options[1]
+    picker.set_value("scratch").run()
+    at.selectbox(key="train_profile").set_value("test").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    run_dir = projects_env / "beijing-demo" / "runs" / run_id
+    deadline = time.monotonic() + 150
+    while (read_status(run_dir) or {}).get("state") in (None, "queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert json.loads((run_dir / "config.json").read_text())["init"]["kind"] == "scratch"
+
+
+def test_gsd_setting_is_saved_in_the_project(projects_env: Path) -> None:
+    at = _open_train_page()
+    at.number_input(key="gsd_working").set_value(0.5).run()
+    at.button(key="gsd_save").click().run()
+    assert not at.exception, at.exception
+    with Project.open(projects_env / "beijing-demo") as project:
+        assert project_gsd(project).working_gsd_m == 0.5
