@@ -19,7 +19,7 @@ from rasterio.crs import CRS
 
 from pgssl_core.errors import TileError
 from pgssl_core.tiles.formats import DRIVER_NAMES, MAX_TILE_PIXELS, PILLOW_FORMATS, check_dimensions, check_min_size
-from pgssl_core.tiles.georef import georeference_image
+from pgssl_core.tiles.georef import Georef, georeference_image
 from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
 from pgssl_core.tiles.tile import Tile, TileMeta
 
@@ -101,3 +101,23 @@ def plain_image_size(path: Path, fmt: str) -> tuple[int, int]:
     """``(width, height)`` px from the header only (no decoding)."""
     with _decoding(path, DRIVER_NAMES[fmt]), Image.open(path, formats=[PILLOW_FORMATS[fmt]]) as im:
         return im.size
+
+
+def check_plain_image(path: Path, fmt: str, band_map: Sequence[int] | None, max_pixels: int,
+                      default_crs: CRS | str | None = None) -> tuple[int, int, Georef]:
+    """Header-level checks of a PNG/JPEG/WebP without decoding its pixels: ``(width, height, georef)``.
+
+    Size limits, the band map against the colour bands ``read_plain_image`` would produce, and the
+    file's integrity as far as Pillow's ``verify`` sees it (PNG chunk checksums, truncation).
+    Raises ``TileError`` (one line) like ``read_plain_image``.
+    """
+    name, driver = path.name, DRIVER_NAMES[fmt]
+    with _decoding(path, driver), Image.open(path, formats=[PILLOW_FORMATS[fmt]]) as im:
+        width, height = im.size
+        check_dimensions(name, fmt, width, height, max_pixels)
+        check_min_size(name, width, height)
+        mode = "RGBA" if im.mode == "P" and "transparency" in im.info else _CONVERT.get(im.mode, im.mode)
+        colour_bands = Image.getmodebands(mode) - (1 if mode in ("LA", "RGBA") else 0)
+        resolve_band_map(band_map, colour_bands, name)
+        im.verify()
+    return width, height, georeference_image(path, driver, width, height, default_crs)

@@ -4,7 +4,8 @@
 its size (header, at least ``MIN_TILE_SIDE`` px a side), its bands (the band map must name existing
 bands), its pixel type (no complex values), its georeference (when polygons or areas are asked
 for) and that its data can be decoded (one stored block of a GeoTIFF is read; a plain image is
-decoded whole, which is bounded by ``MAX_TILE_PIXELS``). Errors are one-line ``TileError``\\ s that
+checked by its header and Pillow's ``verify``: chunk checksums, truncation; the full decode
+follows in the reader). Errors are one-line ``TileError``\\ s that
 start with the file name, the same wording whichever entry point finds them.
 """
 
@@ -46,20 +47,19 @@ def validate_input(path: str | os.PathLike[str], band_map: Sequence[int] | None 
 
     ``band_map``: 1-based bands for R, G, B (checked against the file). ``need_georef``: refuse
     files without CRS and transform (``purpose`` words the reason). Reads header facts and one stored
-    block (GeoTIFF) or the image (PNG/JPEG/WebP, at most ``MAX_TILE_PIXELS``).
+    block (GeoTIFF) or verifies the file's structure (PNG/JPEG/WebP) without decoding its pixels.
     """
     path = Path(path)
     name = path.name
     fmt = sniff_format(path)
     if fmt != "gtiff":
-        from pgssl_core.tiles.plain_image import read_plain_image
+        from pgssl_core.tiles.plain_image import check_plain_image
 
-        tile = read_plain_image(path, fmt, band_map, MAX_TILE_PIXELS, default_crs)  # size, bands, decoding
-        if not tile.valid.any():
-            raise all_nodata_error(name)
-        if need_georef and not tile.georeferenced:
-            raise _not_georeferenced(name, tile.not_georeferenced_reason, purpose)
-        return InputCheck(name, fmt, tile.width, tile.height, tile.georeferenced, 1.0)
+        width, height, georef = check_plain_image(path, fmt, band_map, MAX_TILE_PIXELS, default_crs)
+        georeferenced = georef.transform is not None and georef.crs is not None
+        if need_georef and not georeferenced:
+            raise _not_georeferenced(name, georef.reason, purpose)
+        return InputCheck(name, fmt, width, height, georeferenced, 1.0)
     with open_raster(path, band_map) as src:  # header size, band map, pixel type
         check_min_size(name, src.width, src.height)
         if need_georef and not src.georeferenced:

@@ -191,3 +191,20 @@ def test_data_regions_group_touching_blocks(tmp_path):
         rgb, valid = region.read_window(0, 0, 512, 512)
         assert valid.all() and (rgb == 77).all()
         assert region.transform == src.window_transform(3584, 1536)
+
+
+def test_plain_images_are_checked_without_a_full_decode(tmp_path):
+    from PIL import Image
+
+    good = tmp_path / "ok.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(good)
+    check = validate_input(good)
+    assert (check.width, check.height, check.georeferenced) == (40, 40, False)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[:-30])
+    with pytest.raises(TileError, match=r"^cut\.png: PNG file is truncated or corrupt"):
+        validate_input(cut)
+    with pytest.raises(TileError, match=r"^ok\.png: band map \(1, 2, 4\) asks for band 4"):
+        validate_input(good, band_map=(1, 2, 4))
+    with pytest.raises(TileError, match=r"^ok\.png: PNG has no world file .*; --polygons need a CRS"):
+        validate_input(good, need_georef=True, purpose="--polygons")
