@@ -6,17 +6,19 @@ with one line (``map_extras`` / ``pretraining_panel``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
-from pgssl_core.assess.buildings_pv import BuildingJoin, join_building_districts, largest_roofs
-from pgssl_core.assess.model_error import AreaCorrection, corrected_district_table
-from pgssl_core.assess.model_error import __doc__ as MODEL_ERROR_DOC
-from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.infer.project_predict import ProjectMaps
+
+if TYPE_CHECKING:  # the Train page imports this module: the assessment stack loads only on the Map page
+    from pgssl_core.assess.buildings_pv import BuildingJoin
+    from pgssl_core.assess.model_error import AreaCorrection
+    from pgssl_core.assess.pv import PVAssumptions
+    from pgssl_core.infer.project_predict import ProjectMaps
 
 ROOF_COLUMNS = {"building_id": "Building", "district": "District", "roof_area_m2": "Roof m²", "usable_m2": "Usable m²",
                 "kwp": "kWp", "kwp_low": "kWp low", "kwp_high": "kWp high", "kwh_yr": "kWh/yr",
@@ -34,6 +36,7 @@ CORRECTED_COLUMNS = {"district": "District", "footprint_m2": "Predicted m²", "f
 @st.cache_resource(max_entries=4, show_spinner="Placing every building in its district…")
 def _building_join(out_dir: str, finished: float, districts_key: str, _table) -> BuildingJoin:
     # _table: the district table of the same layers (not hashed; out_dir + finished identify it)
+    from pgssl_core.assess.buildings_pv import join_building_districts
     from pgssl_core.infer.project_predict import load_project_maps, read_layers
 
     footprints, _extents = read_layers(load_project_maps(out_dir))
@@ -59,6 +62,9 @@ def _key(maps: ProjectMaps) -> tuple[str, float]:
 
 def model_error_table(project: Project, maps: ProjectMaps, table) -> None:
     """District roof areas corrected for the model's measured error, with intervals and the method."""
+    from pgssl_core.assess.model_error import __doc__ as model_error_doc
+    from pgssl_core.assess.model_error import corrected_district_table
+
     st.subheader("Roof area corrected for the model's error")
     try:
         correction = _correction(str(project.root), *_key(maps))
@@ -80,11 +86,13 @@ def model_error_table(project: Project, maps: ProjectMaps, table) -> None:
                        full.to_csv(index=False, float_format="%.6g").encode("utf-8"), "districts_corrected.csv",
                        "text/csv", key="dl_corrected_csv")
     with st.expander("How the correction works, and its limits"):
-        st.markdown((MODEL_ERROR_DOC or "").split("\n\n", 1)[-1])
+        st.markdown((model_error_doc or "").split("\n\n", 1)[-1])
 
 
 def largest_roofs_table(maps: ProjectMaps, table, assumptions: PVAssumptions, n: int = 50) -> pd.DataFrame | None:
     """Sortable table of the ``n`` largest roofs with their PV figures; returns the whole building table."""
+    from pgssl_core.assess.buildings_pv import largest_roofs
+
     st.subheader("Largest roofs")
     if table is None or not len(table):
         st.caption("No per-building figures: the buildings lie outside the district boundaries.")

@@ -19,16 +19,18 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pgssl_core.assess.model_error import TileConfusion, bootstrap_interval, tile_confusions
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_json
 from pgssl_core.train.data import TrainingData
 from pgssl_core.train.progress import ProgressCallback, _clean
 from pgssl_core.train.rounds import TrainConfig, TrainResult, run_model_path, run_training
+
+if TYPE_CHECKING:  # the Train page imports this module: geopandas and pvlib only when a comparison runs
+    from pgssl_core.assess.model_error import TileConfusion
 
 BASELINE_DIR = "baseline"
 TILES_FILE = "tiles.json"
@@ -139,6 +141,8 @@ class Comparison:
 def compare_counts(pgssl: Sequence[TileConfusion], baseline: Sequence[TileConfusion], draws: int = DRAWS,
                    level: float = LEVEL, seed: int = 0) -> Comparison:
     """Paired comparison of two models' per-tile counts on the same tiles (same order, same ids)."""
+    from pgssl_core.assess.model_error import bootstrap_interval
+
     if [t.tile for t in pgssl] != [t.tile for t in baseline]:
         raise PgsslError("the two models were not evaluated on the same validation tiles")
     if not pgssl:
@@ -157,6 +161,8 @@ def compare_counts(pgssl: Sequence[TileConfusion], baseline: Sequence[TileConfus
 def compare_with_baseline(run_dir: str | Path, val: Sequence[dict[str, Any]], device: str | None = None) -> Comparison:
     """Evaluate the run's model and its baseline's on ``val`` (samples with masks) and save the result
     as ``RUN_DIR/baseline/comparison.json``. PgsslError when either model is missing."""
+    from pgssl_core.assess.model_error import tile_confusions
+
     run_dir = Path(run_dir)
     ours, theirs = run_model_path(run_dir), run_model_path(baseline_dir(run_dir))
     if ours is None:
