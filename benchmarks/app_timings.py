@@ -90,9 +90,9 @@ def _demo_flow(projects: Path) -> dict[str, float]:
         data = training_data_from_project(project)
         result = run_training(data, TrainConfig(method="pgssl", profile="quick"), work / "run")
         times["quick_training_s"] = round(time.perf_counter() - t0, 2)
-        times["quick_val_iou"] = round(float(result.final_val.get("iou", float("nan"))), 4) if result.final_val else None
+        times["quick_val_iou"] = round(float(result.best_val.get("iou", float("nan"))), 4) if result.best_val else None
         t0 = time.perf_counter()
-        maps = predict_project(project, result.model_path, work / "predict")
+        maps = predict_project(project, result.selected_path, work / "predict")  # the run's model, as in the app
         times["predict_all_tiles_s"] = round(time.perf_counter() - t0, 2)
         times["tiles_predicted"] = maps.manifest["tiles"]
         t0 = time.perf_counter()

@@ -67,6 +67,18 @@ def build_data(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from pgssl_core.train.jobs import acquire_machine_lock, release_machine_lock
+
+    # The same machine-wide lock as the app's training jobs: one training run at a time per machine
+    # (``$PGSSL_TRAIN_LOCK`` moves it), taken before any tile is read.
+    lock = acquire_machine_lock()
+    try:
+        return _train(args)
+    finally:
+        release_machine_lock(lock)
+
+
+def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pgssl_core.train.rounds import TrainConfig, run_training

@@ -29,6 +29,27 @@ class JobBusyError(PgsslError):
     """Another training job holds the machine."""
 
 
+def acquire_machine_lock(path: str | Path = DEFAULT_LOCK) -> int:
+    """Take the machine-wide training lock (``fcntl.flock`` on ``path``) without waiting; returns the
+    file descriptor to pass to :func:`release_machine_lock`. Raises :class:`JobBusyError` (one line) when
+    another training job, of the app or of the CLI, in any process, holds it."""
+    lock = Path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JobBusyError("another training job is running on this machine; wait for it or cancel it") from None
+    return fd
+
+
+def release_machine_lock(fd: int) -> None:
+    """Release a lock taken by :func:`acquire_machine_lock`."""
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
 class TrainingJob(BackgroundJob):
     """One training run on a background thread. Create, :meth:`start`, poll :meth:`snapshot`,
     :meth:`cancel`, :meth:`join`."""
@@ -45,19 +66,11 @@ class TrainingJob(BackgroundJob):
 
     def before_start(self) -> None:
         """Take the machine lock; raises :class:`JobBusyError` if another job holds it."""
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise JobBusyError("another training job is running on this machine; wait for it or cancel it") from None
-        self._lock_fd = fd
+        self._lock_fd = acquire_machine_lock(self.lock_path)
 
     def after_end(self, final: dict[str, Any]) -> None:
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
+            release_machine_lock(self._lock_fd)
             self._lock_fd = None
 
     def initial_fields(self) -> dict[str, Any]:

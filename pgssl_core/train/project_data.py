@@ -73,7 +73,8 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
     of reference validation tiles and ``max_pool`` the unlabelled pool (seeded subsets), so that
     validation and pseudo-labelling stay fast (e.g. for the tiny ``test`` profile).
 
-    Raises PgsslError when fewer than :data:`MIN_LABELLED` tiles have a trainable label.
+    Raises PgsslError when fewer than :data:`MIN_LABELLED` tiles have a trainable label, or when the
+    labels hold no building pixel at all.
     """
     if not 0 < val_fraction < 1:
         raise PgsslError(f"val_fraction must be between 0 and 1, got {val_fraction}")
@@ -83,6 +84,9 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
         raise PgsslError(f"label at least {MIN_LABELLED} tiles first ({len(labelled)} labelled so far): "
                          "paint buildings and background, or mark a tile complete, on the Label page")
     labelled_set = set(labelled)
+    if not any(r.building_fraction > 0 for r in records if r.id in labelled_set):
+        raise PgsslError(f"the {len(labelled)} labelled tiles hold no building pixel: the model could only learn "
+                         "background; paint at least one building with the red brush on the Label page")
     unlabelled = [r.id for r in records if r.id not in labelled_set]
     if max_pool is not None and len(unlabelled) > max_pool:
         unlabelled = _seeded_pick(unlabelled, max_pool, seed + 1)  # not the same draw as the validation tiles

@@ -182,8 +182,6 @@ def test_killed_training_process_frees_the_lock_and_reads_interrupted(tmp_path: 
     assert job.join(300)["state"] == "done"  # the kernel released the dead process's lock
 
 
-@pytest.mark.xfail(strict=True, reason="the train CLI does not take the machine lock yet (reported to the lead: "
-                                       "pgssl_core/cli/cmd_train.py is being changed in the training-engine work)")
 def test_cli_train_waits_for_the_machine_lock(tmp_path: Path) -> None:
     """A CLI ``train`` started while an app job holds the machine lock is refused in one line."""
     lock = tmp_path / "train.lock"

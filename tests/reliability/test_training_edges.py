@@ -56,8 +56,6 @@ def test_no_labels_is_a_clear_message(small_project) -> None:
     assert "label at least" in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="training on labels without a single building pixel starts without a word "
-                                       "(reported to the lead: the check belongs in pgssl_core/train/project_data.py)")
 def test_only_background_labels_say_so(small_project) -> None:
     root, ids = small_project
     with Project.open(root) as project:

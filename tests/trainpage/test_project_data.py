@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pgssl_core.errors import PgsslError
-from pgssl_core.train.project_data import plan_project_data, training_data_from_project
+from pgssl_core.train.project_data import (GsdSettings, plan_project_data, project_tile_gsd, set_project_gsd,
+                                           training_data_from_project)
 
 
 def test_too_few_labels_is_a_clear_error(make_project) -> None:
@@ -22,13 +23,27 @@ def test_reference_masks_validate_on_unlabelled_tiles(make_project) -> None:
     assert plan.val_source == "reference" and "reference" in plan.note
     assert plan.train == tuple(ids[:2])  # every label trains
     assert set(plan.val) == set(ids[2:]) and set(plan.pool) == set(ids[2:])
+    set_project_gsd(project, GsdSettings(working_gsd_m=None))  # native: masks compare pixel for pixel
     data = training_data_from_project(project)
     assert len(data.labelled) == 2 and len(data.unlabelled) == 4 and len(data.val) == 4
     assert all(s["mask"] is None for s in data.unlabelled)
     # validation masks are the stored ground truth, not an empty user label
     for sample in data.val:
         assert np.array_equal(sample["mask"], project.reference_mask(sample["name"]))
-    assert data.labelled[0]["image"].shape == (32, 32, 3)
+    assert data.labelled[0]["image"].shape == (32, 32, 3) and data.gsd_m is None
+
+
+def test_project_tiles_are_read_at_the_working_gsd(make_project) -> None:
+    project = make_project(n=6, labelled=2, reference=True)
+    record = project.tiles()[0]
+    tile = project.read(record.id)
+    source = project_tile_gsd(project, record.id)
+    assert source is not None
+    set_project_gsd(project, GsdSettings(working_gsd_m=source * 2))
+    data = training_data_from_project(project)
+    assert data.gsd_m == pytest.approx(source * 2)
+    assert data.labelled[0]["image"].shape == (round(tile.height / 2), round(tile.width / 2), 3)
+    assert data.val[0]["mask"].shape == data.val[0]["image"].shape[:2]
 
 
 def test_caps_are_seeded_subsets(make_project) -> None:
