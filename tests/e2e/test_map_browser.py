@@ -21,6 +21,8 @@ def test_map_shows_district_layer(app_server, page) -> None:
     page.wait_for_timeout(1500)  # let Leaflet finish drawing the overlays before the screenshot
     screenshot(page, "map-beijing-demo")
     # hovering a district polygon shows its tooltip with the name and the figures
+    page.locator("iframe").first.scroll_into_view_if_needed()  # the map sits below the fold on a 1000 px page
+    page.wait_for_timeout(500)
     box = page.locator("iframe").first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
     tooltip = frame.locator(".leaflet-tooltip")
