@@ -114,8 +114,9 @@ class TrainChoice:
 
 
 def offered_profiles() -> list[str]:
-    """The training profiles the Train page offers (the tiny test profile only to the test suite)."""
-    return [p for p in PROFILES if p != TEST_PROFILE or os.environ.get(TEST_PROFILE_ENV) == "1"]
+    """The training profiles the Train page offers: not ``base`` (the shipped model's own recipe, an hour of
+    CPU on thousands of tiles), and the tiny test profile only to the test suite."""
+    return [p for p in PROFILES if p != "base" and (p != TEST_PROFILE or os.environ.get(TEST_PROFILE_ENV) == "1")]
 
 
 def data_plan(project: Project, profile: str, seed: int = 0) -> DataPlan:

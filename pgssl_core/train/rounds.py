@@ -250,8 +250,12 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
             pseudo = None
             if weights.get("seg", 0) > 0:
                 assert model is not None, "pseudo-labels need a teacher"
+                def pl_progress(done: int, total: int, rnd: int = rnd) -> None:
+                    reporter.emit({"kind": "stage", "stage": "pseudo_labels", "round": rnd, "step": done,
+                                   "total": total}, log=False)
+
                 labels, pw, summary = make_pseudo_labels(model, pool.images, mcfg.mean, mcfg.std, pl_cfg, device,
-                                                         2 ** mcfg.encoder_depth)
+                                                         2 ** mcfg.encoder_depth, progress=pl_progress)
                 summary.update(pseudo_label_quality(labels, pool.masks))
                 reporter.emit({"kind": "info", "stage": "pseudo_labels", "round": rnd, "pseudo_labels": summary,
                                "message": pseudo_label_line(rnd, summary)})

@@ -77,8 +77,8 @@ def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pyte
 
 @pytest.fixture()
 def scratch_init(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs started from the page start from random weights, so these tests need no shipped base model
-    (the tiny test profile has its own network; the base model is the lead's concern, tested elsewhere)."""
+    """Runs started from the page start from random weights, so these page tests train the tiny test
+    profile's own network in seconds (starting from the base model is tested in tests/train/test_init.py)."""
     from dataclasses import fields, replace
 
     from app import training

@@ -25,6 +25,14 @@ def _open_train_page() -> AppTest:
     return at
 
 
+def _wait_until_finished(run_dir: Path, timeout_s: float = 150) -> Path:
+    """Poll a page-started run's status file until it leaves queued/running (or the timeout passes)."""
+    deadline = time.monotonic() + timeout_s
+    while (read_status(run_dir) or {}).get("state") in (None, "queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return run_dir
+
+
 def _label_two_tiles(projects: Path) -> None:
     with Project.open(projects / "beijing-demo") as project:
         for record in project.tiles()[:2]:
@@ -50,10 +58,7 @@ def test_start_a_test_run_from_the_page(projects_env: Path) -> None:
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
-    run_dir = projects_env / "beijing-demo" / "runs" / run_id
-    deadline = time.monotonic() + 150
-    while (read_status(run_dir) or {}).get("state") in (None, "queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.5)
+    run_dir = _wait_until_finished(projects_env / "beijing-demo" / "runs" / run_id)
     assert read_status(run_dir)["state"] == "done"
     time.sleep(1.0)  # the watcher files the result in the catalog right after
     at.run()
@@ -98,10 +103,7 @@ def test_start_from_defaults_to_the_base_model_and_scratch_is_recorded(projects_
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
-    run_dir = projects_env / "beijing-demo" / "runs" / run_id
-    deadline = time.monotonic() + 150
-    while (read_status(run_dir) or {}).get("state") in (None, "queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.5)
+    run_dir = _wait_until_finished(projects_env / "beijing-demo" / "runs" / run_id)
     assert json.loads((run_dir / "config.json").read_text())["init"]["kind"] == "scratch"
 
 
