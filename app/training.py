@@ -23,7 +23,8 @@ import streamlit as st
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.train import PROFILES, TrainConfig, get_profile, plan, run_model_path
-from pgssl_core.train.jobs import DEFAULT_LOCK, JobBusyError, TrainingJob, read_status
+from pgssl_core.train.jobs import (DEFAULT_LOCK, JobBusyError, TrainingJob, acquire_machine_lock, read_status,
+                                  release_machine_lock)
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.progress import read_metrics
 from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
@@ -174,8 +175,10 @@ def start_training(registry: JobRegistry, project: Project, choice: TrainChoice)
         _ensure_idle(registry)
         _ensure_lock_free(registry)
         plan_ = data_plan(project, choice.profile, choice.seed)
+        # The tile ids are kept so that later figures (model error, the baseline) use exactly these tiles.
         config = {**choice.__dict__, "data": {"train": len(plan_.train), "pool": len(plan_.pool),
                                               "val": len(plan_.val), "val_source": plan_.val_source,
+                                              "train_ids": list(plan_.train), "val_ids": list(plan_.val),
                                               "val_size": validation_size(project, plan_).to_dict()}}
         run_id, run_dir = project.create_run(RUN_KIND, config)
         _launch(registry, project, run_id, run_dir, choice, plan_, resume=False)
@@ -185,18 +188,7 @@ def start_training(registry: JobRegistry, project: Project, choice: TrainChoice)
 def _ensure_lock_free(registry: JobRegistry) -> None:
     """Raise JobBusyError when another process holds the machine's training lock (checked before a run
     row is made, so a refused start leaves nothing behind)."""
-    import fcntl
-
-    registry.lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(registry.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    except BlockingIOError:
-        raise JobBusyError("another training run is using this machine (another app or command line): "
-                           "wait for it to finish") from None
-    finally:
-        os.close(fd)
+    release_machine_lock(acquire_machine_lock(registry.lock_path))
 
 
 def resume_training(registry: JobRegistry, project: Project, run_id: str) -> None:

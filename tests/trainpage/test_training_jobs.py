@@ -40,7 +40,12 @@ def test_run_to_done_then_history_and_active_model(make_project, registry) -> No
     assert final["state"] == "done", final
     run = _wait_for_catalog(project, run_id)
     assert run["status"] == "done" and 0 <= run["metrics"]["val"]["iou"] <= 1
-    assert run["config"]["data"] == {"train": 2, "pool": 4, "val": 4, "val_source": "reference"}
+    data = run["config"]["data"]
+    assert {k: data[k] for k in ("train", "pool", "val", "val_source")} == \
+        {"train": 2, "pool": 4, "val": 4, "val_source": "reference"}
+    # the exact tiles are recorded, so later figures (model error, the baseline) use the same ones
+    plan = training.data_plan(project, TEST_CHOICE.profile, TEST_CHOICE.seed)
+    assert data["train_ids"] == list(plan.train) and data["val_ids"] == list(plan.val)
 
     losses, vals = training.metrics_tables(run["path"])
     assert {"seg", "byol", "inpaint"} <= set(losses["task"])
