@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import NotGeoreferencedWarning
 
 from pgssl_core.errors import TileError
 from pgssl_core.tiles.formats import PILLOW_FORMATS, sniff_format
+from pgssl_core.tiles.raster import GDAL_READ_ERRORS
 
 #: Values a clean label mask may hold: 0 background; 1 or 255 building.
 CLEAN_MASK_VALUES = frozenset({0, 1, 255})
@@ -88,7 +89,7 @@ def _read_geotiff_band(path: Path) -> tuple[np.ndarray, str | None]:
             with rasterio.open(path) as ds:
                 compression = ds.compression.name.lower() if ds.compression is not None else None
                 return ds.read(1), compression
-    except RasterioError as exc:
+    except GDAL_READ_ERRORS as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TileError(f"{path.name}: label mask is unreadable ({detail.replace(str(path), path.name)})") from None
 

@@ -40,6 +40,11 @@ STATS_SAMPLE_SIDE: int = 128
 STATS_MIN_VALID_SAMPLE: float = 0.01
 
 
+#: What opening or reading a damaged GeoTIFF raises: GDAL's errors, and ValueError for header fields that
+#: rasterio cannot decode (a CRS text that is not UTF-8 raised UnicodeDecodeError, found by fuzzing).
+GDAL_READ_ERRORS: tuple[type[Exception], ...] = (RasterioError, ValueError)
+
+
 def _root_message(exc: BaseException) -> str:
     """First line of the innermost cause: GDAL's own reason ("Read failed" wraps the useful one)."""
     while (inner := exc.__cause__ or exc.__context__) is not None:
@@ -139,7 +144,7 @@ class RasterSource(GeoGrid):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 self._ds = rasterio.open(self.path)
-        except RasterioError as exc:
+        except GDAL_READ_ERRORS as exc:
             raise corrupt_error(self.path, exc) from None
         try:
             self._setup(name, band_map)
