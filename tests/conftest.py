@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,22 @@ def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pyte
     shutil.copytree(demo_projects_template, root)
     monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Headless Debian Chromium driven by Playwright (never `playwright install`), one per test session.
+
+    Shared by the e2e and the reliability browser tests: Playwright's sync API allows one running instance
+    per thread, so a second ``sync_playwright()`` while this one lives fails ("inside the asyncio loop").
+    """
+    from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()

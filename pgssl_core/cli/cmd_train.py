@@ -94,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
         if kind == "info" and "device" in event:
             tqdm.write(f"{event['message']}; {len(data.labelled)} labelled, {len(data.unlabelled)} unlabelled, "
                        f"{len(data.val)} validation tiles")
-        elif kind == "stage":
+        elif kind in ("stage", "activity"):
             bar.reset(total=event["total"])
             bar.update(event["step"])
             bar.set_description(f"round {event['round']} {event['stage']}")

@@ -85,5 +85,5 @@ class TrainingJob(BackgroundJob):
                 "final_val": result.final_val}
 
     def _on_progress(self, event: dict[str, Any]) -> None:
-        if event.get("kind") in ("step", "val", "stage"):
+        if event.get("kind") in ("step", "val", "stage", "activity"):
             self._write(force=event.get("kind") != "step", progress=event)

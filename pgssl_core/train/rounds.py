@@ -251,7 +251,8 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
             if weights.get("seg", 0) > 0:
                 assert model is not None, "pseudo-labels need a teacher"
                 def pl_progress(done: int, total: int, rnd: int = rnd) -> None:
-                    reporter.emit({"kind": "stage", "stage": "pseudo_labels", "round": rnd, "step": done,
+                    # "activity", not "stage": pseudo-labelling is work between stages, not a training stage
+                    reporter.emit({"kind": "activity", "stage": "pseudo_labels", "round": rnd, "step": done,
                                    "total": total}, log=False)
 
                 labels, pw, summary = make_pseudo_labels(model, pool.images, mcfg.mean, mcfg.std, pl_cfg, device,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+from tests.e2e.app_process import start_app, stop_app
 
 
 @pytest.fixture(scope="session")
@@ -23,19 +23,6 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             yield {"url": url, "projects": projects}
         finally:
             stop_app(proc)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
-    """Headless Debian Chromium driven by Playwright (never `playwright install`)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make test installs it when run as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture()

@@ -72,7 +72,9 @@ def test_stroke_is_saved_and_restored(projects_env: Path) -> None:
     at = open_label_page(fake)
     assert at.title[0].value.startswith("Label")
     tile_id = at.query_params["tile"]
-    assert any("available after training" in c.value for c in at.caption)
+    # zero-label start: before any training the model assistance uses the shipped base model, and says so
+    assert any("base building model" in i.value for i in at.info)
+    assert at.button(key="label_prefill") is not None
     call = fake.calls[-1]
     assert (call["height"], call["width_px"]) == (512, 512) and call["size"] == (512, 512)  # 256 px tile at 2x
 

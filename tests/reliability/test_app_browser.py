@@ -3,6 +3,7 @@ peak memory, the file system around it, then SIGKILL of the server and a restart
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -32,12 +33,9 @@ def _healthy(url: str) -> bool:
         return response.status == 200
 
 
-def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path, demo_projects_template: Path) -> None:
-    from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make test installs it when run as root)")
-    from playwright.sync_api import sync_playwright
+def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path, demo_projects_template: Path,
+                                                                 browser) -> None:
+    from tests.e2e.app_process import start_app, stop_app
 
     files, projects = tmp_path / "files", tmp_path / "projects"
     files.mkdir()
@@ -49,9 +47,9 @@ def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path,
     log = (tmp_path / "streamlit.log").open("wb")
     proc, url = start_app(projects, log, timeout=300)
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        with contextlib.ExitStack() as contexts:  # the session's Chromium; this test's contexts close at the end
+            page = contexts.enter_context(contextlib.closing(
+                browser.new_context(viewport={"width": 1400, "height": 1000}))).new_page()
             page.goto(url + "/?project=oam-sample", wait_until="domcontentloaded")
             page.get_by_text("Real sample", exact=False).first.wait_for(timeout=180_000)
             with Project.open(projects / "oam-sample") as project:
@@ -65,7 +63,6 @@ def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path,
                 page.get_by_text(words, exact=False).first.wait_for(timeout=10_000)  # one line per refused file
             assert _healthy(url)
             rss_peak = _peak_rss_mb(proc.pid)
-            browser.close()
         after = snapshot(tmp_path)
         outside = sorted(p for p in set(after) | set(before) if after.get(p) != before.get(p)
                          and not p.startswith("projects/oam-sample/") and p != "streamlit.log")
@@ -95,19 +92,15 @@ def _stroke(page, row: int) -> None:
     page.mouse.up()
 
 
-def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Path,
-                                                                   demo_projects_template: Path) -> None:
+def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Path, demo_projects_template: Path,
+                                                                   browser) -> None:
     """Tab B edits a tile that tab A saved meanwhile: B's save is refused with a message and B reloads; B's next
     stroke lands on top of A's. No stroke is lost without the user being told."""
     import time
     from urllib.parse import parse_qs, urlparse
 
-    from tests.e2e.app_process import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+    from tests.e2e.app_process import start_app, stop_app
     from tests.e2e.test_label_browser import _wait_until
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (make test installs it when run as root)")
-    from playwright.sync_api import sync_playwright
 
     projects = tmp_path / "projects"
     shutil.copytree(demo_projects_template, projects)
@@ -121,9 +114,9 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
         return bool((mask[canvas_row // 2, 60:140] == 1).all())  # 256 px tiles shown at 512 px
 
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-            tabs = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
+        with contextlib.ExitStack() as contexts:  # the session's Chromium; this test's contexts close at the end
+            tabs = [contexts.enter_context(contextlib.closing(
+                browser.new_context(viewport={"width": 1400, "height": 1000}))).new_page() for _ in range(2)]
             tabs[0].goto(f"{url}/label?project=beijing-demo", wait_until="domcontentloaded")
             tabs[0].locator("canvas.upper-canvas").wait_for(timeout=180_000)
             tile_id = parse_qs(urlparse(tabs[0].url).query)["tile"][0]
@@ -150,6 +143,5 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
                         raise
             mask, version = saved(tile_id)
             assert building_row(mask, 100) and building_row(mask, 300) and version >= 2  # both strokes kept
-            browser.close()
     finally:
         stop_app(proc)
