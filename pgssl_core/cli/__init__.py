@@ -18,6 +18,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from pgssl_core.errors import PgsslError
@@ -45,10 +46,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Our own warnings (e.g. a tile used at native resolution) as one ``warning: ...`` line on stderr, without
+    Python's file and source line; other libraries' warnings keep the standard format."""
+    if category.__module__.startswith("pgssl_core"):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
+    warnings.showwarning = _one_line_warning
     try:
         return int(args._run(args) or 0)
     except PgsslError as exc:

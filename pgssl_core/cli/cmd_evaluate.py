@@ -19,14 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gsd", default=None, metavar="M|native",
                         help="GSD (m/px) the tiles are resampled to before the model sees them (default: the "
                              "model's working GSD)")
-    parser.add_argument("--tile-gsd", type=float, default=None, metavar="M",
+    parser.add_argument("--tile-gsd", default=None, metavar="M",
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
 def run(args: argparse.Namespace) -> int:
     from pgssl_core.models import load_model
-    from pgssl_core.tiles.gsd import parse_gsd_option
+    from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
     from pgssl_core.train.data import load_folder
     from pgssl_core.train.device import prepare_module, resolve_device
     from pgssl_core.train.metrics import evaluate_tensors
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     model, config, _ = load_model(args.model, device)
     gsd = parse_gsd_option(args.gsd, config.gsd_m)
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit,
-                          working_gsd_m=gsd, stated_gsd_m=args.tile_gsd)
+                          working_gsd_m=gsd, stated_gsd_m=parse_stated_gsd(args.tile_gsd))
     figures = evaluate_tensors(prepare_module(model, device), config, TensorSet.from_samples(samples), device)
     print(json.dumps({**figures, "gsd_m": gsd}))
     return 0

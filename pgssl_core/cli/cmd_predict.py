@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gsd", default=None, metavar="M|native",
                         help="working GSD (m/px) the inputs are resampled to (default: the model's own); "
                              "outputs are always on the input's grid")
-    parser.add_argument("--tile-gsd", type=float, default=None, metavar="M",
+    parser.add_argument("--tile-gsd", default=None, metavar="M",
                         help="GSD of inputs without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.infer import predict_raster
     from pgssl_core.models import load_model
     from pgssl_core.tiles import read_tile
-    from pgssl_core.tiles.gsd import parse_gsd_option
+    from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
     from pgssl_core.tiles.regions import predict_geotiff
     from pgssl_core.tiles.validate import validate_inputs
 
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, config, _ = load_model(args.model, device)
     gsd = parse_gsd_option(args.gsd, "model")
+    stated = parse_stated_gsd(args.tile_gsd)
     outputs = []
     for i, path in enumerate(inputs, 1):
         dst = args.out / f"{path.stem}_{args.output}.tif"
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 return predict_raster(model, config, src, out, tile=args.tile, overlap=args.overlap,
                                       batch_size=args.batch_size, tta=args.tta, output=args.output,
                                       threshold=args.threshold, cog=args.cog, device=device, progress=progress,
-                                      gsd_m=gsd, stated_gsd_m=args.tile_gsd)
+                                      gsd_m=gsd, stated_gsd_m=stated)
 
             if path.suffix.lower() in (".tif", ".tiff"):  # sparse GeoTIFFs: only their data regions
                 summary, note = predict_geotiff(path, dst, predict_one)

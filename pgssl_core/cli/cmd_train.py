@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gsd", default=None, metavar="M|native",
                         help="working ground resolution in m/px that tiles are resampled to (default: the "
                              "profile's, 0.3); 'native' keeps every tile's own resolution")
-    parser.add_argument("--tile-gsd", type=float, default=None, metavar="M",
+    parser.add_argument("--tile-gsd", default=None, metavar="M",
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seed", type=int, default=0)
@@ -45,12 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_data(args: argparse.Namespace):
     """TrainingData from the folder arguments (shared by the train command and the benchmarks)."""
     from pgssl_core.errors import PgsslError
-    from pgssl_core.tiles.gsd import parse_gsd_option
+    from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
     from pgssl_core.train.data import TrainingData, load_folder, split_label_fraction
     from pgssl_core.train.profiles import get_profile
 
     gsd = parse_gsd_option(getattr(args, "gsd", None), get_profile(args.profile).gsd_m)
-    stated = getattr(args, "tile_gsd", None)
+    stated = parse_stated_gsd(getattr(args, "tile_gsd", None))
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit, seed=args.seed,
                           working_gsd_m=gsd, stated_gsd_m=stated)
     labelled, unlabelled = (samples, []) if args.label_fraction is None else \

@@ -23,7 +23,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
-from pgssl_core.tiles.gsd import (UnresolvedGsdWarning, ground_gsd_m, image_resampling, needs_resampling,
+from pgssl_core.tiles.gsd import (UnresolvedGsdWarning, check_gsd, ground_gsd_m, image_resampling, needs_resampling,
                                   pixel_frame, warp_band)
 
 #: Rows of the source grid written per block when warping back (bounded memory: rows x width px).
@@ -64,6 +64,8 @@ def working_grid(source: WindowSource, gsd_m: float | None, stated_gsd_m: float 
     """
     if gsd_m is None:
         return None
+    if stated_gsd_m is not None:
+        stated_gsd_m = check_gsd(stated_gsd_m, "the stated GSD")
     src_gsd = ground_gsd_m(source.transform, source.crs, source.width, source.height) or stated_gsd_m
     if src_gsd is None:
         warnings.warn(f"{name or 'the input'} has no georeference and no GSD was stated: predicted at native "

@@ -59,6 +59,8 @@ def resolve_init(init: str, bands: int) -> InitModel:
     if path is None:
         return InitModel("scratch", None, None, None, "started from random weights (scratch)")
     kind = "base" if init == "base" else "file"
+    if path.is_dir():
+        raise ModelFileError(f"--init {path} is a folder, not a model file (give best.pt or model.pt inside it)")
     if kind == "base" and not path.is_file():
         raise ModelFileError(f"the base model {path} is missing from this installation; use --init scratch")
     model, config, _ = load_model(path)

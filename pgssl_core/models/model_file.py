@@ -37,6 +37,9 @@ def _read(path: str | Path) -> dict[str, Any]:
         data = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - pickle/zip errors all mean "not a usable model file"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights only load failed" in first.lower() or "weights_only" in first:
+            # PyTorch's text goes on to suggest weights_only=False, which would let a file run code: never that.
+            first = "not a pgssl model file (it holds something other than tensors and plain data)"
         raise ModelFileError(f"cannot load model file {p.name}: {first}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelFileError(f"{p.name} is not a pgssl model file (expected format {FORMAT})")

@@ -59,6 +59,18 @@ def parse_gsd_option(value: str | float | None, default: float | str | None, fla
     return check_gsd(number, flag)
 
 
+def parse_stated_gsd(value: str | float | None, flag: str = "--tile-gsd") -> float | None:
+    """A stated GSD (m/px) for tiles without a georeference: None when omitted, else a checked number
+    (``GsdError`` naming ``flag`` for text, zero, negative, NaN or values outside 1 cm .. 100 m)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise GsdError(f"{flag} must be a number of metres per pixel, got {value!r}") from None
+    return check_gsd(number, flag)
+
+
 def ground_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, height: int) -> float | None:
     """Ground metres per pixel at the centre of a ``width`` x ``height`` px grid; ``None`` without a georeference.
 

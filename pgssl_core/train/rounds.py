@@ -167,6 +167,8 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
     """
     t_start = time.time()
     out = Path(out_dir)
+    # The starting model is loaded before the run folder exists: a bad --init leaves nothing behind.
+    init = resolve_init(config.init, data.bands)
     out.mkdir(parents=True, exist_ok=True)
     profile = config.resolved_profile()
     device = resolve_device(config.device)
@@ -190,7 +192,6 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
                      state=state, cancel=cancel or (lambda: False), checkpoint_every=profile.checkpoint_every,
                      log_every=profile.log_every, max_nonfinite=profile.max_nonfinite, grad_clip=profile.grad_clip,
                      resume=resume_ck)
-    init = resolve_init(config.init, data.bands)
     atomic_write_json(out / "config.json", {"train": config.to_dict(), "profile": profile.to_dict(),
                                              "init": init.to_dict(), "gsd_m": data.gsd_m,
                                              "data": {"labelled": len(data.labelled),

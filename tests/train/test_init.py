@@ -127,3 +127,29 @@ def test_load_folder_resamples_tiles_to_the_working_gsd(tile_folders) -> None:
     share = [float((s["mask"] == 1).mean()) for s in native]
     share_coarse = [float((s["mask"] == 1).mean()) for s in coarse]
     assert np.allclose(share, share_coarse, atol=0.05)
+
+
+def test_bad_init_leaves_no_run_folder_and_a_folder_is_named(tmp_path, tiny_data, make_config) -> None:
+    from pgssl_core.errors import ModelFileError
+
+    cfg = make_config("supervised")
+    cfg.init = str(tmp_path)  # a folder
+    with pytest.raises(ModelFileError, match="is a folder, not a model file"):
+        run_training(tiny_data, cfg, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    junk = tmp_path / "notes.pt"
+    junk.write_text("file,area\n")
+    cfg.init = str(junk)
+    with pytest.raises(ModelFileError, match="not a pgssl model file") as info:
+        run_training(tiny_data, cfg, tmp_path / "r")
+    assert "weights_only" not in str(info.value) and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "1e9", "nan", "abc"])
+def test_stated_tile_gsd_is_checked_in_one_line(tmp_path, tile_folders, value) -> None:
+    images, masks = tile_folders
+    proc = subprocess.run([sys.executable, "-m", "pgssl_core", "evaluate", "--model", str(BASE_MODEL_PATH),
+                           "--images", str(images), "--masks", str(masks), "--tile-gsd", value],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error: --tile-gsd"), proc.stderr[-500:]
+    assert len(proc.stderr.strip().splitlines()) == 1
