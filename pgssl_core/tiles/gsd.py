@@ -45,6 +45,14 @@ def check_gsd(gsd_m: float, what: str = "GSD") -> float:
     return value
 
 
+def _metres_per_pixel(value: str | float, flag: str, alternatives: str = "") -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise GsdError(f"{flag} must be a number of metres per pixel{alternatives}, got {value!r}") from None
+    return check_gsd(number, flag)
+
+
 def parse_gsd_option(value: str | float | None, default: float | str | None, flag: str = "--gsd") -> float | str | None:
     """A ``--gsd`` style option: omitted -> ``default``; ``native`` -> None (no resampling); a number of
     metres per pixel -> that number, checked. Anything else is a ``GsdError`` naming ``flag``."""
@@ -52,23 +60,13 @@ def parse_gsd_option(value: str | float | None, default: float | str | None, fla
         return default
     if str(value).strip().lower() == "native":
         return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise GsdError(f"{flag} must be a number of metres per pixel or 'native', got {value!r}") from None
-    return check_gsd(number, flag)
+    return _metres_per_pixel(value, flag, " or 'native'")
 
 
 def parse_stated_gsd(value: str | float | None, flag: str = "--tile-gsd") -> float | None:
     """A stated GSD (m/px) for tiles without a georeference: None when omitted, else a checked number
     (``GsdError`` naming ``flag`` for text, zero, negative, NaN or values outside 1 cm .. 100 m)."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise GsdError(f"{flag} must be a number of metres per pixel, got {value!r}") from None
-    return check_gsd(number, flag)
+    return None if value is None else _metres_per_pixel(value, flag)
 
 
 def ground_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, height: int) -> float | None:
