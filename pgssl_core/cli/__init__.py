@@ -46,20 +46,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    """Our own warnings (e.g. a tile used at native resolution) as one ``warning: ...`` line on stderr, without
-    Python's file and source line; other libraries' warnings keep the standard format."""
-    if category.__module__.startswith("pgssl_core"):
-        print(f"warning: {message}", file=file or sys.stderr)
-    else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+def _one_line_warnings(previous):  # noqa: ANN001, ANN202 - the signature is warnings.showwarning's
+    """A ``warnings.showwarning`` that prints our own warnings (e.g. a tile used at native resolution) as one
+    ``warning: ...`` line on stderr, without Python's file and source line, and hands every other warning to
+    ``previous`` (so pytest's recording and other libraries' formats are untouched)."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        if category.__module__.startswith("pgssl_core"):
+            print(f"warning: {message}", file=file or sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
-    warnings.showwarning = _one_line_warning
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warnings(previous)
     try:
         return int(args._run(args) or 0)
     except PgsslError as exc:
@@ -68,3 +72,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous

@@ -115,3 +115,19 @@ def test_no_georeference_with_a_stated_gsd_is_resampled(tmp_path: Path) -> None:
         mask = ds.read(1)
         assert (ds.width, ds.height) == (400, 400) and ds.tags()["pgssl_gsd_m"] == "0.3"
     assert abs(int((mask == 1).sum()) - 120 * 160) < 0.1 * 120 * 160
+
+
+def test_cli_says_in_one_line_when_an_input_stays_native(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from pgssl_core.models.init_model import BASE_MODEL_PATH
+
+    src = _square_geotiff(tmp_path / "plain.tif", 0.15, size=64, square=(10, 30, 10, 30), crs=None)
+    proc = subprocess.run([sys.executable, "-m", "pgssl_core", "predict", "--model", str(BASE_MODEL_PATH), "--input",
+                           str(src), "--out", str(tmp_path / "out")], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    lines = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "native resolution" in line]
+    assert len(lines) == 1 and "warning: plain.tif has no georeference" in lines[0]
+    assert "UnresolvedGsdWarning" not in proc.stderr
