@@ -121,7 +121,7 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
                                                        "gsd_m": grid.gsd_m, "source_gsd_m": round(grid.source_gsd_m, 4)})
                     for row_off in range(0, source.height, BACK_ROWS):
                         rows = min(BACK_ROWS, source.height - row_off)
-                        prob, valid = probability_back_to_source(str(working), source, row_off, rows, vrt)
+                        prob, valid = probability_back_to_source(source, row_off, rows, vrt)
                         counts["valid"] += int(valid.sum())
                         counts["building"] += int(((prob >= threshold) & valid).sum())
                         ds.write(encode(prob, valid, output, threshold), 1,

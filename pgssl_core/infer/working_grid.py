@@ -109,7 +109,7 @@ class ResampledSource:
         return out, ok
 
 
-def probability_back_to_source(working_tif: str, source: WindowSource, row_off: int, rows: int,
+def probability_back_to_source(source: WindowSource, row_off: int, rows: int,
                                vrt: WarpedVRT) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (rows, W) float32 on the source grid and their validity, for source rows
     ``row_off`` .. ``row_off + rows``: the working-grid prediction read through ``vrt`` (bilinear)."""

@@ -33,6 +33,10 @@ _GEOD = Geod(ellps="WGS84")
 _ARRAY_CRS = CRS.from_epsg(3857)
 
 
+class UnresolvedGsdWarning(UserWarning):
+    """A tile is used at native resolution because its GSD is unknown."""
+
+
 class GsdError(PgsslError):
     """A GSD that cannot be right (non-positive, not finite, or far outside 1 cm .. 100 m)."""
 
@@ -189,6 +193,3 @@ def tile_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, hei
                   "(state one with --tile-gsd or the project's GSD setting)", UnresolvedGsdWarning, stacklevel=2)
     return None
 
-
-class UnresolvedGsdWarning(UserWarning):
-    """A tile is used at native resolution because its GSD is unknown."""
