@@ -24,7 +24,7 @@ from rasterio.windows import Window
 
 from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
 from pgssl_core.tiles.gsd import (UnresolvedGsdWarning, check_gsd, ground_gsd_m, image_resampling, needs_resampling,
-                                  pixel_frame, warp_band)
+                                  pixel_frame, warn_if_too_coarse, warp_band)
 
 #: Rows of the source grid written per block when warping back (bounded memory: rows x width px).
 BACK_ROWS: int = 256
@@ -75,6 +75,7 @@ def working_grid(source: WindowSource, gsd_m: float | None, stated_gsd_m: float 
         return None
     f = src_gsd / gsd_m
     width, height = max(1, round(source.width * f)), max(1, round(source.height * f))
+    warn_if_too_coarse((height, width), src_gsd, gsd_m, name)
     return WorkingGrid(width, height, gsd_m, src_gsd, source.width / width, source.height / height)
 
 

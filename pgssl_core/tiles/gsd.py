@@ -21,12 +21,16 @@ from rasterio.warp import reproject
 from pgssl_core.errors import PgsslError
 
 #: Default working GSD in metres per pixel. 0.3 m is zoom 19 of the shared OAM tiles and inside the
-#: 0.25-0.6 m range usual for roof mapping; chosen on the ``val`` split (see assets/models/README.md).
+#: 0.25-0.6 m range usual for roof mapping; chosen on the ``val`` split (see pgssl_core/assets/models/README.md).
 DEFAULT_WORKING_GSD_M: float = 0.3
 #: Resampling a tile by less than this relative amount is skipped (a 1% change moves no roof edge).
 GSD_TOLERANCE: float = 0.01
 #: Sane GSD range (m/px); outside it the value is surely a unit mistake (degrees, cm).
 MIN_GSD_M, MAX_GSD_M = 0.01, 100.0
+
+#: Below this many working pixels on a side an input is too small for the model: a U-Net whose encoder
+#: has depth 5 downsamples by 2**5 = 32, so its deepest features would cover less than one pixel.
+MIN_WORKING_SIDE_PX: int = 32
 
 _GEOD = Geod(ellps="WGS84")
 #: A fixed CRS for in-memory resampling: GDAL's warper wants one, source and target share it.
@@ -35,6 +39,10 @@ _ARRAY_CRS = CRS.from_epsg(3857)
 
 class UnresolvedGsdWarning(UserWarning):
     """A tile is used at native resolution because its GSD is unknown."""
+
+
+class CoarseGsdWarning(UserWarning):
+    """The working GSD shrinks an input below ``MIN_WORKING_SIDE_PX`` a side: its mask means nothing."""
 
 
 class GsdError(PgsslError):
@@ -105,6 +113,17 @@ def resampled_shape(height: int, width: int, source_gsd_m: float, working_gsd_m:
     return max(1, round(height * f)), max(1, round(width * f))
 
 
+def warn_if_too_coarse(shape: tuple[int, int], source_gsd_m: float, working_gsd_m: float, name: str = "") -> None:
+    """Warn (``CoarseGsdWarning``) when a resampled ``shape`` = (rows, cols) is under ``MIN_WORKING_SIDE_PX``
+    a side: a working GSD much coarser than the input (e.g. ``--gsd 100`` on a 0.3 m tile) would
+    otherwise give an empty mask without a word."""
+    if min(shape) < MIN_WORKING_SIDE_PX:
+        warnings.warn(f"{name or 'the input'} is only {shape[1]} x {shape[0]} px once resampled from "
+                      f"{source_gsd_m:.3g} m to the working GSD of {working_gsd_m:g} m (the model needs at least "
+                      f"{MIN_WORKING_SIDE_PX} px a side): its mask will be empty or meaningless; use a finer GSD",
+                      CoarseGsdWarning, stacklevel=3)
+
+
 def warp_band(band: np.ndarray, src_transform: affine.Affine, dst_transform: affine.Affine,
               shape: tuple[int, int], resampling: Resampling) -> np.ndarray:
     """One (H, W) band warped by GDAL onto a (rows, cols) ``shape`` grid, both grids given by their
@@ -143,6 +162,7 @@ def resample_image(image: np.ndarray, source_gsd_m: float, working_gsd_m: float)
     if not needs_resampling(source_gsd_m, working_gsd_m):
         return image
     shape = resampled_shape(image.shape[0], image.shape[1], source_gsd_m, working_gsd_m)
+    warn_if_too_coarse(shape, source_gsd_m, working_gsd_m)
     how = image_resampling(source_gsd_m, working_gsd_m)
     bands = [_warp(image[..., c].astype(np.float32), shape, how) for c in range(image.shape[-1])]
     return np.clip(np.rint(np.stack(bands, axis=-1)), 0, 255).astype(np.uint8)

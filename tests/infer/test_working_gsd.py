@@ -17,7 +17,7 @@ from pgssl_core.infer import predict_raster
 from pgssl_core.infer.working_grid import working_grid
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import open_raster
-from pgssl_core.tiles.gsd import UnresolvedGsdWarning, ground_gsd_m
+from pgssl_core.tiles.gsd import CoarseGsdWarning, UnresolvedGsdWarning, ground_gsd_m, resample_image
 
 CRS_UTM50 = "EPSG:32650"
 
@@ -131,3 +131,32 @@ def test_cli_says_in_one_line_when_an_input_stays_native(tmp_path: Path) -> None
     lines = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "native resolution" in line]
     assert len(lines) == 1 and "warning: plain.tif has no georeference" in lines[0]
     assert "UnresolvedGsdWarning" not in proc.stderr
+
+
+def test_a_working_gsd_far_coarser_than_the_raster_warns_instead_of_an_empty_mask_in_silence(tmp_path: Path) -> None:
+    # 400 px at 0.15 m = 60 m of ground; at 100 m per pixel that is one pixel: the mask can only be empty.
+    src = _square_geotiff(tmp_path / "fine.tif", 0.15)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = predict_raster(RedIsBuilding(), _config(100.0), src, tmp_path / "p.tif", tile=64, overlap=16,
+                             output="mask")
+    coarse = [w for w in caught if issubclass(w.category, CoarseGsdWarning)]
+    assert len(coarse) == 1 and "fine.tif is only 1 x 1 px" in str(coarse[0].message)
+    with rasterio.open(out.path) as ds:
+        assert (ds.width, ds.height) == (400, 400)
+
+
+def test_a_reasonable_working_gsd_gives_no_coarse_warning(tmp_path: Path) -> None:
+    src = _square_geotiff(tmp_path / "fine.tif", 0.15)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16, output="mask")
+    assert not [w for w in caught if issubclass(w.category, CoarseGsdWarning)]
+
+
+def test_a_tile_shrunk_below_the_model_minimum_warns() -> None:
+    image = np.zeros((256, 256, 3), np.uint8)
+    with pytest.warns(CoarseGsdWarning, match=r"only 8 x 8 px"):  # 256 px x 0.3 m / 10 m = 7.68 -> 8 px
+        out = resample_image(image, 0.3, 10.0)
+    assert out.shape == (8, 8, 3)
+    assert min(resample_image(image, 0.3, 0.6).shape[:2]) == 128  # 2x coarser: fine, no warning needed
