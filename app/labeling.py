@@ -13,21 +13,27 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app.canvas import brush_canvas
+from app.canvas import brush_canvas, brush_cursor
 from pgssl_core.catalog import Project, TileRecord
 from pgssl_core.errors import PgsslError
 from pgssl_core.labeling import (
     DEFAULT_PALETTE,
+    ZOOMS,
     LabelEditor,
     RankedTile,
     SaveOutcome,
+    ViewWindow,
+    can_pan,
     display_size,
     fill_unlabelled,
     label_these_next,
     overlay,
+    pan,
+    place_strokes,
     prediction_to_labels,
     strokes_to_labels,
     upscale,
+    zoom_window,
 )
 
 TILE_PARAM = "tile"
@@ -37,7 +43,14 @@ RANKING_KEY = "label_ranking"
 CANVAS_LONGEST_SIDE = 512  # screen px: a 256 px tile is shown at 2x, so strokes can be precise
 RANKING_LIMIT = 10
 RANKING_CANDIDATES = 48  # tiles scored per click: one forward pass each, about 1-2 s per tile on a CPU
-BRUSHES = {"Building": DEFAULT_PALETTE.building, "Background": DEFAULT_PALETTE.background}
+BRUSHES = {"Building": DEFAULT_PALETTE.building, "Background": DEFAULT_PALETTE.background,
+           "Eraser": DEFAULT_PALETTE.eraser}
+WIDTH_KEY = "label_brush_width"
+WIDTH_SETTING = "label_brush_width"  # project setting: the width is kept across tiles and reloads
+WIDTH_RANGE = (2, 60)
+DEFAULT_WIDTH = 16
+VIEW_KEY = "label_view"  # (tile id, zoom, ViewWindow) of this session
+PAN_BUTTONS = {"left": "←", "up": "↑", "down": "↓", "right": "→"}
 
 
 @dataclass(frozen=True)
@@ -112,27 +125,64 @@ def show_notice() -> None:
         st.warning(message, icon="⚠️")
 
 
-def brush_controls() -> Brush:
-    """Brush type and width."""
+def brush_controls(project: Project) -> Brush:
+    """Brush type and width; the width is a project setting, so it stays across tiles and reloads."""
     kind = st.radio("Brush", list(BRUSHES), horizontal=True, key="label_brush",
-                    help="Building: roofs. Background: everything else you are sure about.")
-    width = st.slider("Brush width (px)", 2, 60, 16, key="label_brush_width")
-    return Brush(kind, int(width))
+                    help="Building: roofs. Background: everything else you are sure about. "
+                         "Eraser: back to unlabelled.")
+    stored = project.get_setting(WIDTH_SETTING, DEFAULT_WIDTH)
+    if WIDTH_KEY not in st.session_state:
+        st.session_state[WIDTH_KEY] = int(min(max(int(stored), WIDTH_RANGE[0]), WIDTH_RANGE[1]))
+    width = int(st.slider("Brush width (px)", *WIDTH_RANGE, key=WIDTH_KEY,
+                          help="The ring under the mouse shows the brush. Kept for this project."))
+    if width != stored:
+        project.set_setting(WIDTH_SETTING, width)
+    return Brush(kind, width)
 
 
-def label_canvas(project: Project, editor: LabelEditor, image: np.ndarray, brush: Brush) -> None:
-    """The canvas over the tile with the saved label tinted in; each change is saved at once.
+def view_controls(editor: LabelEditor, shape: tuple[int, int]) -> ViewWindow:
+    """Zoom (1x, 2x, 4x) and pan buttons; returns the part of the tile the canvas shows.
+
+    A new zoom or window starts a fresh canvas on top of what is saved (the strokes so far are saved).
+    """
+    stored = st.session_state.get(VIEW_KEY)
+    zoom, window = (stored[1], stored[2]) if stored and stored[0] == editor.tile_id else (1, zoom_window(shape, 1))
+    columns = st.columns([2.2, 1, 1, 1, 1])
+    chosen = columns[0].radio("Zoom", ZOOMS, index=ZOOMS.index(zoom), horizontal=True, key="label_zoom",
+                              format_func=lambda z: f"{z}×", help="Shows part of the tile larger; pan with the arrows.")
+    if chosen != zoom:
+        centre = (window.row0 + window.rows / 2, window.col0 + window.cols / 2)
+        zoom, window = chosen, zoom_window(shape, chosen, centre)
+        editor.new_canvas()
+    for column, (direction, arrow) in zip(columns[1:], PAN_BUTTONS.items()):
+        column.space("small")
+        if column.button(arrow, key=f"label_pan_{direction}", disabled=not can_pan(window, direction, shape),
+                         help=f"Pan {direction}", width="stretch"):
+            window = pan(window, direction, shape)
+            editor.new_canvas()
+    st.session_state[VIEW_KEY] = (editor.tile_id, zoom, window)
+    return window
+
+
+def label_canvas(project: Project, editor: LabelEditor, image: np.ndarray, brush: Brush,
+                 window: ViewWindow | None = None) -> None:
+    """The canvas over the tile (or the ``window`` of it) with the saved label tinted in; each change
+    is saved at once.
 
     Strokes come back as an RGBA image; merged over the label saved when the canvas opened,
     so the canvas toolbar's undo / redo / reset also undo on disk.
     """
-    height, width = display_size(*image.shape[:2], longest=CANVAS_LONGEST_SIDE)
-    background = Image.fromarray(upscale(overlay(image, editor.base), (height, width)))
-    rgba = brush_canvas(background, brush.css_color, brush.width, height, width, editor.canvas_key)
+    window = window or zoom_window(image.shape[:2], 1)
+    rows, cols = window.slices
+    height, width = display_size(window.rows, window.cols, longest=CANVAS_LONGEST_SIDE)
+    background = Image.fromarray(upscale(overlay(image[rows, cols], editor.base_shown[rows, cols]), (height, width)))
+    brush_cursor(brush.width)
+    rgba = brush_canvas(background, brush.css_color, brush.width, height, width, f"{editor.canvas_key}-{window.key}")
     if rgba is None:
         return
+    strokes = place_strokes(strokes_to_labels(rgba, (window.rows, window.cols)), window, image.shape[:2])
     try:
-        outcome = editor.apply_strokes(project, strokes_to_labels(rgba, image.shape[:2]))
+        outcome = editor.apply_strokes(project, strokes)
     except PgsslError as exc:  # e.g. a full disk: one line; the saved label stays as it was
         st.error(f"Not saved: {exc}", icon="⚠️")
         return
@@ -175,9 +225,7 @@ def progress_counters(records: list[TileRecord], editor: LabelEditor) -> None:
     """Labelled tiles in the project and this tile's labelled share (from the last save)."""
     usable = sum(1 for r in records if r.label_state.trainable)
     complete = sum(1 for r in records if r.label_complete)
-    saved = editor.saved
-    share = float(np.count_nonzero(saved != 255)) / saved.size
-    building = float(np.count_nonzero(saved == 1)) / saved.size
+    share, building = editor.fractions  # a complete tile ("rest is background") is 100% labelled
     c1, c2 = st.columns(2)
     c1.metric("Labelled tiles", f"{usable} / {len(records)}", help=f"{complete} marked complete")
     c2.metric("This tile labelled", f"{share:.0%}", help=f"building {building:.1%} of the tile")

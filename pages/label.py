@@ -23,12 +23,13 @@ with context.open_project(entry) as project:
     tile = project.read(record.id)
     canvas_column, side_column = st.columns([3, 2], gap="large")
     with side_column:
-        brush = labeling.brush_controls()
+        brush = labeling.brush_controls(project)
     with canvas_column:
+        window = labeling.view_controls(editor, tile.image.shape[:2])
         st.space("small")  # room for the canvas toolbar, which floats above the canvas's top right corner
-        labeling.label_canvas(project, editor, tile.image, brush)
-        st.caption("Paint with the mouse; the canvas toolbar (top right, on hover) has undo, redo and reset. "
-                   "Saved labels are tinted: red = building, blue = background.")
+        labeling.label_canvas(project, editor, tile.image, brush, window)
+        st.caption("Paint with the mouse; the ring shows the brush. The canvas toolbar (top right, on hover) has "
+                   "undo, redo and reset. Saved labels are tinted: red = building, blue = background.")
     with side_column:
         labeling.label_actions(project, editor)
         labeling.progress_counters(project.tiles(), editor)  # re-read: the canvas may just have saved

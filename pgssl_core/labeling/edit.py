@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from pgssl_core.catalog import Project
-from pgssl_core.catalog.labels import empty_label
+from pgssl_core.catalog.labels import apply_complete, empty_label, label_fractions
 from pgssl_core.errors import StaleVersionError
 from pgssl_core.labeling.strokes import merge_labels
 
@@ -72,6 +72,24 @@ class LabelEditor:
         self.complete = project.tile(self.tile_id).label_complete
         self.epoch = next(_epochs)
 
+    def new_canvas(self) -> None:
+        """Start an empty canvas on top of what is saved (e.g. after zooming: the strokes of the old
+        canvas are in ``saved`` and must not be merged again from the new one)."""
+        self.base = self.saved.copy()
+        self.epoch = next(_epochs)
+
+    @property
+    def base_shown(self) -> np.ndarray:
+        """``base`` as training sees it (H, W) 0/1/255, for the canvas background: with "rest is
+        background", unpainted pixels are background (no-data pixels included; training ignores those)."""
+        return apply_complete(self.base, self.complete)
+
+    @property
+    def fractions(self) -> tuple[float, float]:
+        """(labelled, building) shares in [0, 1] of the tile's pixels in the saved label as training sees
+        it: a complete tile ("rest is background") is 100% labelled."""
+        return label_fractions(apply_complete(self.saved, self.complete))
+
     @property
     def canvas_key(self) -> str:
         """Widget key of the canvas: new whenever the canvas must start without strokes."""
@@ -119,4 +137,7 @@ class LabelEditor:
         """Save the current label with "rest is background" (``complete``) switched on or off."""
         if complete == self.complete and self.version > 0:
             return SaveOutcome("unchanged", self.version)
-        return self._save(project, self.saved, complete)
+        outcome = self._save(project, self.saved, complete)
+        if outcome.status == "saved":
+            self.new_canvas()  # the background tint changes; strokes so far are in ``saved``
+        return outcome

@@ -1,8 +1,10 @@
 """Brush strokes -> label masks (pure numpy, no Streamlit).
 
 The canvas hands back its strokes as an RGBA image (h, w, 4) uint8 at *canvas* size, with a
-transparent background. Two brush colours mean "building" and "background"; everything the
-brush did not touch stays unlabelled (255). Label values follow :mod:`pgssl_core.catalog.labels`.
+transparent background. Three brush colours mean "building", "background" and "eraser" (back to
+unlabelled); everything the brush did not touch stays as it was. Label values follow
+:mod:`pgssl_core.catalog.labels`; :data:`ERASED` marks eraser pixels in a stroke mask only (it is
+never saved: :func:`merge_labels` turns it into unlabelled).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import numpy as np
 from pgssl_core.catalog.labels import BACKGROUND, BUILDING, UNLABELLED
 
 RGB = tuple[int, int, int]
+
+#: Stroke-mask value of an eraser pixel: "make this pixel unlabelled" (255 in a stroke mask means "untouched").
+ERASED = 254
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class BrushPalette:
 
     building: RGB = (230, 25, 75)
     background: RGB = (0, 130, 200)
+    # white: far from both label colours in RGB, so blends of strokes still resolve to the top one
+    eraser: RGB = (255, 255, 255)
     opacity: float = 0.6
     min_alpha: int = 60
 
@@ -55,12 +62,12 @@ def resize_nearest(array: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
 
 def strokes_to_labels(rgba: np.ndarray | None, out_shape: tuple[int, int],
                       palette: BrushPalette = DEFAULT_PALETTE) -> np.ndarray:
-    """Label mask (H, W) uint8 0/1/255 of the strokes in a canvas image.
+    """Stroke mask (H, W) uint8 of the strokes in a canvas image: 0/1 painted, :data:`ERASED`, 255 untouched.
 
     ``rgba``: (h, w, 4) uint8 canvas pixels (any size; resized nearest to ``out_shape``), or
-    None for "nothing drawn yet". A pixel with alpha >= ``palette.min_alpha`` gets the label
-    of the nearer brush colour (Euclidean in RGB), so blended overlaps and anti-aliasing still
-    resolve to one of the two; other pixels are 255 (unlabelled).
+    None for "nothing drawn yet". A pixel with alpha >= ``palette.min_alpha`` gets the value
+    of the nearest brush colour (building, background or eraser; Euclidean in RGB), so blended
+    overlaps and anti-aliasing still resolve to one of the three; other pixels are 255.
     """
     out = np.full(tuple(out_shape), UNLABELLED, dtype=np.uint8)
     if rgba is None:
@@ -71,18 +78,20 @@ def strokes_to_labels(rgba: np.ndarray | None, out_shape: tuple[int, int],
     small = resize_nearest(rgba, out_shape)
     painted = small[..., 3] >= palette.min_alpha
     rgb = small[..., :3].astype(np.int32)
-    d_building = ((rgb - np.array(palette.building)) ** 2).sum(axis=-1)
-    d_background = ((rgb - np.array(palette.background)) ** 2).sum(axis=-1)
-    out[painted & (d_building <= d_background)] = BUILDING
-    out[painted & (d_building > d_background)] = BACKGROUND
+    colours = np.array([palette.building, palette.background, palette.eraser], dtype=np.int32)
+    nearest = ((rgb[..., None, :] - colours) ** 2).sum(axis=-1).argmin(axis=-1)  # ties: building first
+    values = np.array([BUILDING, BACKGROUND, ERASED], dtype=np.uint8)
+    out[painted] = values[nearest[painted]]
     return out
 
 
 def merge_labels(base: np.ndarray, strokes: np.ndarray) -> np.ndarray:
-    """``base`` (H, W) 0/1/255 with every painted pixel of ``strokes`` (same shape) written over it."""
+    """``base`` (H, W) 0/1/255 with every painted pixel of ``strokes`` (same shape) written over it;
+    :data:`ERASED` stroke pixels become unlabelled (255)."""
     if base.shape != strokes.shape:
         raise ValueError(f"base {base.shape} and strokes {strokes.shape} differ in shape")
-    return np.where(strokes != UNLABELLED, strokes, base).astype(np.uint8)
+    painted = np.where(strokes == ERASED, UNLABELLED, strokes)
+    return np.where(strokes != UNLABELLED, painted, base).astype(np.uint8)
 
 
 def fill_unlabelled(base: np.ndarray, fill: np.ndarray) -> np.ndarray:

@@ -103,3 +103,31 @@ def test_rest_is_background_sets_complete_flag(small_project: Project) -> None:
     assert editor.set_complete(small_project, True).status == "unchanged"
     assert editor.set_complete(small_project, False).status == "saved"
     assert not small_project.tile(tile_id).label_complete
+
+
+def test_rest_is_background_makes_the_tile_fully_labelled_and_tinted(small_project: Project) -> None:
+    tile_id = first_tile(small_project)
+    editor = LabelEditor.open(small_project, tile_id)
+    shape = editor.base.shape
+    editor.apply_strokes(small_project, strokes(shape, building=[(slice(0, 10), slice(0, 10))]))
+    labelled, building = editor.fractions
+    assert labelled == building == 100 / (shape[0] * shape[1])
+    key = editor.canvas_key
+    editor.set_complete(small_project, True)
+    assert editor.fractions == (1.0, building)  # "this tile labelled" reads 100%
+    # the canvas restarts on the saved label, whose unpainted pixels are now shown as background
+    assert editor.canvas_key != key and (editor.base[:10, :10] == 1).all()
+    assert (editor.base_shown[10:] == 0).all() and (editor.base_shown[:10, :10] == 1).all()
+    editor.set_complete(small_project, False)
+    assert editor.fractions == (labelled, building) and (editor.base_shown[10:] == 255).all()
+
+
+def test_new_canvas_keeps_saved_strokes_when_the_next_canvas_paints_elsewhere(small_project: Project) -> None:
+    tile_id = first_tile(small_project)
+    editor = LabelEditor.open(small_project, tile_id)
+    shape = editor.base.shape
+    editor.apply_strokes(small_project, strokes(shape, building=[(slice(0, 5), slice(0, 5))]))
+    editor.new_canvas()  # e.g. zoomed: a new, empty canvas over what is saved
+    editor.apply_strokes(small_project, strokes(shape, background=[(slice(20, 25), slice(20, 25))]))
+    mask = small_project.load_label(tile_id)[0]
+    assert (mask[:5, :5] == 1).all() and (mask[20:25, 20:25] == 0).all()

@@ -180,3 +180,46 @@ def test_model_prefill_and_label_these_next(projects_env: Path, monkeypatch: pyt
     target = ranked[0].key.removeprefix("label_rank_")
     ranked[0].click().run()
     assert at.query_params["tile"] == target
+
+
+def test_eraser_rest_is_background_width_and_zoom(projects_env: Path) -> None:
+    """Issue 16 item 9: the eraser returns pixels to unlabelled; "Rest is background" reads 100%; the brush
+    width survives a reload; strokes on a zoomed canvas land in the zoomed part of the tile."""
+    fake = FakeCanvas()
+    at = open_label_page(fake)
+    tile_id = at.query_params["tile"]
+    fake.paint(slice(0, 100), slice(0, 100))  # building: tile rows/cols 0..49
+    at.run()
+    at.radio(key="label_brush").set_value("Eraser").run()
+    assert fake.calls[-1]["color"] == DEFAULT_PALETTE.css(DEFAULT_PALETTE.eraser)
+    fake.paint(slice(0, 40), slice(0, 40), DEFAULT_PALETTE.eraser)  # erases tile rows/cols 0..19
+    at.run()
+    assert not at.exception, at.exception
+    with demo(projects_env) as project:
+        mask = project.load_label(tile_id)[0]
+    assert (mask[:20, :20] == 255).all() and (mask[20:50, 20:50] == 1).all()
+
+    share = next(m for m in at.metric if m.label == "This tile labelled")
+    assert share.value == f"{(50 * 50 - 20 * 20) / 256 ** 2:.0%}"
+    button(at, "label_complete").click().run()
+    assert next(m for m in at.metric if m.label == "This tile labelled").value == "100%"
+
+    at.slider(key="label_brush_width").set_value(37).run()
+    again = open_label_page(FakeCanvas(), {"project": "beijing-demo", "tile": tile_id})  # a reload
+    assert again.slider(key="label_brush_width").value == 37
+
+    # zoom 2x: the canvas shows the central 128 x 128 tile px at 512 px; pan right by half a window
+    zoomed = FakeCanvas()
+    at = open_label_page(zoomed, {"project": "beijing-demo", "tile": tile_id})
+    at.radio(key="label_zoom").set_value(2).run()
+    button(at, "label_pan_right").click().run()
+    assert not at.exception, at.exception
+    call = zoomed.calls[-1]
+    assert (call["height"], call["width_px"]) == (512, 512)
+    at.radio(key="label_brush").set_value("Background").run()
+    zoomed.paint(slice(0, 8), slice(0, 8), DEFAULT_PALETTE.background)  # 4 screen px per tile px: 2 x 2 tile px
+    at.run()
+    with demo(projects_env) as project:
+        mask = project.load_label(tile_id)[0]
+    assert (mask[64:66, 128:130] == 0).all() and mask[63, 128] != 0 and mask[64, 127] != 0
+    assert (mask[20:50, 20:50] == 1).all()  # earlier strokes are kept

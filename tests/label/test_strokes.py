@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pgssl_core.labeling import DEFAULT_PALETTE, fill_unlabelled, merge_labels, resize_nearest, strokes_to_labels
+from pgssl_core.labeling import DEFAULT_PALETTE, ERASED, fill_unlabelled, merge_labels, resize_nearest, strokes_to_labels
 
 B, G = DEFAULT_PALETTE.building, DEFAULT_PALETTE.background
 STROKE_ALPHA = round(255 * DEFAULT_PALETTE.opacity)
@@ -65,3 +65,21 @@ def test_fill_unlabelled_keeps_user_labels() -> None:
     base = np.array([[1, 0, 255, 255]], np.uint8)
     fill = np.array([[0, 1, 1, 0]], np.uint8)
     np.testing.assert_array_equal(fill_unlabelled(base, fill), [[1, 0, 1, 0]])
+
+
+def test_eraser_strokes_mark_pixels_erased_even_over_other_strokes() -> None:
+    E = DEFAULT_PALETTE.eraser
+    rgba = canvas(1, 3)
+    rgba[0, 0] = (*E, STROKE_ALPHA)  # eraser alone
+    # eraser drawn over a building stroke: the canvas blends them, the top colour dominates
+    over = (0.6 * np.array(E) + 0.24 * np.array(B)) / 0.84
+    rgba[0, 1] = (*over.astype(np.uint8), 214)
+    under = (0.6 * np.array(B) + 0.24 * np.array(E)) / 0.84  # building painted over an eraser stroke
+    rgba[0, 2] = (*under.astype(np.uint8), 214)
+    np.testing.assert_array_equal(strokes_to_labels(rgba, (1, 3)), [[ERASED, ERASED, 1]])
+
+
+def test_merge_turns_erased_pixels_unlabelled_and_leaves_untouched_ones() -> None:
+    base = np.array([[1, 0, 1, 255]], np.uint8)
+    strokes = np.array([[ERASED, ERASED, 255, ERASED]], np.uint8)
+    np.testing.assert_array_equal(merge_labels(base, strokes), [[255, 255, 1, 255]])
