@@ -1,6 +1,9 @@
 # Two commands set up a fresh Linux machine with Python 3.11:
-#   make demo   -> creates .venv from requirements.txt and serves the app on the Beijing demo (http://localhost:8501)
-#   make test   -> same environment plus test dependencies (and Debian's chromium for browser tests) and runs every test
+#   make demo   -> creates .venv from requirements.lock, installs this checkout (editable) and serves the app
+#                  on the Beijing demo (http://localhost:8501)
+#   make test   -> same environment plus test dependencies from requirements-dev.lock (and Debian's chromium for
+#                  browser tests) and runs every test
+#   make lock   -> re-resolves requirements*.txt into the lock files (LOCK_UPGRADE=--upgrade takes newer versions)
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,19 +11,29 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 PROJECTS_DIR ?= $(CURDIR)/projects
 PYTEST_ARGS ?=
+# The lock files pin what CI installs, for CPython 3.11 on Linux x86_64 (this machine, CI and the Docker image),
+# resolved against PyPI only (--no-config ignores local wheel folders such as a CPU-only torch).
+UV_VERSION := 0.13.9
+LOCK_TOOLS := .lock-tools
+LOCK_UPGRADE ?=
+LOCK_FLAGS := --no-config --python-version 3.11 --python-platform x86_64-manylinux_2_28 --annotation-style line \
+	--custom-compile-command "make lock" $(LOCK_UPGRADE)
 
-.PHONY: demo test test-fast venv venv-dev browser clean-venv
+.PHONY: demo test test-fast venv venv-dev browser clean-venv lock
 
-# The stamp files make re-runs cheap: pip runs again only when a requirements file changes.
-$(VENV)/.stamp-runtime: requirements.txt
+# The stamp files make re-runs cheap: pip runs again only when a lock file or pyproject.toml changes.
+# `pip install -e . --no-deps` registers `pgssl_core`, `app` and the `pgssl` command from this checkout (the lock
+# already holds every dependency), so `streamlit run app/main.py` needs no sys.path change.
+$(VENV)/.stamp-runtime: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(VENV)/.stamp-dev: $(VENV)/.stamp-runtime requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.stamp-dev: $(VENV)/.stamp-runtime requirements-dev.lock
+	$(PY) -m pip install --quiet -r requirements-dev.lock
 	@touch $@
 
 venv: $(VENV)/.stamp-runtime
@@ -49,3 +62,10 @@ test-fast: venv-dev
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Needs the network (PyPI); commit the two lock files it writes.
+lock:
+	@test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"; }
+	$(LOCK_TOOLS)/bin/uv pip compile $(LOCK_FLAGS) requirements.txt requirements-app.txt -o requirements.lock
+	$(LOCK_TOOLS)/bin/uv pip compile $(LOCK_FLAGS) -c requirements.lock requirements.txt requirements-app.txt \
+		requirements-dev.txt -o requirements-dev.lock

@@ -4,7 +4,7 @@ Pure folium (no Streamlit), so the benchmark and tests build the same map the pa
 Offline by default: no basemap (``tiles=None``) and no CDN. folium and streamlit-folium load
 Leaflet and plugins from CDNs, which an offline browser cannot reach (the map then stays blank),
 so :func:`make_offline` swaps them for data URLs of local copies (Leaflet 1.9.4 from the PyPI
-package ``django-js-lib-leaflet``, installed by requirements.txt; the heatmap plugin bundled with folium) and legends are plain HTML controls
+package ``django-js-lib-leaflet``, installed by requirements-app.txt; the heatmap plugin bundled with folium) and legends are plain HTML controls
 rather than branca's d3-drawn ones (streamlit-folium adds d3 from a CDN for those). The
 OpenStreetMap basemap is optional and needs a connection. ``prefer_canvas`` draws the vectors on one canvas instead of thousands of
 SVG nodes, and footprint coordinates are rounded to 1e-6 deg (~0.1 m) to keep the HTML small.

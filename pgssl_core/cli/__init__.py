@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m pgssl_core <command> ...``.
+"""Command-line interface: ``python -m pgssl_core <command> ...`` (installed: ``pgssl <command> ...``).
 
 Each sub-command lives in its own module ``pgssl_core/cli/cmd_<name>.py`` that defines:
 
@@ -20,6 +20,7 @@ import pkgutil
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from pgssl_core.errors import PgsslError
 
@@ -35,9 +36,14 @@ def _command_modules(only: str | None = None) -> list:
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 
+def _prog() -> str:
+    """How the user called us: the installed ``pgssl`` command or ``python -m pgssl_core``."""
+    return "pgssl" if Path(sys.argv[0]).name == "pgssl" else "python -m pgssl_core"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command module (or just the one named ``only``)."""
-    parser = argparse.ArgumentParser(prog="python -m pgssl_core", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules(only):
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)

@@ -1,4 +1,4 @@
-"""Beijing's 16 districts as shipped with the app (``assets/beijing_districts.geojson``, WGS84)."""
+"""Beijing's 16 districts as shipped with the app (``pgssl_core/assets/beijing_districts.geojson``, WGS84)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 import geopandas as gpd
 
 from pgssl_core.errors import PgsslError
+from pgssl_core.shipped import ASSETS_DIR
 
-# The repository's ``assets/`` folder (demo boundaries, OAM sample, provenance notes).
-ASSETS_DIR: Path = Path(__file__).resolve().parents[2] / "assets"
 DISTRICTS_PATH: Path = ASSETS_DIR / "beijing_districts.geojson"
 
 # Projected CRS for metric work in Beijing: UTM zone 50N (central meridian 117 E).

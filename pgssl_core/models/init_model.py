@@ -1,7 +1,7 @@
 """Where a training run starts: the shipped base building model, random weights, or a model file.
 
-``init`` is ``"base"`` (the default: ``assets/models/base_building.pt``, trained by this project on the
-shared OAM ``train`` split only; its card is ``assets/models/README.md``), ``"scratch"`` (random weights)
+``init`` is ``"base"`` (the default: ``pgssl_core/assets/models/base_building.pt``, trained by this project on the
+shared OAM ``train`` split only; its card is ``pgssl_core/assets/models/README.md``), ``"scratch"`` (random weights)
 or the path of a pgssl model file. A model whose input band count differs from the project's tiles
 cannot start the run: it falls back to scratch and says so.
 """
@@ -16,9 +16,10 @@ from torch import nn
 from pgssl_core.errors import ModelFileError
 from pgssl_core.models.factory import ModelConfig
 from pgssl_core.models.model_file import load_model
+from pgssl_core.shipped import ASSETS_DIR
 
-#: The shipped base building model (float16 weights; see assets/models/README.md).
-BASE_MODEL_PATH: Path = Path(__file__).resolve().parents[2] / "assets" / "models" / "base_building.pt"
+#: The shipped base building model (float16 weights; see pgssl_core/assets/models/README.md).
+BASE_MODEL_PATH: Path = ASSETS_DIR / "models" / "base_building.pt"
 INIT_CHOICES = ("base", "scratch")
 
 

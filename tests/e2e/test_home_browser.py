@@ -2,6 +2,7 @@
 
 import pytest
 
+from pgssl_core.shipped import ASSETS_DIR
 from tests.e2e.artifacts import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -32,9 +33,7 @@ def test_home_lists_demo_tiles(app_server, page) -> None:
 
 def test_upload_reports_bad_file_and_keeps_working(app_server, page, tmp_path) -> None:
     """A corrupt file is refused with its reason, the good one is added, and the app stays up."""
-    from pathlib import Path
-
-    good = sorted((Path(__file__).resolve().parents[2] / "assets" / "oam_sample" / "images").glob("*.png"))[0]
+    good = sorted((ASSETS_DIR / "oam_sample" / "images").glob("*.png"))[0]
     bad = tmp_path / "corrupt.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)  # PNG signature, truncated header
     page.goto(app_server["url"] + "/?project=oam-sample", wait_until="domcontentloaded")

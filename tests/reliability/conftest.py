@@ -19,9 +19,10 @@ import rasterio
 from rasterio.transform import from_origin
 
 from pgssl_core.catalog import Project
+from pgssl_core.shipped import ASSETS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PNGS = sorted((REPO_ROOT / "assets" / "oam_sample" / "images").glob("*.png"))
+SAMPLE_PNGS = sorted((ASSETS_DIR / "oam_sample" / "images").glob("*.png"))
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from pgssl_core.catalog import Project
+from pgssl_core.shipped import ASSETS_DIR
 from pgssl_core.uploads import MAX_ZIP_MEMBERS, import_uploads, stage_uploads
 
-SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "oam_sample" / "images"
+SAMPLE = ASSETS_DIR / "oam_sample" / "images"
 
 
 @pytest.fixture()
