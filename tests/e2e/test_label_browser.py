@@ -101,3 +101,52 @@ def test_paint_save_undo_reload(app_server, page) -> None:
     page.get_by_role("button", name="Next ▶").click()
     page.get_by_text("2 / 64", exact=False).first.wait_for(timeout=30_000)
     page.wait_for_url(lambda url: parse_qs(urlparse(url).query)["tile"][0] != tile_id, timeout=30_000)
+
+
+def _stroke(page, canvas, row: int, cols: tuple[int, int]) -> None:
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + cols[0], box["y"] + row)
+    page.mouse.down()
+    page.mouse.move(box["x"] + cols[1], box["y"] + row, steps=20)
+    page.mouse.up()
+
+
+def test_brush_ring_trimmed_toolbar_eraser_and_rest_is_background(app_server, page) -> None:
+    """Issue 16 item 9 in Chromium: a ring cursor the size of the brush, no send/edit/reorder buttons,
+    the eraser makes painted pixels unlabelled again, and "Rest is background" reads 100%."""
+    projects = app_server["projects"]
+    canvas = _open_canvas(page, f"{app_server['url']}/label?project=beijing-demo")
+    page.get_by_role("button", name="Next ▶").click()  # a tile no other case paints
+    page.get_by_text("2 / 64", exact=False).first.wait_for(timeout=30_000)
+    canvas = _open_canvas(page, page.url)
+    tile_id = parse_qs(urlparse(page.url).query)["tile"][0]
+
+    # the ring cursor: set by our style inside the canvas's shadow root (polled in every 250 ms)
+    _wait_until(lambda: "url(" in canvas.evaluate("c => getComputedStyle(c).cursor"), 30, "the ring cursor")
+    canvas.hover()
+    toolbar = page.get_by_role("button", name="Undo", exact=True)
+    toolbar.wait_for(timeout=30_000)
+    for hidden in ("Update the app with this drawing", "Edit", "Bring forward", "Send backward"):
+        assert not page.get_by_role("button", name=hidden, exact=True).is_visible(), hidden
+    assert page.get_by_role("button", name="Reset canvas & history", exact=True).is_visible()
+
+    _stroke(page, canvas, 150, (100, 300))  # building: tile row 75, columns 50 .. 150
+    _wait_until(lambda: _stroke_is_building(_saved(projects, tile_id)[0]), 60, "the building stroke saved")
+    page.get_by_text("Eraser", exact=True).click()
+    time.sleep(2.0)  # the rerun hands the canvas the eraser colour
+    _stroke(page, canvas, 150, (180, 220))  # erase tile columns 90 .. 110 of the stroke
+    _wait_until(lambda: (_saved(projects, tile_id)[0][75, 95:105] == 255).all(), 60, "the erased pixels saved")
+    mask = _saved(projects, tile_id)[0]
+    assert (mask[75, 55:80] == 1).all() and (mask[75, 120:145] == 1).all()  # the rest of the stroke stays
+    page.get_by_text("Saved automatically", exact=False).first.wait_for(timeout=30_000)
+    canvas.hover(position={"x": 300, "y": 300})
+    screenshot(page, "label-eraser-ring-cursor")
+
+    page.get_by_role("button", name="Rest is background").click()
+    page.get_by_text("Complete: unpainted pixels count as background", exact=False).wait_for(timeout=30_000)
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="This tile labelled")
+    _wait_until(lambda: "100%" in metric.inner_text(), 30, "100% labelled")
+    canvas = _open_canvas(page, page.url)
+    tint = _canvas_pixels(page)[400:500, :].astype(int)
+    assert (tint[..., 2] - tint[..., 0]).mean() > 20  # the background tint (blue) over the unpainted part
+    screenshot(page, "label-rest-is-background")
