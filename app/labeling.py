@@ -242,7 +242,7 @@ def model_or_base(active: Path | None):
 
 
 def project_tile_gsd(project: Project, tile_id: str) -> float | None:
-    from pgssl_core.train.project_data import project_tile_gsd as gsd
+    from pgssl_core.catalog.gsd_settings import project_tile_gsd as gsd
 
     return gsd(project, tile_id)
 

@@ -16,17 +16,17 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app.labeling import active_model_path, model_or_base
 from app.boundaries import BoundaryChoice, districts_for, imaged_area
+from app.labeling import active_model_path, model_or_base
 from app.map_controls import OUTLINE_ZOOM
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
-from app.mask_names import renamed_masks_zip
 from app.mapview import METRICS, MapData, build_map
+from app.mask_names import renamed_masks_zip
 from pgssl_core.assess import PVAssumptions, write_district_csv
-from pgssl_core.assess.project_assess import Assessment, prepare_assessment
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.infer.project_predict import (
+from pgssl_core.project.assessment import Assessment, prepare_assessment
+from pgssl_core.project.predict import (
     ProjectMaps,
     load_project_maps,
     read_layers,
@@ -114,7 +114,7 @@ def _jobs() -> _PredictJobs:
 
 def _status(run: dict) -> dict:
     """Live snapshot if this process runs it, else the status file (dead owners read as interrupted)."""
-    from pgssl_core.infer.predict_job import read_status
+    from pgssl_core.project.predict_job import read_status
 
     job = _jobs().get(Path(run["path"]))
     if job is not None and job.alive:
@@ -132,7 +132,7 @@ WATCH_KEY = "predict_watch"  # the prediction run this session started and has n
 
 
 def _start(project: Project, model: Path, resume: dict | None) -> None:
-    from pgssl_core.infer.predict_job import PredictJob
+    from pgssl_core.project.predict_job import PredictJob
 
     if resume is not None:
         run_id, folder = resume["id"], Path(resume["path"])

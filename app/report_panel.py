@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the Train page imports this module: the assessment stack lo
     from pgssl_core.assess.buildings_pv import BuildingJoin
     from pgssl_core.assess.model_error import AreaCorrection
     from pgssl_core.assess.pv import PVAssumptions
-    from pgssl_core.infer.project_predict import ProjectMaps
+    from pgssl_core.project.predict import ProjectMaps
 
 ROOF_COLUMNS = {"building_id": "Building", "district": "District", "roof_area_m2": "Roof m²", "usable_m2": "Usable m²",
                 "kwp": "kWp", "kwp_low": "kWp low", "kwp_high": "kWp high", "kwh_yr": "kWh/yr",
@@ -37,7 +37,7 @@ CORRECTED_COLUMNS = {"district": "District", "footprint_m2": "Predicted m²", "f
 def _building_join(out_dir: str, finished: float, districts_key: str, _table) -> BuildingJoin:
     # _table: the district table of the same layers (not hashed; out_dir + finished identify it)
     from pgssl_core.assess.buildings_pv import join_building_districts
-    from pgssl_core.infer.project_predict import load_project_maps, read_layers
+    from pgssl_core.project.predict import load_project_maps, read_layers
 
     footprints, _extents = read_layers(load_project_maps(out_dir))
     return join_building_districts(footprints, _table)
@@ -45,7 +45,7 @@ def _building_join(out_dir: str, finished: float, districts_key: str, _table) ->
 
 @st.cache_resource(max_entries=8, show_spinner="Measuring the model's error on its validation tiles…")
 def _correction(project_root: str, out_dir: str, finished: float) -> AreaCorrection:
-    from pgssl_core.infer.project_predict import load_project_maps
+    from pgssl_core.project.predict import load_project_maps
     from pgssl_core.report.gather import find_run, model_correction
 
     maps = load_project_maps(out_dir)
@@ -169,18 +169,17 @@ def _baseline_jobs() -> dict[str, object]:
 
 
 def _start_baseline(project: Project, run_dir: Path) -> None:
-    from app.training import current_lock_path
+    from pgssl_core.project.training_job import TrainingJob
     from pgssl_core.report.gather import run_data, run_info
     from pgssl_core.train import run_model_path
     from pgssl_core.train.baseline_compare import prepare_baseline
-    from pgssl_core.train.jobs import TrainingJob
 
     run = run_info(run_model_path(run_dir))
     if run is None:
         raise PgsslError(f"run {run_dir.name} has no readable training config")
     data = run_data(project, run)
     config, out = prepare_baseline(data, run_dir)
-    _baseline_jobs()[str(run_dir)] = TrainingJob(data, config, out, lock_path=current_lock_path()).start()
+    _baseline_jobs()[str(run_dir)] = TrainingJob(data, config, out).start()
 
 
 def pretraining_panel(project: Project) -> None:

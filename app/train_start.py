@@ -9,9 +9,9 @@ import streamlit as st
 
 from app import training
 from pgssl_core.catalog import Project
+from pgssl_core.catalog.gsd_settings import GsdSettings, project_gsd, set_project_gsd
 from pgssl_core.errors import PgsslError
 from pgssl_core.models.init_model import base_model_available
-from pgssl_core.train.project_data import GsdSettings, project_gsd, set_project_gsd
 
 _OTHER_FILE = "file"
 

@@ -22,13 +22,13 @@ import streamlit as st
 
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+from pgssl_core.machine_lock import JobBusyError, machine_is_free, train_lock_path
+from pgssl_core.project.data_plan import DataPlan, load_plan, plan_project_data
+from pgssl_core.project.training_job import TrainingJob, read_status
+from pgssl_core.project.validation_size import ValidationSize, validation_size
 from pgssl_core.train import PROFILES, TrainConfig, get_profile, plan, run_model_path
-from pgssl_core.train.jobs import (DEFAULT_LOCK, JobBusyError, TrainingJob, acquire_machine_lock, read_status,
-                                  release_machine_lock)
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.progress import read_metrics
-from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
-from pgssl_core.train.validation_size import ValidationSize, validation_size
 
 RUN_KIND = "train"
 LIVE_STATES = ("queued", "running")
@@ -60,8 +60,8 @@ class LiveJob:
 class JobRegistry:
     """The training jobs of this server process (at most one alive: the engine's lock is machine-wide)."""
 
-    def __init__(self, lock_path: str | Path = DEFAULT_LOCK) -> None:
-        self.lock_path = Path(lock_path)
+    def __init__(self, lock_path: str | Path | None = None) -> None:
+        self.lock_path = Path(lock_path) if lock_path is not None else train_lock_path()
         self._lock = threading.Lock()
         self.starting = threading.Lock()  # held while a run is being started (see start_training)
         self._jobs: dict[str, LiveJob] = {}
@@ -81,11 +81,6 @@ class JobRegistry:
             self._jobs[live.run_id] = live
 
 
-def current_lock_path() -> Path:
-    """``$PGSSL_TRAIN_LOCK`` when set (tests use a private lock), else the engine's default."""
-    return Path(os.environ.get("PGSSL_TRAIN_LOCK", DEFAULT_LOCK))
-
-
 @st.cache_resource
 def _registry(lock_path: str) -> JobRegistry:
     return JobRegistry(lock_path)
@@ -93,7 +88,7 @@ def _registry(lock_path: str) -> JobRegistry:
 
 def job_registry() -> JobRegistry:
     """The registry of this server process (every tab and reload sees the same one)."""
-    return _registry(str(current_lock_path()))
+    return _registry(str(train_lock_path()))
 
 
 # ---------------------------------------------------------------- start, resume, cancel
@@ -188,7 +183,7 @@ def start_training(registry: JobRegistry, project: Project, choice: TrainChoice)
 def _ensure_lock_free(registry: JobRegistry) -> None:
     """Raise JobBusyError when another process holds the machine's training lock (checked before a run
     row is made, so a refused start leaves nothing behind)."""
-    release_machine_lock(acquire_machine_lock(registry.lock_path))
+    machine_is_free(registry.lock_path)
 
 
 def resume_training(registry: JobRegistry, project: Project, run_id: str) -> None:
@@ -540,14 +535,14 @@ def _size_cell(size: ValidationSize | None) -> str:
 
 
 def _device_name(device: str = "auto") -> str:
-    from pgssl_core.train.device import resolve_device
+    from pgssl_core.models.device import resolve_device
 
     return resolve_device(device).type
 
 
 def device_line(device: str = "auto") -> str:
     """What a run will train on, in words."""
-    from pgssl_core.train.device import describe_device, resolve_device
+    from pgssl_core.models.device import describe_device, resolve_device
 
     return describe_device(resolve_device(device))
 
@@ -569,7 +564,7 @@ def benchmark_seg_step(profile_name: str, device: str = "auto", steps: int = 3) 
     import torch
 
     from pgssl_core.models import create_model
-    from pgssl_core.train.device import prepare_input, prepare_module, resolve_device
+    from pgssl_core.models.device import prepare_input, prepare_module, resolve_device
     from pgssl_core.train.rounds import model_config
 
     profile = get_profile(profile_name)

@@ -70,10 +70,10 @@ def _page_switches(browser, projects: Path) -> dict[str, float]:
 
 
 def _demo_flow(projects: Path) -> dict[str, float]:
-    from pgssl_core.assess.project_assess import assess_project
     from pgssl_core.catalog import Project
-    from pgssl_core.infer.project_predict import predict_project, read_layers
-    from pgssl_core.train.project_data import training_data_from_project
+    from pgssl_core.project.assessment import assess_project
+    from pgssl_core.project.data_plan import training_data_from_project
+    from pgssl_core.project.predict import predict_project, read_layers
     from pgssl_core.train.rounds import TrainConfig, run_training
 
     work = Path(tempfile.mkdtemp(prefix="flow-"))

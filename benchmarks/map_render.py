@@ -35,11 +35,11 @@ import shapely  # noqa: E402
 from app.map_overlays import tile_overlays  # noqa: E402
 from app.mapview import MapData, build_map  # noqa: E402
 from pgssl_core.assess import PVAssumptions  # noqa: E402
-from pgssl_core.assess.project_assess import prepare_assessment  # noqa: E402
 from pgssl_core.catalog import Project  # noqa: E402
 from pgssl_core.demo.projects import ensure_default_projects  # noqa: E402
-from pgssl_core.infer.project_predict import read_layers, reference_footprints  # noqa: E402
 from pgssl_core.io import atomic_write_json  # noqa: E402
+from pgssl_core.project.assessment import prepare_assessment  # noqa: E402
+from pgssl_core.project.predict import read_layers, reference_footprints  # noqa: E402
 
 
 def _timed(fn, repeat: int):

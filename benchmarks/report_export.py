@@ -33,8 +33,8 @@ from benchmarks.map_render import _more_footprints  # noqa: E402
 from pgssl_core.assess import write_vector  # noqa: E402
 from pgssl_core.catalog import Project  # noqa: E402
 from pgssl_core.demo.projects import ensure_default_projects  # noqa: E402
-from pgssl_core.infer.project_predict import MANIFEST_FILE, ProjectMaps, read_layers, reference_footprints  # noqa: E402
 from pgssl_core.io import atomic_write_json  # noqa: E402
+from pgssl_core.project.predict import MANIFEST_FILE, ProjectMaps, read_layers, reference_footprints  # noqa: E402
 from pgssl_core.report import export_report  # noqa: E402
 from pgssl_core.report.gather import gather_report  # noqa: E402
 from pgssl_core.report.html import render_report  # noqa: E402
@@ -61,7 +61,7 @@ def _case(project_dir: Path, maps_dir: Path, out: Path, repeat: int) -> dict:
         export_report(project_dir, out, maps_dir)
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    from pgssl_core.infer.project_predict import load_project_maps
+    from pgssl_core.project.predict import load_project_maps
 
     with Project.open(project_dir) as project:
         start = time.perf_counter()

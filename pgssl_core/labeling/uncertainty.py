@@ -81,7 +81,7 @@ def label_these_next(project: Project, model: nn.Module, config: ModelConfig, pr
     inference is tiled); it receives each tile's GSD as ``source_gsd_m`` so the model sees the tile at
     its working GSD.
     """
-    from pgssl_core.train.project_data import project_gsd
+    from pgssl_core.catalog.gsd_settings import project_gsd
 
     stated = project_gsd(project).tile_gsd_m
     candidates = unlabelled_tile_ids(project)[:max_candidates]

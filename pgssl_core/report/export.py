@@ -9,8 +9,8 @@ from pgssl_core.assess.districts import write_district_csv
 from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.infer.project_predict import load_project_maps
 from pgssl_core.io import atomic_write_bytes
+from pgssl_core.project.predict import load_project_maps
 from pgssl_core.report.gather import ReportData, gather_report
 from pgssl_core.report.html import render_report
 

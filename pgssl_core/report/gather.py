@@ -32,11 +32,11 @@ from pgssl_core.assess.model_error import (
     tile_confusions,
     unknown_correction,
 )
-from pgssl_core.assess.project_assess import Assessment, prepare_assessment
 from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.infer.project_predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
+from pgssl_core.project.assessment import Assessment, prepare_assessment
+from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
 from pgssl_core.train.data import TrainingData
 
 REFERENCE_DIR = "maps/reference"  # where the app keeps the reference-mask layers (app/mappage.py)
@@ -134,7 +134,7 @@ def run_data(project: Project, run: RunInfo) -> TrainingData:
     tiles and labels are the ones the run saw. Ids recorded in the run's catalog config
     (``data.train_ids`` / ``data.val_ids``) or a baseline's ``tiles.json`` name the tiles exactly. Raises PgsslError when the project has too few labels now.
     """
-    from pgssl_core.train.project_data import DataPlan, load_plan, plan_project_data
+    from pgssl_core.project.data_plan import DataPlan, load_plan, plan_project_data
 
     catalog = _catalog_run(project, run.run_dir)
     app_config = catalog["config"] if catalog else {}

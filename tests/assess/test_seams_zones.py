@@ -12,7 +12,7 @@ from pgssl_core.assess import footprints_and_extents
 from pgssl_core.assess.density import density_grid
 from pgssl_core.assess.footprints import clean_footprints
 from pgssl_core.catalog import Project
-from pgssl_core.infer.project_predict import read_layers, reference_footprints, write_mask_geotiff
+from pgssl_core.project.predict import read_layers, reference_footprints, write_mask_geotiff
 from pgssl_core.tiles import iter_raster_tiles
 from pgssl_core.tiles.georef import xyz_transform
 

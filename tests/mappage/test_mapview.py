@@ -12,8 +12,8 @@ from PIL import Image
 from app.map_overlays import tile_overlays
 from app.mapview import DISTRICT_LAYER, MapData, build_map
 from pgssl_core.assess import PVAssumptions
-from pgssl_core.assess.project_assess import assess_project
-from pgssl_core.infer.project_predict import read_layers, reference_footprints
+from pgssl_core.project.assessment import assess_project
+from pgssl_core.project.predict import read_layers, reference_footprints
 from tests.mappage.conftest import make_tile
 
 

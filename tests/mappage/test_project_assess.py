@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pgssl_core.assess import PVAssumptions
-from pgssl_core.assess.project_assess import assess_project
-from pgssl_core.infer.project_predict import read_layers, reference_footprints
+from pgssl_core.project.assessment import assess_project
+from pgssl_core.project.predict import read_layers, reference_footprints
 
 
 @pytest.fixture

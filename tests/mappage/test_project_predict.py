@@ -11,8 +11,7 @@ import pytest
 import rasterio
 
 from pgssl_core.catalog import Project
-from pgssl_core.infer.predict_job import PredictJob, read_status
-from pgssl_core.infer.project_predict import (
+from pgssl_core.project.predict import (
     REFERENCE_LABEL,
     PredictionCancelled,
     load_project_maps,
@@ -20,6 +19,7 @@ from pgssl_core.infer.project_predict import (
     read_layers,
     reference_footprints,
 )
+from pgssl_core.project.predict_job import PredictJob, read_status
 from tests.mappage.conftest import BUILDINGS
 
 

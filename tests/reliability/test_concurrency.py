@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from pgssl_core.catalog import Project
+from pgssl_core.project.training_job import JobBusyError, TrainingJob, read_status
 from pgssl_core.train import TrainConfig, TrainingData, make_sample
-from pgssl_core.train.jobs import JobBusyError, TrainingJob, read_status
 
 from .conftest import REPO_ROOT, child_env, write_geotiff
 
@@ -145,7 +145,7 @@ JOB_CHILD = r"""
 import sys, time
 import numpy as np
 from pgssl_core.train import TrainConfig, TrainingData, make_sample
-from pgssl_core.train.jobs import TrainingJob
+from pgssl_core.project.training_job import TrainingJob
 rng = np.random.default_rng(0)
 s = [make_sample(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8), (rng.random((48, 48)) > 0.5).astype(np.uint8))
      for _ in range(4)]

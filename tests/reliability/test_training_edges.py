@@ -14,10 +14,10 @@ import torch
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.models import load_model
+from pgssl_core.project.data_plan import plan_project_data, training_data_from_project
 from pgssl_core.train import TrainConfig, TrainingData, make_sample, run_training
 from pgssl_core.train.loop import TrainingError
 from pgssl_core.train.progress import read_metrics
-from pgssl_core.train.project_data import plan_project_data, training_data_from_project
 
 from .conftest import write_geotiff
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from pgssl_core.models import load_model
+from pgssl_core.project.training_job import JobBusyError, TrainingJob, read_status
 from pgssl_core.train import run_training
 from pgssl_core.train.checkpoint import load_checkpoint
-from pgssl_core.train.jobs import JobBusyError, TrainingJob, read_status
 from pgssl_core.train.progress import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pgssl_core.catalog.gsd_settings import GsdSettings, project_tile_gsd, set_project_gsd
 from pgssl_core.errors import PgsslError
-from pgssl_core.train.project_data import (GsdSettings, plan_project_data, project_tile_gsd, set_project_gsd,
-                                           training_data_from_project)
+from pgssl_core.project.data_plan import plan_project_data, training_data_from_project
 
 
 def test_too_few_labels_is_a_clear_error(make_project) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
-from pgssl_core.train.jobs import read_status
-from pgssl_core.train.project_data import project_gsd
+from pgssl_core.catalog.gsd_settings import project_gsd
+from pgssl_core.project.training_job import read_status
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 

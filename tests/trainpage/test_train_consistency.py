@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import training
-from pgssl_core.train.jobs import JobBusyError
+from pgssl_core.project.training_job import JobBusyError
 
 
 def test_simultaneous_starts_leave_one_run(make_project, train_lock: Path, scratch_init: None,

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
-from pgssl_core.train.jobs import read_status
+from pgssl_core.project.training_job import read_status
 
 pytestmark = pytest.mark.slow  # each waits for a real (tiny) training run: about 40 s on 2 shared cores
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")

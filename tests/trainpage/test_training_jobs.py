@@ -10,7 +10,7 @@ import pytest
 
 from app import training
 from pgssl_core.errors import PgsslError
-from pgssl_core.train.jobs import JobBusyError
+from pgssl_core.project.training_job import JobBusyError
 
 TEST_CHOICE = training.TrainChoice(method="pgssl", profile="test", device="cpu")
 

@@ -9,8 +9,8 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
-from pgssl_core.train.project_data import plan_project_data
-from pgssl_core.train.validation_size import MIN_VAL_BUILDINGS, mask_size, validation_size
+from pgssl_core.project.data_plan import plan_project_data
+from pgssl_core.project.validation_size import MIN_VAL_BUILDINGS, mask_size, validation_size
 from tests.trainpage.conftest import make_tile
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")

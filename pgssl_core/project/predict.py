@@ -122,9 +122,8 @@ def predict_project(project: Project, model_path: str | os.PathLike[str], out_di
     Masks are thresholded at ``threshold`` (building probability). ``cancel()`` is checked before
     each tile and raises :class:`PredictionCancelled`. Returns the output paths and manifest.
     """
+    from pgssl_core.catalog.gsd_settings import project_gsd
     from pgssl_core.models import load_model
-
-    from pgssl_core.train.project_data import project_gsd
 
     out_dir = Path(out_dir)
     model, config, _meta = load_model(model_path, device or "cpu")

@@ -1,7 +1,7 @@
 """Background training jobs for the app: one at a time per machine, status on disk.
 
-- A machine-wide lock (``fcntl.flock`` on a lock file) is held for the job's lifetime; it excludes
-  a second job in this process and in any other process (flock locks belong to the open file).
+- The machine-wide training lock (:mod:`pgssl_core.machine_lock`) is held for the job's lifetime; it
+  excludes a second job in this process and in any other process.
 - ``RUN_DIR/status.json`` and the "interrupted" rule come from :mod:`pgssl_core.background`; an
   interrupted run can be started again with ``resume=True``.
 No Streamlit here: the app polls :meth:`TrainingJob.snapshot` or :func:`read_status`.
@@ -9,45 +9,16 @@ No Streamlit here: the app polls :meth:`TrainingJob.snapshot` or :func:`read_sta
 
 from __future__ import annotations
 
-import fcntl
-import os
 from pathlib import Path
 from typing import Any
 
 from pgssl_core.background import STATES, BackgroundJob, read_status
-from pgssl_core.errors import PgsslError
+from pgssl_core.machine_lock import JobBusyError, acquire_machine_lock, release_machine_lock
 from pgssl_core.train.data import TrainingData
 from pgssl_core.train.loop import TrainingCancelled
 from pgssl_core.train.rounds import TrainConfig, run_training
 
-__all__ = ["DEFAULT_LOCK", "STATES", "JobBusyError", "TrainingJob", "read_status"]
-
-DEFAULT_LOCK = Path(os.environ.get("PGSSL_TRAIN_LOCK", Path.home() / ".cache" / "pgssl" / "train.lock"))
-
-
-class JobBusyError(PgsslError):
-    """Another training job holds the machine."""
-
-
-def acquire_machine_lock(path: str | Path = DEFAULT_LOCK) -> int:
-    """Take the machine-wide training lock (``fcntl.flock`` on ``path``) without waiting; returns the
-    file descriptor to pass to :func:`release_machine_lock`. Raises :class:`JobBusyError` (one line) when
-    another training job, of the app or of the CLI, in any process, holds it."""
-    lock = Path(path)
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise JobBusyError("another training job is running on this machine; wait for it or cancel it") from None
-    return fd
-
-
-def release_machine_lock(fd: int) -> None:
-    """Release a lock taken by :func:`acquire_machine_lock`."""
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
+__all__ = ["STATES", "JobBusyError", "TrainingJob", "read_status"]
 
 
 class TrainingJob(BackgroundJob):
@@ -58,10 +29,10 @@ class TrainingJob(BackgroundJob):
     kind = "train"
 
     def __init__(self, data: TrainingData, config: TrainConfig, run_dir: str | Path, resume: bool = False,
-                 lock_path: str | Path = DEFAULT_LOCK) -> None:
+                 lock_path: str | Path | None = None) -> None:
         super().__init__(run_dir)
         self.data, self.config, self.resume = data, config, resume
-        self.lock_path = Path(lock_path)
+        self.lock_path = lock_path  # None: the machine's lock file (``machine_lock.train_lock_path``)
         self._lock_fd: int | None = None
 
     def before_start(self) -> None:

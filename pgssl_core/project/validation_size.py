@@ -17,7 +17,7 @@ from scipy import ndimage
 
 from pgssl_core.catalog import Project
 from pgssl_core.catalog.labels import BUILDING, UNLABELLED
-from pgssl_core.train.project_data import DataPlan
+from pgssl_core.project.data_plan import DataPlan
 
 # Thresholds under which a val IoU is reported as "too little to judge". Judgement values, not
 # measured optima: with 40 val tiles (thousands of buildings) this project's val IoU still moved by

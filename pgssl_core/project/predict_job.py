@@ -15,7 +15,7 @@ from typing import Any
 from pgssl_core.background import BackgroundJob, read_status
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.infer.project_predict import PredictionCancelled, predict_project
+from pgssl_core.project.predict import PredictionCancelled, predict_project
 
 __all__ = ["PredictJob", "read_status"]
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pgssl_core.catalog import Project
+from pgssl_core.catalog.gsd_settings import GsdSettings, project_gsd
 from pgssl_core.errors import PgsslError
-from pgssl_core.tiles.gsd import DEFAULT_WORKING_GSD_M, check_gsd, tile_gsd_m
+from pgssl_core.tiles.gsd import tile_gsd_m
 from pgssl_core.train.data import Sample, TrainingData, make_sample, to_working_gsd
 
 MIN_LABELLED = 2
@@ -107,43 +108,6 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
     val_set = set(val)
     train = [i for i in labelled if i not in val_set]
     return DataPlan(tuple(train), tuple(val) + tuple(unlabelled), tuple(val), source)
-
-
-#: Project settings keys: the working GSD (m/px, or "native") and the GSD stated for tiles without a
-#: georeference (m/px or absent).
-WORKING_GSD_KEY = "working_gsd_m"
-TILE_GSD_KEY = "tile_gsd_m"
-
-
-@dataclass(frozen=True)
-class GsdSettings:
-    """A project's ground-resolution settings: ``working_gsd_m`` (None = native resolution) and
-    ``tile_gsd_m``, the GSD the user stated for tiles without a georeference (None = not stated)."""
-
-    working_gsd_m: float | None = DEFAULT_WORKING_GSD_M
-    tile_gsd_m: float | None = None
-
-
-def project_gsd(project: Project) -> GsdSettings:
-    """The project's GSD settings (defaults: the 0.3 m working GSD, no stated tile GSD)."""
-    working = project.get_setting(WORKING_GSD_KEY, DEFAULT_WORKING_GSD_M)
-    stated = project.get_setting(TILE_GSD_KEY, None)
-    return GsdSettings(None if working == "native" else check_gsd(working, "the working GSD"),
-                       None if stated is None else check_gsd(stated, "the stated tile GSD"))
-
-
-def set_project_gsd(project: Project, settings: GsdSettings) -> None:
-    """Store the project's GSD settings (values are checked: 1 cm .. 100 m per pixel)."""
-    working = settings.working_gsd_m
-    project.set_setting(WORKING_GSD_KEY, "native" if working is None else check_gsd(working, "the working GSD"))
-    project.set_setting(TILE_GSD_KEY, None if settings.tile_gsd_m is None else
-                        check_gsd(settings.tile_gsd_m, "the stated tile GSD"))
-
-
-def project_tile_gsd(project: Project, tile_id: str) -> float | None:
-    """GSD (m/px) of a stored tile: from its georeference, else the project's stated tile GSD, else None."""
-    tile = project.read(tile_id)
-    return tile_gsd_m(tile.transform, tile.crs, tile.width, tile.height, project_gsd(project).tile_gsd_m, tile_id)
 
 
 def _sample(project: Project, tile_id: str, mask: np.ndarray | None, gsd: GsdSettings) -> Sample:

@@ -1,0 +1,14 @@
+"""The code that drives a whole project: it sits between the catalog and the pipeline's stages.
+
+It reads a project's tiles and labels from :mod:`pgssl_core.catalog` and hands them to the stages
+(:mod:`pgssl_core.train`, :mod:`pgssl_core.infer`, :mod:`pgssl_core.assess`); the app and the report call it.
+
+- ``data_plan``: which tiles train, pool and validate (:func:`plan_project_data`), then read them.
+- ``validation_size``: how much validation a run's figures rest on.
+- ``training_job``: a training run on a background thread, under the machine-wide lock.
+- ``predict``: every tile's mask, the footprints and the extents of a project (the Map page's layers).
+- ``predict_job``: that prediction on a background thread.
+- ``assessment``: districts, density grid and PV of a project's footprints, split into a slow and a fast part.
+
+Submodules are imported on demand (``training_job`` pulls in torch; the Map page does not need it).
+"""
