@@ -8,7 +8,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
-from tests.mappage.conftest import BUILDINGS, _mask, make_tile
+from tests.project.conftest import BUILDINGS, boxes_mask, make_tile
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -16,7 +16,7 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 def _project(root: Path, slug: str, reference: bool) -> None:
     with Project.create(root / slug, slug.title()) as project:
         for i, boxes in enumerate(BUILDINGS):
-            project.add_tile(make_tile(i), f"tile{i}.tif", reference_mask=_mask(boxes) if reference else None)
+            project.add_tile(make_tile(i), f"tile{i}.tif", reference_mask=boxes_mask(boxes) if reference else None)
 
 
 def _map_page(slug: str) -> AppTest:

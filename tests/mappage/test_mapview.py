@@ -14,7 +14,7 @@ from app.mapview import DISTRICT_LAYER, MapData, build_map
 from pgssl_core.assess import PVAssumptions
 from pgssl_core.project.assessment import assess_project
 from pgssl_core.project.predict import read_layers, reference_footprints
-from tests.mappage.conftest import make_tile
+from tests.project.conftest import make_tile
 
 
 @pytest.fixture

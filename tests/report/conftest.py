@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pgssl_core.catalog import Project
-from tests.trainpage.conftest import make_tile
+from tests.project.conftest import labelled_tile
 
 N_TILES, N_LABELLED = 7, 3
 
@@ -18,7 +18,7 @@ def build_reference_project(root: Path) -> Path:
     """Tiles with reference masks, the first ``N_LABELLED`` labelled; no run (seconds to build)."""
     with Project.create(root, "Report test") as project:
         for i in range(N_TILES):
-            tile, mask = make_tile(i, size=32)
+            tile, mask = labelled_tile(i, size=32)
             tile_id = project.add_tile(tile, f"t{i}.tif", reference_mask=mask)
             if i < N_LABELLED:
                 project.save_label(tile_id, mask, 0, complete=True)

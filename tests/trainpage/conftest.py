@@ -1,59 +1,14 @@
-"""Fixtures of the Train page room: tiny projects of generated GeoTIFF tiles (real CRS and
-transform), a private training lock, and the app's demo projects (built once, copied per test)."""
+"""Fixtures of the Train page tests: a private training lock and the app's demo projects (built once, copied
+per test); the tiny projects of generated GeoTIFF tiles (``make_project``) come from the project tests."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from affine import Affine
-from rasterio.crs import CRS
 
-from pgssl_core.catalog import Project
-from pgssl_core.tiles import Tile, TileMeta
-
-SIZE = 32  # px: the test profile crops 32 px
-
-
-def make_tile(seed: int, size: int = SIZE) -> tuple[Tile, np.ndarray]:
-    """A georeferenced RGB tile (UTM 50N, 0.5 m px, Beijing) with one bright roof, and its 0/1 mask."""
-    rng = np.random.default_rng(seed)
-    image = rng.integers(0, 70, (size, size, 3), dtype=np.uint8)
-    mask = np.zeros((size, size), np.uint8)
-    y, x = rng.integers(0, size // 2, 2)
-    image[y:y + size // 3, x:x + size // 3] = 200
-    mask[y:y + size // 3, x:x + size // 3] = 1
-    meta = TileMeta(width=size, height=size, bands=3, dtype="uint8", driver="GTiff", nodata=None,
-                    source_name=f"t{seed}.tif")
-    tile = Tile(image=image, valid=np.ones((size, size), bool),
-                transform=Affine(0.5, 0, 448_000.0 + 20 * seed, 0, -0.5, 4_420_000.0), crs=CRS.from_epsg(32650),
-                meta=meta)
-    return tile, mask
-
-
-@pytest.fixture()
-def make_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
-    """``make_project(n, labelled=k, reference=bool, splits=[...])``: a project of ``n`` tiles whose
-    first ``k`` carry a complete label (their true mask)."""
-    opened: list[Project] = []
-
-    def make(n: int = 6, labelled: int = 2, reference: bool = False, splits: list | None = None) -> Project:
-        project = Project.create(tmp_path / f"project{len(opened)}", "Tiny")
-        opened.append(project)
-        for i in range(n):
-            tile, mask = make_tile(i)
-            split = splits[i] if splits else None
-            tile_id = project.add_tile(tile, f"t{i}.tif", reference_mask=mask if reference else None, split=split)
-            if i < labelled:
-                project.save_label(tile_id, mask, 0, complete=True)
-        return project
-
-    yield make
-    for project in opened:
-        project.close()
+from tests.project.conftest import make_project  # noqa: F401 - a fixture shared with the project tests
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import torch
 
 from app import training
 from pgssl_core.models import ModelConfig, create_model
-from pgssl_core.train.pseudo_labels import PseudoLabelConfig, make_pseudo_labels
+from pgssl_core.train.pseudo_labelling import PseudoLabelConfig, make_pseudo_labels
 
 PLAN = [(1, "teacher", 100), (1, "pretrain", 50), (1, "finetune", 100)]
 

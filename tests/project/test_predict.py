@@ -20,7 +20,7 @@ from pgssl_core.project.predict import (
     reference_footprints,
 )
 from pgssl_core.project.predict_job import PredictJob, read_status
-from tests.mappage.conftest import BUILDINGS
+from tests.project.conftest import BUILDINGS
 
 
 def georef_ids(project: Project) -> list[str]:
