@@ -8,7 +8,6 @@ Only :func:`boundary_panel` touches Streamlit; the rest takes plain arguments (t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,51 +16,13 @@ import shapely
 import streamlit as st
 
 from pgssl_core.assess.boundaries import NAME_CANDIDATES, load_boundaries, read_boundary_file
+from pgssl_core.assess.project_boundaries import (DEFAULT, FOLDER, SETTING, BoundaryChoice,  # noqa: F401 - re-exported
+                                                 districts_for, project_boundaries)
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 
-SETTING = "district_boundaries"  # {"file": <path inside the project>, "name_column": str, "original": str}
-FOLDER = "boundaries"  # inside the project folder
-DEFAULT = "beijing"  # the boundaries shipped with the app (the demo's city)
 IMAGED_AREA = "Imaged area"
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip"]
-
-
-@dataclass(frozen=True)
-class BoundaryChoice:
-    """Where a project's districts come from: ``file`` (absolute path) and ``name_column``, or the default."""
-
-    file: str | None = None
-    name_column: str | None = None
-    original: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.original} (column “{self.name_column}”)" if self.file else "Beijing's 16 districts (shipped)"
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """Part of a cache key: changes when the boundaries change."""
-        return (self.file or DEFAULT, self.name_column or "")
-
-
-def project_boundaries(project: Project) -> BoundaryChoice:
-    """The project's boundary choice (the shipped default when none was uploaded or its file is gone)."""
-    value = project.get_setting(SETTING) or {}
-    path = project.root / value["file"] if value.get("file") else None
-    if path is None or not path.is_file():
-        return BoundaryChoice()
-    return BoundaryChoice(str(path), value.get("name_column"), value.get("original"))
-
-
-def districts_for(choice: BoundaryChoice) -> gpd.GeoDataFrame | str:
-    """What ``prepare_assessment`` takes: ``"beijing"`` or the uploaded districts with a ``district`` column."""
-    if choice.file is None:
-        return DEFAULT
-    gdf = read_boundary_file(choice.file)
-    if choice.name_column and choice.name_column in gdf.columns:
-        gdf = gdf.assign(district=gdf[choice.name_column].astype(str))
-    return load_boundaries(gdf)
 
 
 def imaged_area(extents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

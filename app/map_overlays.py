@@ -26,12 +26,14 @@ OVERLAY_PX = 128  # longest side of an overlay (px): enough to recognise a tile 
 
 @dataclass(frozen=True)
 class Overlay:
-    """One tile image: ``url`` (WebP data URL, RGBA, transparent where no data), ``bounds`` [[S, W], [N, E]] deg."""
+    """One tile image: ``url`` (WebP data URL, RGBA, transparent where no data), ``bounds`` [[S, W], [N, E]] deg;
+    ``attribution``: the credit line of the tile service it came from (import-xyz), else empty."""
 
     tile_id: str
     name: str
     url: str
     bounds: list[list[float]]
+    attribution: str = ""
 
 
 def _webp_url(rgba: np.ndarray, quality: int = 80) -> str:
@@ -54,7 +56,8 @@ def tile_overlay(project: Project, record: TileRecord, max_px: int = OVERLAY_PX)
                             dst_transform=dst_transform, dst_crs=WEB_MERCATOR, resampling=Resampling.average)
     to_wgs84 = Transformer.from_crs(WEB_MERCATOR, "EPSG:4326", always_xy=True)
     (west, east), (south, north) = to_wgs84.transform([left, right], [bottom, top])
-    return Overlay(record.id, record.original_name, _webp_url(np.moveaxis(out, 0, 2)), [[south, west], [north, east]])
+    return Overlay(record.id, record.original_name, _webp_url(np.moveaxis(out, 0, 2)), [[south, west], [north, east]],
+                   str(record.source.get("attribution", "")) if isinstance(record.source, dict) else "")
 
 
 def tile_overlays(project: Project, max_tiles: int = MAX_OVERLAYS, max_px: int = OVERLAY_PX,

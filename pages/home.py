@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app.tile_service import tile_service_form
 from app.upload import new_project_form, open_current_project, show_notice, upload_form
 from app.widgets import project_header, tile_gallery
 
@@ -16,4 +17,5 @@ with project:
     show_notice()
     new_project_form()
     upload_form(project)
+    tile_service_form(project)
     tile_gallery(project)

@@ -31,8 +31,8 @@ def _command_modules(only: str | None = None) -> list:
     """The command modules; just ``cmd_<only>`` when that module exists."""
     package = importlib.import_module(__name__)
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("cmd_"))
-    if only is not None and f"cmd_{only}" in names:
-        names = [f"cmd_{only}"]
+    if only is not None and f"cmd_{only.replace('-', '_')}" in names:  # "import-xyz" lives in cmd_import_xyz
+        names = [f"cmd_{only.replace('-', '_')}"]
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 

@@ -1,0 +1,86 @@
+"""The "Import from a tile service" panel of the "Project & upload" page (``import-xyz`` in the app).
+
+The user names the service (URL template) and its attribution; the area is a district of the project's
+boundaries or a bounding box. The tile count is shown before anything is fetched, and above the cap a
+confirmation box must be ticked before the download button works. The work is ``pgssl_core.xyz``'s.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import session
+from pgssl_core.assess.boundaries import load_boundaries
+from pgssl_core.assess.project_boundaries import districts_for, find_district, project_boundaries
+from pgssl_core.catalog import Project
+from pgssl_core.errors import PgsslError
+from pgssl_core.xyz.fetch import TileFetcher, check_template, public_service_name
+from pgssl_core.xyz.grid import TilePlan, area_tiles, bbox_tiles
+from pgssl_core.xyz.importer import DEFAULT_MAX_TILES, import_xyz, present_tiles
+
+MAX_ZOOM = 22  # deepest zoom tile services commonly serve
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _district_names(key: tuple[str, str], _project: Project) -> list[str]:
+    return sorted(load_boundaries(districts_for(project_boundaries(_project)))["district"].astype(str))
+
+
+def _plan(project: Project) -> TilePlan | None:
+    zoom = int(st.number_input("Zoom", min_value=0, max_value=MAX_ZOOM, value=18, key="xyz_zoom",
+                               help="18 is about 0.45 m per pixel in Beijing, 19 about 0.23 m"))
+    by_district = st.radio("Area", ["District", "Bounding box"], horizontal=True, key="xyz_area") == "District"
+    if by_district:
+        choice = project_boundaries(project)
+        name = st.selectbox(f"District ({choice.label})", _district_names(choice.key, project), key="xyz_district")
+        if name is None:
+            return None
+        found, area = find_district(choice, name)
+        return area_tiles(found, area, zoom)
+    cols = st.columns(4)
+    values = [c.number_input(label, value=default, format="%.5f", key=f"xyz_{label}")
+              for c, label, default in zip(cols, ("West", "South", "East", "North"),
+                                           (116.39, 39.905, 116.393, 39.9065))]
+    return bbox_tiles(*values, zoom)
+
+
+def tile_service_form(project: Project) -> None:
+    """An expander: service, attribution, area, tile count, confirmation, download with a progress bar."""
+    with st.expander("Import from a tile service", icon=":material/public:"):
+        st.caption("Tiles of an XYZ service you name become project tiles (EPSG:3857, their z/x/y address kept). "
+                   "Use a service whose terms allow it; requests are rate limited, retried with backoff and "
+                   "cached on disk. The attribution is kept in the project and shown on the map.")
+        url = st.text_input("Tile URL template", placeholder="https://tiles.example.org/{z}/{x}/{y}.png",
+                            key="xyz_url").strip()
+        attribution = st.text_input("Attribution (as the service's terms ask)", key="xyz_attribution").strip()
+        try:
+            if url:
+                check_template(url)
+            plan = _plan(project)
+        except PgsslError as exc:
+            st.error(str(exc))
+            return
+        if plan is None:
+            return
+        have = len(present_tiles(project, public_service_name(url)) & set(plan.tiles)) if url else 0
+        count = len(plan.tiles) - have
+        st.write(f"**{plan.area}**: {len(plan.tiles):,} tiles, {have:,} already in the project.")
+        confirmed = count <= DEFAULT_MAX_TILES or st.checkbox(
+            f"Yes, download {count:,} tiles (more than {DEFAULT_MAX_TILES:,}; this takes the service's time)",
+            key="xyz_confirm")
+        ready = bool(url and attribution and confirmed and count)
+        if st.button(f"Download {count:,} tiles", type="primary", disabled=not ready, key="xyz_go"):
+            bar = st.progress(0.0, text="Downloading tiles…")
+
+            def progress(done: int, total: int, what: str) -> None:
+                bar.progress(done / max(total, 1), text=f"{done:,}/{total:,} tiles ({what})")
+
+            try:
+                with TileFetcher(url) as fetcher:
+                    result = import_xyz(project, plan, fetcher, attribution, progress=progress)
+            except PgsslError as exc:
+                bar.empty()
+                st.error(f"{exc} Nothing was added to the project.")
+                return
+            session.set_notice("success", result.line())
+            st.rerun()

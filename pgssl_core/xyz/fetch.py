@@ -1,0 +1,217 @@
+"""Polite downloads from a tile service the user names, checked tile by tile, with a disk cache.
+
+HTTP goes through ``requests`` with urllib3's ``Retry`` (exponential backoff, the server's ``Retry-After``
+honoured up to a cap, retries on 429/500/502/503/504, timeouts and dropped connections) rather than a
+retry loop of our own. On top: a minimum interval between requests (the rate limit), a per-request
+timeout, and checks that what came back is an image a tile service sends (an HTML error page served with
+status 200, or bytes that do not decode, are refused with a one-line reason). Only checked tiles enter the
+cache, each written atomically, so an interrupted download never leaves a partial tile behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from PIL import Image, UnidentifiedImageError
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util.retry import Retry
+
+import pgssl_core
+from pgssl_core.errors import PgsslError
+from pgssl_core.io import atomic_write_bytes
+from pgssl_core.xyz.grid import TileAddress
+
+#: Tile formats accepted from a service, and the file suffix each is cached under.
+FORMATS: dict[str, str] = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
+#: Largest tile side accepted (px): services send 256 or 512 px tiles (1,024 px at most for "@4x" ones).
+MAX_TILE_SIDE: int = 1024
+#: Largest response accepted (bytes); a 512 px PNG tile is well under 1 MB.
+MAX_TILE_BYTES: int = 8 * 1024 * 1024
+#: Statuses worth a retry: rate limited (429) and the server's temporary failures.
+RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+
+
+class TileFetchError(PgsslError):
+    """A tile could not be fetched or is not an image; the message names the tile and the reason."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How politely to ask: at most ``rate_per_s`` requests per second (one connection), ``timeout_s`` to
+    connect and between bytes, ``retries`` further tries with exponential backoff from ``backoff_s``, and a
+    ``Retry-After`` wait of at most ``retry_after_max_s``."""
+
+    rate_per_s: float = 2.0
+    timeout_s: float = 20.0
+    retries: int = 4
+    backoff_s: float = 1.0
+    retry_after_max_s: int = 60
+    user_agent: str = f"pgssl/{pgssl_core.__version__} (building mapping; tile import)"
+
+    def __post_init__(self) -> None:
+        if not self.rate_per_s > 0 or not self.timeout_s > 0 or self.retries < 0 or self.backoff_s < 0:
+            raise PgsslError("rate and timeout must be > 0, retries and backoff >= 0")
+
+
+def check_template(template: str) -> str:
+    """The URL template with ``{z}``, ``{x}`` and ``{y}`` over http(s); PgsslError otherwise."""
+    parts = urlsplit(template)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PgsslError(f"the tile URL must start with http:// or https://, got {template!r}")
+    missing = [f"{{{k}}}" for k in "zxy" if f"{{{k}}}" not in template]
+    if missing:
+        raise PgsslError(f"the tile URL template needs {', '.join(missing)} (e.g. https://host/{{z}}/{{x}}/{{y}}.png)")
+    extra = set(re.findall(r"\{([^}]*)\}", template)) - {"z", "x", "y"}
+    if extra:
+        raise PgsslError(f"the tile URL template may only hold {{z}}, {{x}} and {{y}}, not {sorted(extra)}")
+    return template
+
+
+def public_service_name(template: str) -> str:
+    """The template without its query string and user info (where API keys usually sit): what is stored."""
+    parts = urlsplit(template)
+    return urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
+
+
+def default_cache_dir() -> Path:
+    """``$PGSSL_CACHE_DIR/xyz``, else ``$XDG_CACHE_HOME/pgssl/xyz`` (``~/.cache/pgssl/xyz``)."""
+    if os.environ.get("PGSSL_CACHE_DIR"):
+        return Path(os.environ["PGSSL_CACHE_DIR"]) / "xyz"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pgssl" / "xyz"
+
+
+def _html_title(body: bytes) -> str:
+    match = re.search(rb"<title[^>]*>(.*?)</title>", body[:4096], re.IGNORECASE | re.DOTALL)
+    text = (match.group(1) if match else body[:80]).decode("utf-8", "replace")
+    return " ".join(text.split())[:80]
+
+
+def check_tile_bytes(body: bytes, content_type: str) -> str:
+    """The format of a tile response body (a key of ``FORMATS``); TileFetchError with the reason otherwise."""
+    head = body[:512].lstrip().lower()
+    if "html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
+        raise TileFetchError(f"the service sent a web page instead of an image ({content_type or 'no type'}: "
+                             f"{_html_title(body)!r})")
+    if len(body) > MAX_TILE_BYTES:
+        raise TileFetchError(f"the response has {len(body):,} bytes, more than a tile ({MAX_TILE_BYTES:,})")
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            fmt, size = image.format, image.size
+            if fmt in FORMATS and max(size) <= MAX_TILE_SIDE:
+                image.load()  # decodes every byte: a truncated or corrupt tile fails here
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise TileFetchError(f"the response is not a readable image ({len(body)} bytes, "
+                             f"{content_type or 'no content type'}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if fmt not in FORMATS:
+        raise TileFetchError(f"the response is a {fmt} image; tiles must be PNG, JPEG or WebP")
+    if max(size) > MAX_TILE_SIDE:
+        raise TileFetchError(f"the image is {size[0]} x {size[1]} px, larger than a tile ({MAX_TILE_SIDE} px)")
+    return fmt
+
+
+class TileFetcher:
+    """Downloads tiles of one service into ``cache_dir/<hash of the template>/<z>/<x>/<y>.<ext>``.
+
+    ``fetch`` returns the cached file (downloading it first when needed) or raises ``TileFetchError``.
+    ``downloaded``/``from_cache`` count what happened. Thread-safe: requests are serialised by the rate limit.
+    """
+
+    def __init__(self, template: str, cache_dir: Path | None = None, settings: FetchSettings | None = None) -> None:
+        self.template = check_template(template)
+        self.settings = settings or FetchSettings()
+        key = hashlib.sha256(template.encode()).hexdigest()[:16]
+        self.cache_dir = Path(cache_dir or default_cache_dir()) / key
+        s = self.settings
+        retry = Retry(total=s.retries, connect=s.retries, read=s.retries, status=s.retries, other=0,
+                      backoff_factor=s.backoff_s, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
+                      respect_retry_after_header=True, retry_after_max=s.retry_after_max_s, raise_on_status=False)
+        self.session = requests.Session()
+        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=1))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=1))
+        self.session.headers["User-Agent"] = s.user_agent
+        self._lock = threading.Lock()
+        self._next_request = 0.0
+        self.downloaded = self.from_cache = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> TileFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def cached(self, tile: TileAddress) -> Path | None:
+        """The cached file of ``tile``, or None."""
+        z, x, y = tile
+        folder = self.cache_dir / str(z) / str(x)
+        for suffix in FORMATS.values():
+            if (folder / f"{y}{suffix}").is_file():
+                return folder / f"{y}{suffix}"
+        return None
+
+    def _wait_turn(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            wait = self._next_request - now
+            self._next_request = max(now, self._next_request) + 1.0 / self.settings.rate_per_s
+        if wait > 0:
+            time.sleep(wait)
+
+    def fetch(self, tile: TileAddress) -> Path:
+        """The checked image file of ``tile`` (from the cache, or downloaded and cached)."""
+        hit = self.cached(tile)
+        if hit is not None:
+            self.from_cache += 1
+            return hit
+        z, x, y = tile
+        url = self.template.format(z=z, x=x, y=y)
+        name = f"tile {z}/{x}/{y}"
+        tries = self.settings.retries + 1
+        self._wait_turn()
+        try:
+            response = self.session.get(url, timeout=self.settings.timeout_s)
+        except requests.exceptions.RequestException as exc:
+            reason = _reason(exc)
+            if isinstance(exc, requests.exceptions.Timeout) or isinstance(reason, (TimeoutError, Urllib3Timeout)):
+                raise TileFetchError(f"{name}: the service did not answer within {self.settings.timeout_s:g} s "
+                                     f"({tries} tries)") from None
+            raise TileFetchError(f"{name}: cannot reach the service after {tries} tries "
+                                 f"({' '.join(str(reason).split())[:160]})") from None
+        with response:
+            body = response.content
+            if response.status_code != 200:
+                what = "rate limited by the service" if response.status_code == 429 else "the service failed"
+                raise TileFetchError(f"{name}: HTTP {response.status_code} {response.reason or ''} ({what}; "
+                                     f"{tries} tries)".replace("  ", " "))
+            try:
+                fmt = check_tile_bytes(body, response.headers.get("Content-Type", ""))
+            except TileFetchError as exc:
+                raise TileFetchError(f"{name}: {exc}") from None
+        path = self.cache_dir / str(z) / str(x) / f"{y}{FORMATS[fmt]}"
+        atomic_write_bytes(path, body)
+        self.downloaded += 1
+        return path
+
+
+def _reason(exc: BaseException) -> object:
+    """The innermost cause of a requests/urllib3 error (e.g. urllib3's ``ReadTimeoutError``, a ``TimeoutError``)."""
+    reason: object = exc
+    for _ in range(5):  # requests wraps urllib3's MaxRetryError, which wraps the last error as ``reason``
+        inner = getattr(reason, "reason", None) or (reason.args[0] if isinstance(reason, BaseException) and
+                                                    reason.args and isinstance(reason.args[0], BaseException) else None)
+        if inner is None:
+            break
+        reason = inner
+    return reason
