@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path, PurePosixPath
 
-from pgssl_core.catalog import ImportResult, Project
+from pgssl_core.catalog import ImportResult, Project, import_file
 from pgssl_core.catalog.importer import IMAGE_SUFFIXES
 from pgssl_core.io import atomic_write, atomic_write_bytes
 
@@ -210,7 +210,7 @@ def import_uploads(project: Project, uploads: Iterable[tuple[str, bytes]], tile_
         results = [ImportResult(p.display_name, "error", [], p.message) for p in problems]
         total = len(staged) + len(results)
         for done, item in enumerate(staged, start=len(results) + 1):
-            result = project.import_file(item.path, tile_size=tile_size, display_name=item.display_name)
+            result = import_file(project, item.path, tile_size=tile_size, display_name=item.display_name)
             results.append(result)
             if progress is not None:
                 progress(done, total, result)

@@ -6,11 +6,10 @@ from pgssl_core.assess.districts import DistrictReport, aggregate_districts, wri
 from pgssl_core.assess.footprints import (
     clean_footprints,
     footprints_from_mask,
-    footprints_from_raster,
     polygons_from_mask,
     write_footprints,
 )
-from pgssl_core.assess.imaged import imaged_extent, imaged_extent_from_raster
+from pgssl_core.assess.imaged import imaged_extent
 from pgssl_core.assess.inputs import footprints_and_extents, list_rasters
 from pgssl_core.assess.pv import Assumption, Estimate, PVAssumptions, PVResult, annual_poa_kwh_m2, pv_potential
 from pgssl_core.assess.vector_io import write_vector
@@ -18,6 +17,6 @@ from pgssl_core.assess.vector_io import write_vector
 __all__ = [
     "Assumption", "DistrictReport", "Estimate", "PVAssumptions", "PVResult", "aggregate_districts",
     "annual_poa_kwh_m2", "clean_footprints", "density_grid", "footprints_and_extents", "footprints_from_mask",
-    "footprints_from_raster", "imaged_extent", "imaged_extent_from_raster", "list_rasters", "load_boundaries",
+    "imaged_extent", "list_rasters", "load_boundaries",
     "polygons_from_mask", "pv_potential", "write_district_csv", "write_footprints", "write_vector",
 ]

@@ -8,20 +8,17 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.features
 import shapely
 from affine import Affine
 from rasterio.crs import CRS
 
-import pandas as pd
-
 from pgssl_core.assess.metric_crs import zone_crs, zone_groups
 from pgssl_core.assess.regularize import regularize_polygon
 from pgssl_core.assess.vector_io import write_vector
 from pgssl_core.errors import PgsslError
-
-FOOTPRINT_COLUMNS = ["area_m2", "geometry"]
 
 
 def _empty(crs) -> gpd.GeoDataFrame:
@@ -94,7 +91,9 @@ def footprints_from_mask(mask: np.ndarray, transform: Affine, crs, valid: np.nda
 
 def _classify(band: np.ndarray, kind: str | None, threshold: float) -> tuple[np.ndarray, np.ndarray, str]:
     """``(building, valid, kind)`` of a prediction band; an untagged band is a mask if it holds only 0/1."""
-    from pgssl_core.infer import NODATA, PROB_SCALE
+    # imported when a prediction is read: the pgssl_core.infer package imports torch, which importing this
+    # module (the Map page, the report) must not
+    from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
 
     valid = band != NODATA
     if kind is None:
@@ -129,32 +128,6 @@ def read_prediction_regions(path: str | os.PathLike[str], threshold: float = 0.5
                 yield building, valid, transform @ Affine.translation(col, row), crs
     except rasterio.errors.RasterioError as exc:
         raise PgsslError(f"cannot read prediction raster {path.name}: {str(exc).splitlines()[0]}") from None
-
-
-def read_prediction(path: str | os.PathLike[str], threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, Affine, CRS]:
-    """``(building (H, W) bool, valid (H, W) bool, transform, crs)`` of a ``predict_raster`` output, whole.
-
-    Probability outputs are thresholded at ``threshold``; masks are used as they are. For sparse
-    outputs use :func:`read_prediction_regions`.
-    """
-    path = Path(path)
-    try:
-        with rasterio.open(path) as ds:
-            band = ds.read(1)
-            transform, crs = ds.transform, ds.crs
-            kind = ds.tags().get("pgssl_output")
-    except rasterio.errors.RasterioError as exc:
-        raise PgsslError(f"cannot read prediction raster {path.name}: {str(exc).splitlines()[0]}") from None
-    if crs is None:
-        raise PgsslError(f"{path.name} has no CRS, so its buildings cannot be measured or placed in districts")
-    building, valid, _ = _classify(band, kind, threshold)
-    return building, valid, transform, crs
-
-
-def footprints_from_raster(path: str | os.PathLike[str], threshold: float = 0.5, **kwargs) -> gpd.GeoDataFrame:
-    """Footprints of a prediction GeoTIFF (read whole: one uint8 byte per pixel, 64 MB at 8,000 px)."""
-    building, valid, transform, crs = read_prediction(path, threshold)
-    return footprints_from_mask(building, transform, crs, valid, **kwargs)
 
 
 def write_footprints(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str = "footprints") -> Path:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import rasterio.features
@@ -23,11 +20,3 @@ def imaged_extent(valid: np.ndarray, transform: Affine, crs, name: str) -> gpd.G
              rasterio.features.shapes(valid.astype(np.uint8), mask=valid, transform=transform)]
     geom = shapely.union_all(parts) if parts else shapely.Polygon()
     return gpd.GeoDataFrame({"tile": [name]}, geometry=[geom], crs=crs)
-
-
-def imaged_extent_from_raster(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
-    """Imaged extent of a prediction GeoTIFF (pixels that are not nodata)."""
-    from pgssl_core.assess.footprints import read_prediction
-
-    _, valid, transform, crs = read_prediction(path)
-    return imaged_extent(valid, transform, crs, Path(path).stem)

@@ -116,7 +116,7 @@ def import_paths(project: Project, paths: Sequence[Path], tile_size: int = 512,
     files = expand_paths(paths)
     results = []
     for done, path in enumerate(files, start=1):
-        result = project.import_file(path, tile_size=tile_size, band_map=band_map)
+        result = import_file(project, path, tile_size=tile_size, band_map=band_map)
         results.append(result)
         if progress is not None:
             progress(done, len(files), result)

@@ -16,9 +16,8 @@ from pgssl_core.errors import CatalogError
 
 DB_NAME = "project.sqlite"
 
-# ids are uuid4 hex (32 lower-case hex digits); run ids are "<yyyymmdd>-<hhmmss>-<6 hex>"
+# tile ids are uuid4 hex (32 lower-case hex digits); run ids ("<yyyymmdd>-<hhmmss>-<6 hex>") come from runs.py
 TILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 LABEL_FILE_RE = re.compile(r"^(?P<id>[0-9a-f]{32})-v(?P<version>\d+)\.png$")
 THUMB_FILE_RE = re.compile(r"^(?P<id>[0-9a-f]{32})-(?P<size>\d+)\.png$")
 PLAIN_FILE_RE = re.compile(r"^(?P<id>[0-9a-f]{32})\.(?:tif|png)$")

@@ -21,7 +21,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,8 @@ import numpy as np
 
 from pgssl_core.catalog import labels as L
 from pgssl_core.catalog import runs as R
-from pgssl_core.catalog.importer import import_file
 from pgssl_core.catalog.layout import DB_NAME, ProjectLayout, check_tile_id
-from pgssl_core.catalog.records import ImportResult, LabelState, TileRecord
+from pgssl_core.catalog.records import LabelState, TileRecord
 from pgssl_core.catalog.recovery import recover
 from pgssl_core.catalog.schema import check_version, connect, initialise, to_json, transaction, utc_now
 from pgssl_core.catalog.thumbnails import write_thumbnail
@@ -213,14 +212,6 @@ class Project:
             _remove(tile_path, ref_path)
             raise
         return tile_id
-
-    def import_file(self, path: Path, tile_size: int = 512, band_map: Sequence[int] | None = None,
-                    display_name: str | None = None) -> ImportResult:
-        """Read, validate and store one file (split if large); never raises for a bad file.
-
-        ``display_name`` is what is stored and reported instead of the file name (uploads).
-        """
-        return import_file(self, Path(path), tile_size=tile_size, band_map=band_map, display_name=display_name)
 
     def tiles(self) -> list[TileRecord]:
         """Every tile, in creation order."""

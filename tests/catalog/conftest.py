@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 
 UTM50N = "EPSG:32650"  # Beijing
 ORIGIN = (440_000.0, 4_420_000.0)  # UTM 50N metres, inside Beijing
@@ -58,6 +58,6 @@ def project(tmp_path: Path):
 @pytest.fixture
 def tiled_project(project: Project, make_geotiff) -> tuple[Project, str]:
     """A project holding one 64 x 48 px tile; returns (project, tile id)."""
-    result = project.import_file(make_geotiff("one.tif"))
+    result = import_file(project, make_geotiff("one.tif"))
     assert result.status == "added", result.message
     return project, result.tile_ids[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +31,7 @@ def stall(*args, **kwargs):
     time.sleep(120)
 
 import pgssl_core.catalog.project as P
+from pgssl_core.catalog.importer import import_file
 if mode == "temp_written":          # label PNG fully in its temp file, not yet renamed
     os.replace = stall  # this child is killed at the stall, nothing else needs os.replace
 elif mode == "renamed_not_committed":  # new label file in place, database not yet switched
@@ -44,7 +45,7 @@ elif mode == "tile_written_no_row":    # imported GeoTIFF written, row not yet i
 
 project = P.Project.open(root)
 if mode == "tile_written_no_row":
-    project.import_file(Path(new_tile))
+    import_file(project, Path(new_tile))
 else:
     mask, version = project.load_label(tile_id)
     project.save_label(tile_id, np.ones_like(mask), version)
@@ -103,7 +104,7 @@ def test_sigkill_mid_write_keeps_old_label_and_db_openable(tiled_project, make_g
         assert sorted(p.name for p in (reopened.root / "tiles").iterdir()) == [f"{tile_id}.tif"]
         # and the project is fully usable again
         assert reopened.save_label(tile_id, np.ones_like(old), version) == 2
-        assert reopened.import_file(new_tile).status == "added"
+        assert import_file(reopened, new_tile).status == "added"
 
 
 def test_reopen_of_clean_project_removes_nothing(tiled_project):

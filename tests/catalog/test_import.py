@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import rasterio
 
-from pgssl_core.catalog import expand_paths, import_paths
-from pgssl_core.catalog import importer
+from pgssl_core.catalog import expand_paths, import_file, import_paths, importer
 from pgssl_core.errors import TileError
 
 
 def test_single_file(project, make_geotiff):
-    result = project.import_file(make_geotiff("scene one.tif"))
+    result = import_file(project, make_geotiff("scene one.tif"))
     assert result.status == "added" and result.ok and len(result.tile_ids) == 1
     assert result.source_name == "scene one.tif"
     assert result.line().startswith("added: scene one.tif -> tile ")
@@ -33,7 +32,7 @@ def test_folder_recursive_skips_hidden_and_non_images(project, make_geotiff, tmp
 
 def test_large_raster_is_split_with_window_georeferencing(project, make_geotiff):
     path = make_geotiff("big.tif", width=300, height=200)
-    result = project.import_file(path, tile_size=128)
+    result = import_file(project, path, tile_size=128)
     assert result.status == "split"
     assert len(result.tile_ids) == 6  # 3 columns x 2 rows of at most 128 px (edges >= 32 px)
     assert result.line() == "split: big.tif into 6 tiles"
@@ -83,7 +82,7 @@ def test_failed_split_is_rolled_back(project, make_geotiff, monkeypatch):
             yield item
 
     monkeypatch.setattr(importer, "iter_raster_tiles", fails_after_two)
-    result = project.import_file(make_geotiff("big.tif", width=300, height=200), tile_size=128)
+    result = import_file(project, make_geotiff("big.tif", width=300, height=200), tile_size=128)
     assert result.status == "error" and "block 3" in result.message
     assert project.tiles() == [] and list((project.root / "tiles").iterdir()) == []
 

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 from pgssl_core.errors import CatalogError, StaleVersionError
 
 H, W = 48, 64
@@ -119,7 +119,7 @@ def test_complete_flag_and_training_mask(tiled_project):
 
 
 def test_training_mask_ignores_nodata_pixels(project, make_geotiff):
-    tile_id = project.import_file(make_geotiff("nd.tif", nodata_corner=8)).tile_ids[0]
+    tile_id = import_file(project, make_geotiff("nd.tif", nodata_corner=8)).tile_ids[0]
     assert project.tile(tile_id).nodata_fraction == pytest.approx(64 / (H * W))
     project.save_label(tile_id, np.zeros((H, W), np.uint8), 0, complete=True)
     training = project.training_mask(tile_id)
@@ -127,7 +127,7 @@ def test_training_mask_ignores_nodata_pixels(project, make_geotiff):
 
 
 def test_labelled_tile_ids_skips_empty_labels(project, make_geotiff):
-    ids = [project.import_file(make_geotiff(f"t{i}.tif", seed=i)).tile_ids[0] for i in range(3)]
+    ids = [import_file(project, make_geotiff(f"t{i}.tif", seed=i)).tile_ids[0] for i in range(3)]
     project.save_label(ids[0], np.full((H, W), 255, np.uint8), 0)  # saved but nothing painted
     project.save_label(ids[1], np.full((H, W), 255, np.uint8), 0, complete=True)  # all background
     partial = np.full((H, W), 255, np.uint8)

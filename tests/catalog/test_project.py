@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 from pgssl_core.errors import CatalogError
 
 
@@ -96,7 +96,7 @@ def test_add_tile_with_reference_group_split(project, make_geotiff):
 
 
 def test_tiles_in_creation_order_and_unknown_ids(project, make_geotiff):
-    ids = [project.import_file(make_geotiff(f"t{i}.tif", seed=i)).tile_ids[0] for i in range(3)]
+    ids = [import_file(project, make_geotiff(f"t{i}.tif", seed=i)).tile_ids[0] for i in range(3)]
     assert [r.id for r in project.tiles()] == ids
     with pytest.raises(CatalogError, match="not in project"):
         project.tile("0" * 32)

@@ -18,7 +18,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 from pgssl_core.shipped import ASSETS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def small_project(tmp_path: Path) -> tuple[Path, list[str]]:
     ids = []
     with Project.create(root, "reliability") as project:
         for i in range(3):
-            result = project.import_file(write_geotiff(tmp_path / f"t{i}.tif", seed=i))
+            result = import_file(project, write_geotiff(tmp_path / f"t{i}.tif", seed=i))
             ids += result.tile_ids
     return root, ids
 

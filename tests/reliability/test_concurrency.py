@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 from pgssl_core.project.training_job import JobBusyError, TrainingJob, read_status
 from pgssl_core.train import TrainConfig, TrainingData, make_sample
 
@@ -118,7 +118,7 @@ def test_two_projects_side_by_side_stay_separate(tmp_path: Path) -> None:
     ids = {}
     for i, root in enumerate(roots):
         with Project.create(root, root.name) as project:
-            ids[root] = project.import_file(write_geotiff(tmp_path / f"{root.name}.tif", seed=i)).tile_ids[0]
+            ids[root] = import_file(project, write_geotiff(tmp_path / f"{root.name}.tif", seed=i)).tile_ids[0]
 
     def paint(root: Path, value: int) -> None:
         with Project.open(root) as project:

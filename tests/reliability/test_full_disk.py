@@ -23,7 +23,7 @@ from shapely.geometry import box
 
 import pgssl_core.io.atomic as atomic
 from pgssl_core.assess import write_vector
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import StorageError
 from pgssl_core.labeling.edit import LabelEditor
@@ -157,7 +157,7 @@ def _fill(folder: Path) -> None:
 def test_real_full_tmpfs_label_save_and_exports(tiny_disk: Path, tmp_path: Path) -> None:
     root = tiny_disk / "project"
     with Project.create(root, "tiny") as project:
-        [tile_id] = project.import_file(write_geotiff(tmp_path / "t.tif", size=256)).tile_ids
+        [tile_id] = import_file(project, write_geotiff(tmp_path / "t.tif", size=256)).tile_ids
         old = (np.arange(256 * 256).reshape(256, 256) % 2).astype(np.uint8)
         version = project.save_label(tile_id, old, 0)
         frame = gpd.GeoDataFrame({"area_m2": [12.0]}, geometry=[box(0, 0, 4, 3)], crs="EPSG:32650")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, import_file
 from pgssl_core.errors import PgsslError
 from pgssl_core.models import load_model
 from pgssl_core.project.data_plan import plan_project_data, training_data_from_project
@@ -76,7 +76,7 @@ def test_only_background_labels_say_so(small_project) -> None:
 def test_tile_with_nan_pixels_trains_with_finite_losses(tmp_path: Path) -> None:
     root = tmp_path / "project"
     with Project.create(root, "nan") as project:
-        ids = [project.import_file(write_geotiff(tmp_path / f"t{i}.tif", size=64, seed=i, dtype="float32",
+        ids = [import_file(project, write_geotiff(tmp_path / f"t{i}.tif", size=64, seed=i, dtype="float32",
                                                  nan_block=(i == 0))).tile_ids[0] for i in range(3)]
         record = project.tile(ids[0])
         assert record.nodata_fraction == pytest.approx(1 / 16)  # the NaN square is no-data, not black pixels
