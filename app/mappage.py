@@ -4,23 +4,31 @@ Heavy work is cached per server process: the map layers of an output folder (key
 manifest time, so a new prediction is picked up), the geometry part of the assessment and the
 tile overlays. A slider move only redoes the PV arithmetic (``Assessment.with_assumptions``).
 The prediction job runs on a thread (``PredictJob``) and is polled by a fragment.
+
+The map carries no PV figure (:func:`map_districts`), so a PV slider move leaves its HTML as it was:
+the HTML is cached (:func:`_map_html`, about 2 s of folium rendering saved per rerun) and shown with
+``st.iframe``, whose unchanged content the browser keeps instead of drawing the map again (issue 16:
+6-8 s per slider move). streamlit-folium's ``st_folium`` would keep the drawn map too (its component
+key is a hash of the map script), but renders the folium map in Python on every rerun, and the page
+reads nothing back from the map. The PV figures are in the table below the map, which follows the
+sliders.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from app.boundaries import BoundaryChoice, districts_for, imaged_area
 from app.labeling import active_model_path, model_or_base
 from app.map_controls import OUTLINE_ZOOM
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
-from app.mapview import METRICS, MapData, build_map
+from app.mapview import METRICS, PV_FREE_METRICS, MapData, build_map
 from app.mask_names import renamed_masks_zip
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.catalog import Project
@@ -309,13 +317,14 @@ def _imagery_batch(total: int) -> int:
 def map_panel(project: Project, view: MapView) -> None:
     """Metric picker, basemap toggle and the folium map."""
     c1, c2 = st.columns([3, 1])
-    metric = c1.radio("Colour districts by", list(METRICS), format_func=lambda k: METRICS[k][0], horizontal=True,
-                      key="map_metric")
+    metric = c1.radio("Colour districts by", PV_FREE_METRICS, format_func=lambda k: METRICS[k][0], horizontal=True,
+                      key="map_metric", help="PV capacity is proportional to roof area (same colours); the PV "
+                                             "figures are in the table below the map and follow the sliders.")
     basemap = c2.toggle("OpenStreetMap basemap (online)", value=False, key="map_basemap")
     tile_key = _tile_key(project)
     offset = _imagery_batch(len(tile_key))
     overlays, total = _overlays(str(project.root), tile_key, offset)
-    data = MapData(view.assessment.table, view.assessment.grid, view.footprints, overlays, total,
+    data = MapData(map_districts(view.assessment.table), view.assessment.grid, view.footprints, overlays, total,
                    view.maps.manifest.get("label", "buildings"), extents=view.extents, view_key=project.root.name)
     shown = (f"Imagery shown for all {total} tiles." if len(overlays) == total else
              f"Imagery shown for tiles {offset + 1}–{offset + len(overlays)} of {total}: one map carries at most "
@@ -326,13 +335,40 @@ def map_panel(project: Project, view: MapView) -> None:
                                                        if len(view.footprints) < every else "")
     st.caption(f"Buildings: {data.source_label} · {counted} on {view.maps.manifest.get('tiles', 0)} tiles. {shown} Zoom in past level {OUTLINE_ZOOM} and the "
                "districts turn to outlines so the imagery shows; “Zoom to my tiles” (top left) frames your tiles.")
-    st_folium(build_map(data, metric, basemap), returned_objects=[], height=620, use_container_width=True,
-              key="project_map")
+    st.iframe(_map_html(_fingerprint(data, metric, basemap, view.maps), data, metric, basemap), height=MAP_HEIGHT)
+
+
+MAP_HEIGHT = 620  # px
+
+
+def _fingerprint(data: MapData, metric: str, basemap: bool, maps: ProjectMaps) -> str:
+    """What the map's HTML depends on, hashed: the layers folder and its finish time (the footprint
+    geometry), the PV-free district table and footprint rows (boundaries, smallest building), the
+    imagery shown, the metric and the basemap."""
+    digest = hashlib.sha256(repr((str(maps.out_dir), maps.manifest.get("finished"), metric, basemap, data.view_key,
+                                  data.source_label, data.tiles_total, [o.tile_id for o in data.overlays],
+                                  None if data.extents is None else len(data.extents))).encode())
+    for frame in (data.districts, data.footprints, data.grid):
+        digest.update(pd.util.hash_pandas_object(pd.DataFrame(frame.drop(columns="geometry", errors="ignore")), index=True)
+                      .to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing the map…")
+def _map_html(fingerprint: str, _data: MapData, metric: str, basemap: bool) -> str:
+    # fingerprint stands for _data (not hashed by Streamlit: GeoDataFrames)
+    return build_map(_data, metric, basemap).get_root().render()
+
+
+def map_districts(table):
+    """The district table's columns that do not depend on the PV assumptions (the map's data)."""
+    return table[[c for c in ("district", "status", "imaged_km2", "building_count", *PV_FREE_METRICS, "geometry")
+                  if c in table]]
 
 
 TABLE_COLUMNS = {"district": "District", "status": "Imagery", "imaged_km2": "Imaged km²",
                  "building_count": "Buildings", "footprint_m2": "Footprint m²", "coverage": "Coverage",
-                 "capacity_mwp": "PV MWp", "generation_gwh": "GWh/yr", "co2_t": "CO₂ avoided t/yr"}
+                 "capacity_mwp": "PV MWp", "generation_gwh": "GWh/yr", "co2_t": "CO₂ avoided t/yr", "pv_basis": "PV assumptions"}
 
 
 def district_table(view: MapView) -> None:

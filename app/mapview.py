@@ -34,11 +34,15 @@ from app.map_controls import MapControls
 from app.map_overlays import Overlay
 
 #: choropleth metric -> (legend caption, multiplier for display, number format)
+#: (the Map page offers only :data:`PV_FREE_METRICS`: the others change with the PV sliders)
 METRICS: dict[str, tuple[str, float, str]] = {
     "coverage": ("Building coverage of the imaged area (%)", 100.0, "{:.1f} %"),
+    "footprint_m2": ("Roof area of the imaged part (m²)", 1.0, "{:,.0f} m²"),
     "capacity_mwp": ("Rooftop PV capacity of the imaged part (MWp)", 1.0, "{:.2f} MWp"),
     "generation_gwh": ("Annual PV generation of the imaged part (GWh/yr)", 1.0, "{:.2f} GWh/yr"),
 }
+#: Metrics that do not depend on the PV assumptions: a map coloured by them stays the same when a slider moves.
+PV_FREE_METRICS = ("coverage", "footprint_m2")
 DISTRICT_LAYER = "Districts"
 FOOTPRINT_COLOUR = "#d7301f"
 HEAT_GRADIENT = {0.2: "#2c7bb6", 0.45: "#abd9e9", 0.65: "#ffffbf", 0.85: "#fdae61", 1.0: "#d7191c"}
@@ -133,14 +137,15 @@ def _fmt(value: float, metric: str) -> str:
 
 
 def _district_features(table: gpd.GeoDataFrame, metric: str) -> gpd.GeoDataFrame:
-    """District polygons with display strings for the tooltip and the value to colour by."""
+    """District polygons with display strings for the tooltip (the metrics ``table`` has) and the value to
+    colour by."""
     out = gpd.GeoDataFrame({"district": table["district"].astype(str), "status": table["status"].astype(str)},
                            geometry=table.geometry.simplify(DISTRICT_SIMPLIFY_DEG), crs=table.crs)
     for name in METRICS:
-        values = table[name].to_numpy(dtype=float) if name in table else np.full(len(table), np.nan)
-        out[f"{name}_text"] = [_fmt(v, name) for v in values]
-    # what the PV figures rest on (tilt, azimuth, irradiation and their sources), as in the CSV
-    out["pv_basis"] = table["pv_basis"].fillna("").astype(str).to_numpy() if "pv_basis" in table else ""
+        if name in table:
+            out[f"{name}_text"] = [_fmt(v, name) for v in table[name].to_numpy(dtype=float)]
+    if "pv_basis" in table:  # what the PV figures rest on (tilt, azimuth, irradiation and their sources), as in the CSV
+        out["pv_basis"] = table["pv_basis"].fillna("").astype(str).to_numpy()
     chosen = table[metric].to_numpy(dtype=float) if metric in table else np.full(len(table), np.nan)
     out["value"] = [float(v) * METRICS[metric][1] if math.isfinite(v) else None for v in chosen]
     return out
@@ -154,6 +159,11 @@ def _colormap(values: Sequence[float | None], caption: str) -> cm.LinearColormap
     return cm.LinearColormap(["#ffffcc", "#fd8d3c", "#800026"], vmin=low, vmax=high, caption=caption)
 
 
+# district tooltip label of each metric (shown for the metrics the table has)
+DISTRICT_TOOLTIP = {"coverage": "Building coverage", "footprint_m2": "Roof area (imaged part)",
+                    "capacity_mwp": "PV capacity (imaged part)", "generation_gwh": "Annual generation (imaged part)"}
+
+
 def district_layer(table: gpd.GeoDataFrame, metric: str) -> tuple[folium.GeoJson, cm.LinearColormap]:
     """Choropleth of ``metric`` with a tooltip per district (grey, hatched-free, where no imagery)."""
     features = _district_features(table, metric)
@@ -164,10 +174,10 @@ def district_layer(table: gpd.GeoDataFrame, metric: str) -> tuple[folium.GeoJson
         fill = colours(value) if value is not None else "#bdbdbd"
         return {"fillColor": fill, "color": "#333333", "weight": 1, "fillOpacity": 0.55 if value is not None else 0.2}
 
-    tooltip = folium.GeoJsonTooltip(
-        fields=["district", "status", "coverage_text", "capacity_mwp_text", "generation_gwh_text", "pv_basis"],
-        aliases=["District", "Imagery", "Building coverage", "PV capacity (imaged part)",
-                 "Annual generation (imaged part)", "PV assumptions"], sticky=True)
+    shown = {"district": "District", "status": "Imagery", **{f"{k}_text": v for k, v in DISTRICT_TOOLTIP.items()},
+             "pv_basis": "PV assumptions"}
+    fields = [f for f in shown if f in features]
+    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[shown[f] for f in fields], sticky=True)
     layer = folium.GeoJson(features.to_json(), name=f"{DISTRICT_LAYER}: {METRICS[metric][0]}", style_function=style,
                            highlight_function=lambda _f: {"weight": 3, "color": "#000000"}, tooltip=tooltip)
     return layer, colours
@@ -217,7 +227,11 @@ def tile_outline_layer(extents: gpd.GeoDataFrame) -> folium.GeoJson:
 def imagery_layer(overlays: Sequence[Overlay], total: int) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name=f"Tile imagery ({len(overlays)} of {total} tiles)")
     for overlay in overlays:
-        folium.raster_layers.ImageOverlay(overlay.url, overlay.bounds, name=overlay.name, opacity=1.0).add_to(group)
+        # A tile service's credit line goes to Leaflet's attribution control while the imagery is shown
+        # (escaped: Leaflet inserts attributions as HTML).
+        credit = {"attribution": html.escape(overlay.attribution)} if overlay.attribution else {}
+        folium.raster_layers.ImageOverlay(overlay.url, overlay.bounds, name=overlay.name, opacity=1.0,
+                                          **credit).add_to(group)
     return group
 
 

@@ -134,19 +134,19 @@ def report_button(project: Project, maps: ProjectMaps, assumptions: PVAssumption
         st.download_button("Download report.html", out.read_bytes(), "report.html", "text/html", key="dl_report")
 
 
-def with_building_pv(view, assumptions: PVAssumptions):
-    """``view`` (``app.mappage.MapView``) whose footprints carry ``district``, ``kwp``, ``kwh_yr`` and
-    ``co2_t_yr`` for the map's tooltip; unchanged when there is no district table."""
+def with_building_district(view):
+    """``view`` (``app.mappage.MapView``) whose footprints carry their ``district`` for the map's tooltip;
+    unchanged when there is no district table. No PV figure: the map stays the same when a PV slider moves
+    (per-building PV is in the "Largest roofs" table and the buildings CSV)."""
     from dataclasses import replace
 
     if view.assessment.report is None or not len(view.footprints):
         return view
     districts_key = "|".join(map(str, view.assessment.table["district"]))  # uploaded boundaries differ
-    buildings = _building_join(*_key(view.maps), districts_key, view.assessment.table).with_assumptions(assumptions)
+    join = _building_join(*_key(view.maps), districts_key, view.assessment.table)
     footprints = view.footprints.copy()
     rows = footprints.index.to_numpy()  # positions in the layer file (the Map page may leave small ones out)
-    for column in ("district", "kwp", "kwh_yr", "co2_t_yr"):
-        footprints[column] = buildings[column].to_numpy()[rows]
+    footprints["district"] = join.buildings["district"].to_numpy()[rows]
     return replace(view, footprints=footprints)
 
 

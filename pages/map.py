@@ -27,7 +27,7 @@ with context.open_project(entry) as project:
     except PgsslError as exc:
         st.warning(str(exc))
         st.stop()
-    view = report_panel.with_building_pv(view, assumptions)  # per-building PV in the footprint tooltip
+    view = report_panel.with_building_district(view)  # the footprint tooltip names the district
     mappage.map_panel(project, view)
     mappage.district_table(view)
     mappage.downloads(view, project)

@@ -26,6 +26,6 @@ def test_map_shows_district_layer(app_server, page) -> None:
     box = page.locator("iframe").first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
     tooltip = frame.locator(".leaflet-tooltip")
-    tooltip.get_by_text("PV capacity", exact=False).wait_for(timeout=30_000)
+    tooltip.get_by_text("Roof area", exact=False).wait_for(timeout=30_000)
     assert "District" in tooltip.inner_text()
     page.locator("iframe").first.screenshot(path=str(screenshot(page, "map-beijing-demo-tooltip")))
