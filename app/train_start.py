@@ -1,5 +1,5 @@
-"""Train page widgets for where a run starts (base model, scratch, a model file) and the project's
-working ground resolution (GSD)."""
+"""Train page widgets for where a run starts (base model, scratch, a model file), the project's
+working ground resolution (GSD), and the command that runs the same training distributed."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pgssl_core.catalog import Project
 from pgssl_core.catalog.gsd_settings import GsdSettings, project_gsd, set_project_gsd
 from pgssl_core.errors import PgsslError
 from pgssl_core.models.init_model import base_model_available
+from pgssl_core.train import TrainConfig
+from pgssl_core.train import TrainConfig
+from pgssl_core.train.launch import project_train_command
 
 _OTHER_FILE = "file"
 
@@ -69,3 +72,18 @@ def gsd_settings(project: Project) -> None:
                 return
             st.toast("Ground resolution saved: the next run and prediction use it.")
             st.rerun()
+
+
+def distributed_command(project: Project, choice: TrainConfig) -> None:
+    """The command line that runs this training on several GPUs or machines (torchrun), ready to copy.
+    The app itself trains in one process."""
+    with st.expander("Run it distributed (several GPUs or machines)"):
+        c1, c2 = st.columns(2)
+        nproc = c1.number_input("Processes per machine (one per GPU)", min_value=1, max_value=64, value=2,
+                                key="ddp_nproc")
+        nnodes = c2.number_input("Machines", min_value=1, max_value=64, value=1, key="ddp_nnodes")
+        st.code(project_train_command(project.root, choice, int(nproc), int(nnodes),
+                                      training.DATA_LIMITS.get(choice.profile)), language="bash")
+        st.caption("Run it on each machine (several machines: replace MAIN_HOST by the first one's address and "
+                   "keep the project on a shared file system). It reads the project's tiles and labels as a run "
+                   "started here does; the run folder is shown in --out.")

@@ -1,7 +1,7 @@
 """Training throughput: images/s of a supervised step and of a PGSSL pretraining step (all three
 tasks, joint schedule) on the same device, batch and crop, and their cost ratio (target <= 3x).
 
-Both go through the real stage code (``pgssl_core.train.stages``) on synthetic tiles; the figure is
+Both go through the real stage code (``pgssl_core.train.segmenter``, ``pretraining``) on synthetic tiles; the figure is
 the median of per-step images/s after warm-up steps. On CUDA (bf16 autocast, channels-last) it also
 measures 512 px crops. Writes ``benchmarks/results/train_throughput.json``.
 
@@ -25,15 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pgssl_core.io import atomic_write_json  # noqa: E402
-from pgssl_core.train.data import TrainingData, make_sample  # noqa: E402
-from pgssl_core.train.device import describe_device, resolve_device  # noqa: E402
+from pgssl_core.models import create_model  # noqa: E402
+from pgssl_core.models.device import describe_device, resolve_device  # noqa: E402
+from pgssl_core.train.data import TensorSet, TrainingData, make_sample  # noqa: E402
 from pgssl_core.train.loop import RunContext, RunState  # noqa: E402
 from pgssl_core.train.pretrain_model import PretrainModel  # noqa: E402
 from pgssl_core.train.profiles import get_profile  # noqa: E402
 from pgssl_core.train.progress import MetricsLog, Reporter  # noqa: E402
 from pgssl_core.train.rounds import model_config  # noqa: E402
-from pgssl_core.models import create_model  # noqa: E402
-from pgssl_core.train.stages import TensorSet, pretrain, train_segmenter  # noqa: E402
+from pgssl_core.train.pretraining import pretrain  # noqa: E402
+from pgssl_core.train.segmenter import train_segmenter  # noqa: E402
 
 
 def _tiles(n: int, size: int) -> TrainingData:

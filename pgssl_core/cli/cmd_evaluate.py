@@ -26,11 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pgssl_core.models import load_model
+    from pgssl_core.models.device import prepare_module, resolve_device
     from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
-    from pgssl_core.train.data import load_folder
-    from pgssl_core.train.device import prepare_module, resolve_device
+    from pgssl_core.train.data import TensorSet, load_folder
     from pgssl_core.train.metrics import evaluate_tensors
-    from pgssl_core.train.stages import TensorSet
 
     device = resolve_device(args.device)
     model, config, _ = load_model(args.model, device)

@@ -1,10 +1,18 @@
-"""``python -m pgssl_core train``: a PGSSL (or baseline) training run from folders of tiles."""
+"""``python -m pgssl_core train``: a PGSSL (or baseline) training run from folders of tiles.
+
+Under ``torchrun --nproc-per-node N [--nnodes M ...] -m pgssl_core train ...`` the same command trains
+with DistributedDataParallel (see :mod:`pgssl_core.distributed`); every rank reads the same folders.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgssl_core.distributed import DistInfo
 
 NAME = "train"
 HELP = "train a building segmentation model with PGSSL or a baseline (few labels + unlabelled tiles)"
@@ -12,10 +20,17 @@ HELP = "train a building segmentation model with PGSSL or a baseline (few labels
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from pgssl_core.train.profiles import PROFILES
-    from pgssl_core.train.rounds import METHODS
+    from pgssl_core.train.plan import METHODS
 
-    parser.add_argument("--images", required=True, help="folder of image tiles (PNG/GeoTIFF)")
-    parser.add_argument("--masks", required=True, help="folder of binary masks with the same names (non-zero = building)")
+    parser.add_argument("--images", help="folder of image tiles (PNG/GeoTIFF); or give --project")
+    parser.add_argument("--masks", help="folder of binary masks with the same names (non-zero = building)")
+    parser.add_argument("--project", metavar="DIR",
+                        help="train on an app project's labelled, unlabelled and validation tiles, as its Train page "
+                             "does (instead of --images/--masks)")
+    parser.add_argument("--max-pool", type=int, default=None, metavar="N",
+                        help="with --project: a seeded subset of at most N unlabelled tiles")
+    parser.add_argument("--max-val", type=int, default=16, metavar="N",
+                        help="with --project: at most N validation tiles (default 16)")
     parser.add_argument("--manifest", help="CSV with a 'file' column (and 'split') selecting tiles")
     parser.add_argument("--split", default=None, help="manifest split used for training (e.g. train)")
     parser.add_argument("--unlabeled", nargs="*", default=[], metavar="DIR", help="extra folders of unlabelled tiles")
@@ -29,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="baseline: pseudo-labels as plain argmax with weight 1 (as in the source code)")
     parser.add_argument("--profile", choices=list(PROFILES), default="quick")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default: the profile's)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="tiles per step over all processes (default: the profile's); under torchrun each "
+                             "rank takes N / world size of them")
     parser.add_argument("--init", default="base", metavar="base|scratch|PATH",
                         help="starting weights: the shipped base building model (default), random, or a model file")
     parser.add_argument("--gsd", default=None, metavar="M|native",
@@ -43,11 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_data(args: argparse.Namespace):
-    """TrainingData from the folder arguments (shared by the train command and the benchmarks)."""
+    """TrainingData from the folder arguments or the project (shared by the train command and the benchmarks)."""
     from pgssl_core.errors import PgsslError
     from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
     from pgssl_core.train.data import TrainingData, load_folder, split_label_fraction
     from pgssl_core.train.profiles import get_profile
+
+    if getattr(args, "project", None):
+        return _project_data(args)
+    if not (args.images and args.masks):
+        raise PgsslError("give --images and --masks (folders of tiles and masks), or --project DIR")
 
     gsd = parse_gsd_option(getattr(args, "gsd", None), get_profile(args.profile).gsd_m)
     stated = parse_stated_gsd(getattr(args, "tile_gsd", None))
@@ -66,28 +89,52 @@ def build_data(args: argparse.Namespace):
     return TrainingData(labelled, unlabelled, val, gsd_m=gsd)
 
 
+def _project_data(args: argparse.Namespace):
+    """The project's tiles as the app's Train page plans them (same seed, same limits)."""
+    from pgssl_core.catalog import Project
+    from pgssl_core.errors import PgsslError
+    from pgssl_core.project.data_plan import training_data_from_project
+
+    if args.images or args.masks or args.manifest or args.label_fraction is not None:
+        raise PgsslError("--project reads the project's own tiles and labels; leave out --images, --masks, "
+                         "--manifest and --label-fraction")
+    with Project.open(args.project) as project:
+        return training_data_from_project(project, seed=args.seed, max_val=args.max_val, max_pool=args.max_pool)
+
+
 def run(args: argparse.Namespace) -> int:
-    from pgssl_core.train.jobs import acquire_machine_lock, release_machine_lock
+    from pgssl_core import distributed
+    from pgssl_core.machine_lock import acquire_machine_lock, release_machine_lock
+    from pgssl_core.models.device import resolve_device
 
     # The same machine-wide lock as the app's training jobs: one training run at a time per machine
-    # (``$PGSSL_TRAIN_LOCK`` moves it), taken before any tile is read.
-    lock = acquire_machine_lock()
+    # (``$PGSSL_TRAIN_LOCK`` moves it), taken before any tile is read. Under torchrun the ranks of one
+    # machine are one run: its local rank 0 takes the lock for all of them.
+    lock = acquire_machine_lock() if distributed.local_rank() == 0 else None
     try:
-        return _train(args)
+        with distributed.process_group(distributed.rank_device(resolve_device(args.device))) as dist:
+            return _train(args, dist)
     finally:
-        release_machine_lock(lock)
+        if lock is not None:
+            release_machine_lock(lock)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, dist: DistInfo) -> int:
     from tqdm import tqdm
 
+    from pgssl_core.distributed import broadcast_object
     from pgssl_core.train.rounds import TrainConfig, run_training
 
-    data = build_data(args)
+    if args.project:
+        # One reader of the project's catalog; the other ranks receive its tiles.
+        data = broadcast_object(build_data(args) if dist.is_main else None)
+    else:
+        data = build_data(args)
     config = TrainConfig(method=args.method, profile=args.profile, seed=args.seed, device=args.device,
                          confidence_weighting=not args.no_confidence_weighting, rounds=args.rounds,
-                         init=args.init)
-    bar = tqdm(total=0, unit="step", dynamic_ncols=True)
+                         init=args.init, profile_overrides={} if args.batch_size is None else
+                         {"batch_size": args.batch_size})
+    bar = tqdm(total=0, unit="step", dynamic_ncols=True, disable=not dist.is_main)
 
     def progress(event: dict) -> None:
         kind = event.get("kind")
@@ -112,6 +159,8 @@ def _train(args: argparse.Namespace) -> int:
         result = run_training(data, config, Path(args.out), progress=progress, resume=args.resume)
     finally:
         bar.close()
-    print(json.dumps({"model": str(result.model_path), "best": str(result.best_path) if result.best_path else None,
-                      "val": result.final_val, "wall_s": round(result.wall_s, 1), "device": result.device}))
+    if dist.is_main:
+        print(json.dumps({"model": str(result.model_path), "best": str(result.best_path) if result.best_path else None,
+                          "val": result.final_val, "wall_s": round(result.wall_s, 1), "device": result.device,
+                          **dist.to_dict()}))
     return 0

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from pgssl_core.models import ModelConfig, images_to_tensor
-from pgssl_core.train.device import autocast, prepare_input
+from pgssl_core.models.device import autocast, prepare_input
 
 
 def model_device(model: nn.Module, device: str | torch.device | None = None) -> torch.device:

@@ -14,7 +14,7 @@ from pgssl_core.tiles.gsd import needs_resampling, resample_image, resize_fracti
 
 def network_multiple(config: ModelConfig) -> int:
     """Side multiple (px) that the network's input must have: its total down-sampling stride."""
-    return 2 ** int(config.encoder_depth)
+    return config.output_stride
 
 
 def predict_tile(model: nn.Module, config: ModelConfig, image: np.ndarray, tta: bool = False,

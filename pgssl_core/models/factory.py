@@ -1,16 +1,14 @@
-"""Name-to-network factory for the segmentation models (segmentation_models_pytorch U-Net).
+"""Name-to-network factory for the segmentation networks (segmentation_models_pytorch U-Net).
 
-Random initialisation is the default (no network to download ImageNet weights here); a local
-weight file for the encoder can be given with ``encoder_weights_path``.
+Networks start from random weights (no network to download ImageNet weights here); trained weights come
+from model files (:mod:`pgssl_core.models.model_file`), e.g. the shipped base model.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from pgssl_core.errors import ModelFileError
@@ -41,6 +39,16 @@ class ModelConfig:
     gsd_m: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def output_stride(self) -> int:
+        """Total down-sampling of the encoder (px): input sides must be multiples of it.
+
+        ``2 ** encoder_depth``, the value segmentation_models_pytorch reports as ``encoder.output_stride``
+        for the U-Nets built here (a test checks they agree); read from the config so that callers
+        without a network (tiling, padding) get it too.
+        """
+        return 2 ** int(self.encoder_depth)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["decoder_channels"] = list(self.decoder_channels)
@@ -57,15 +65,17 @@ class ModelConfig:
         return cls(**known)
 
 
-_ARCHS = {"unet": "Unet", "unetplusplus": "UnetPlusPlus", "fpn": "FPN"}
+_ARCHS = {"unet": "Unet"}
 
 
-def create_model(config: ModelConfig | None = None, encoder_weights_path: str | Path | None = None,
-                 **overrides: Any) -> nn.Module:
+def create_model(config: ModelConfig | None = None, **overrides: Any) -> nn.Module:
     """Build a randomly initialised segmentation network from ``config`` (plus keyword overrides).
 
-    Input: float tensor (N, in_channels, H, W), H and W multiples of 2**encoder_depth.
+    Input: float tensor (N, in_channels, H, W), H and W multiples of ``config.output_stride``.
     Output: logits (N, classes, H, W).
+
+    Raises:
+        ModelFileError: unknown architecture or encoder, or ``decoder_channels`` not one per encoder stage.
     """
     import segmentation_models_pytorch as smp  # heavy import, deferred
 
@@ -77,32 +87,9 @@ def create_model(config: ModelConfig | None = None, encoder_weights_path: str | 
     if len(cfg.decoder_channels) != cfg.encoder_depth:
         raise ModelFileError("decoder_channels must have one entry per encoder stage (encoder_depth)")
     model_cls = getattr(smp, _ARCHS[cfg.arch])
-    kwargs: dict[str, Any] = dict(encoder_name=cfg.encoder, encoder_weights=None, in_channels=cfg.in_channels,
-                                  classes=cfg.classes, encoder_depth=cfg.encoder_depth)
-    if cfg.arch != "fpn":
-        kwargs["decoder_channels"] = list(cfg.decoder_channels)
     try:
-        model = model_cls(**kwargs)
+        return model_cls(encoder_name=cfg.encoder, encoder_weights=None, in_channels=cfg.in_channels,
+                         classes=cfg.classes, encoder_depth=cfg.encoder_depth,
+                         decoder_channels=list(cfg.decoder_channels))
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"cannot build {cfg.arch} with encoder {cfg.encoder!r}: {exc}") from exc
-    if encoder_weights_path is not None:
-        load_encoder_weights(model.encoder, encoder_weights_path)
-    return model
-
-
-def load_encoder_weights(encoder: nn.Module, path: str | Path) -> None:
-    """Load a local encoder state dict (e.g. ImageNet ResNet weights) with ``weights_only=True``.
-
-    Classifier keys (``fc.*``) that an encoder does not have are ignored; any other mismatch is an error.
-    """
-    try:
-        state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file for the user
-        raise ModelFileError(f"cannot read encoder weights {path}: {exc}") from exc
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    missing, unexpected = encoder.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ModelFileError(
-            f"encoder weights {path} do not fit: {len(missing)} missing, {len(unexpected)} unexpected keys")

@@ -46,12 +46,6 @@ def _read(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_model_config(path: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
-    """Read only the config and meta of a model file."""
-    data = _read(path)
-    return ModelConfig.from_dict(data["config"]), dict(data.get("meta", {}))
-
-
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelConfig, dict[str, Any]]:
     """Rebuild the network stored in ``path``; returns ``(model in eval mode, config, meta)``."""
     data = _read(path)

@@ -2,12 +2,14 @@
 
 A sample is a dict ``{"image": uint8 (H, W, C), "mask": uint8 (H, W) with 0 background, 1 building,
 255 ignored, or None when unlabelled}``. The app builds ``TrainingData`` from its catalog; the CLI
-builds it from folders with :func:`load_folder` and :func:`split_label_fraction`.
+builds it from folders with :func:`load_folder` and :func:`split_label_fraction`. The stages train on
+:class:`TensorSet`, the same samples as tensors.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,32 @@ class TrainingData:
     def pool(self) -> list[Sample]:
         """Every training image (labelled and unlabelled): the pretraining pool."""
         return self.labelled + self.unlabelled
+
+
+@dataclass
+class TensorSet:
+    """Samples as tensors: images uint8 (C, H, W), masks uint8 (H, W) or None (sizes may differ)."""
+
+    images: list[torch.Tensor]
+    masks: list[torch.Tensor | None]
+
+    @classmethod
+    def from_samples(cls, samples: Sequence[Sample]) -> TensorSet:
+        images = [torch.from_numpy(s["image"]).permute(2, 0, 1).contiguous() for s in samples]
+        masks = [None if s.get("mask") is None else torch.from_numpy(s["mask"]) for s in samples]
+        return cls(images, masks)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def shard(self, rank: int, world_size: int) -> TensorSet:
+        """Every ``world_size``-th tile from ``rank`` on (a rank's share of sharded work)."""
+        return TensorSet(self.images[rank::world_size], self.masks[rank::world_size])
+
+    def area_weights(self) -> torch.Tensor:
+        """Pixel count of each tile (float (N,)): tiles are drawn in proportion to the ground they cover,
+        so a 64 px tile (a zoom-21 tile at a 0.3 m working GSD) is not drawn as often as a 256 px one."""
+        return torch.tensor([float(img.shape[-2] * img.shape[-1]) for img in self.images])
 
 
 def make_sample(image: np.ndarray, mask: np.ndarray | None = None, valid: np.ndarray | None = None,

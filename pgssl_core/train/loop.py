@@ -2,6 +2,12 @@
 
 A stage supplies a ``step_fn(step) -> (loss tensor, {task: float})``; the loop does the backward,
 gradient clipping, optimizer and scheduler steps, and everything around them.
+
+Distributed (``ctx.dist.world_size`` > 1, see :mod:`pgssl_core.distributed`): each rank's ``step_fn``
+returns the loss of its slice of the global batch; the decision to skip a non-finite step is taken by
+all ranks together (a rank that skipped ``backward`` alone would leave the others waiting in DDP's
+gradient all-reduce), reported losses are the mean over ranks, BatchNorm running statistics are
+averaged after each step, and only rank 0 writes checkpoints and ``best.pt``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pgssl_core.distributed import DistInfo, all_reduce_sum, average_buffers
 from pgssl_core.errors import PgsslError
 from pgssl_core.models import ModelConfig, save_model
 from pgssl_core.train.checkpoint import restore_rng, rng_state, save_checkpoint
@@ -57,6 +64,13 @@ class RunContext:
     max_nonfinite: int = 5
     grad_clip: float = 5.0
     resume: dict[str, Any] | None = None  # a loaded checkpoint still to be applied
+    dist: DistInfo = field(default_factory=DistInfo)
+
+    def local_rows(self, batch: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of a global batch (N, ...): rows ``rank::world_size`` (all of them alone)."""
+        if not self.dist.distributed:
+            return batch
+        return batch[self.dist.rank::self.dist.world_size]
 
     @property
     def checkpoint_path(self) -> Path:
@@ -86,6 +100,8 @@ class Stage:
 
 
 def _checkpoint(ctx: RunContext, stage: Stage, step: int) -> None:
+    if not ctx.dist.is_main:
+        return  # every rank holds the same state; rank 0 writes it
     save_checkpoint(ctx.checkpoint_path, stage=stage.name, round=stage.round, step=step, total=stage.total,
                     modules={k: m.state_dict() for k, m in stage.modules.items()},
                     optimizer=stage.optimizer.state_dict(), scheduler=stage.scheduler.state_dict(),
@@ -115,10 +131,21 @@ def _validate(ctx: RunContext, stage: Stage, step: int) -> None:
     if improved and stage.best is not None:
         model, config = stage.best
         ctx.state.best_iou = figures["iou"]
-        save_model(ctx.out_dir / "best.pt", model, config, {"val": figures, "stage": stage.name,
-                                                           "round": stage.round, "step": step})
+        if ctx.dist.is_main:
+            save_model(ctx.out_dir / "best.pt", model, config, {"val": figures, "stage": stage.name,
+                                                               "round": stage.round, "step": step})
     ctx.reporter.emit({"kind": "val", "stage": stage.name, "round": stage.round, "step": step,
                        "total": stage.total, "val": figures, "best": improved})
+
+
+def _agree(ctx: RunContext, ok: bool, parts: dict[str, float], device: torch.device) -> tuple[bool, dict[str, float]]:
+    """All ranks' verdict on a step (finite only if finite everywhere) and their mean losses (every rank
+    runs the same tasks in a step, so the names agree)."""
+    names = sorted(parts)
+    values = torch.tensor([0.0 if ok else 1.0] + [parts[n] for n in names], dtype=torch.float64, device=device)
+    total = all_reduce_sum(values).cpu().tolist()
+    world = ctx.dist.world_size
+    return total[0] == 0, {n: v / world for n, v in zip(names, total[1:], strict=True)}
 
 
 def run_stage(ctx: RunContext, stage: Stage) -> None:
@@ -139,6 +166,8 @@ def run_stage(ctx: RunContext, stage: Stage) -> None:
         stage.optimizer.zero_grad(set_to_none=True)
         loss, parts = stage.step_fn(step)
         ok = bool(torch.isfinite(loss.detach()).all())
+        if ctx.dist.distributed:
+            ok, parts = _agree(ctx, ok, parts, loss.device)
         if ok:
             loss.backward()
             if stage.after_backward is not None:
@@ -148,6 +177,8 @@ def run_stage(ctx: RunContext, stage: Stage) -> None:
         if ok:
             stage.optimizer.step()
             stage.scheduler.step()
+            for module in stage.modules.values():
+                average_buffers(module)
             if stage.after_step is not None:
                 stage.after_step(step)
             nonfinite = 0

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from pgssl_core.train.data import IGNORE
-
-if TYPE_CHECKING:
-    from pgssl_core.models import ModelConfig
-    from pgssl_core.train.stages import TensorSet
+from pgssl_core.distributed import DistInfo, all_reduce_sum
+from pgssl_core.models import ModelConfig
+from pgssl_core.models.device import autocast, prepare_input
+from pgssl_core.models.logits import predict_logits
+from pgssl_core.train.augment import normalise
+from pgssl_core.train.data import IGNORE, TensorSet
 
 
 @dataclass
@@ -54,37 +53,37 @@ class Confusion:
         }
 
 
-@torch.no_grad()
-def predict_logits(model: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Logits (N, 2, H, W) for a normalised batch (N, C, H, W) of any size.
-
-    The input is zero padded (bottom/right) up to a multiple of ``multiple`` (2**encoder_depth) and the
-    output cropped back, so tiles whose sides are not multiples still work.
-    """
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph))
-    return model(x)[..., :h, :w]
-
-
-def evaluate_tensors(model: nn.Module, config: ModelConfig, tiles: TensorSet,
-                     device: torch.device) -> dict[str, float]:
-    """IoU/F1/precision/recall of the building class over the valid pixels of ``tiles`` (a
-    ``TensorSet`` with masks). The model is put in eval mode and restored afterwards."""
-    from pgssl_core.train.augment import normalise
-    from pgssl_core.train.device import autocast, prepare_input
-
+def tiles_confusion(model: nn.Module, config: ModelConfig, tiles: TensorSet, device: torch.device) -> Confusion:
+    """Building-class confusion counts of ``model`` over the valid pixels of ``tiles`` (a ``TensorSet``
+    with masks), one tile at a time (sizes may differ). The model is put in eval mode and restored."""
     was_training = model.training
     model.eval()
     conf = Confusion()
-    multiple = 2 ** config.encoder_depth
     try:
         for img, mask in zip(tiles.images, tiles.masks, strict=True):
             x = prepare_input(normalise(img[None].float() / 255.0, config.mean, config.std), device)
             with autocast(device):
-                logits = predict_logits(model, x, multiple)
+                logits = predict_logits(model, x, config.output_stride)
             conf.add(logits.float().argmax(dim=1)[0].cpu(), mask)
     finally:
         model.train(was_training)
-    return {**conf.figures(), "tiles": len(tiles.images)}
+    return conf
+
+
+def evaluate_tensors(model: nn.Module, config: ModelConfig, tiles: TensorSet,
+                     device: torch.device) -> dict[str, float]:
+    """IoU/F1/precision/recall of the building class over the valid pixels of ``tiles`` (see
+    :func:`tiles_confusion`), plus ``tiles``, their count."""
+    return {**tiles_confusion(model, config, tiles, device).figures(), "tiles": len(tiles.images)}
+
+
+def evaluate_sharded(model: nn.Module, config: ModelConfig, tiles: TensorSet, device: torch.device,
+                     dist: DistInfo) -> dict[str, float]:
+    """:func:`evaluate_tensors` with the tiles spread over the ranks of a distributed job and the counts
+    summed, so every rank gets the figures of all ``tiles`` (the same as one process)."""
+    if not dist.distributed:
+        return evaluate_tensors(model, config, tiles, device)
+    conf = tiles_confusion(model, config, tiles.shard(dist.rank, dist.world_size), device)
+    counts = all_reduce_sum(torch.tensor([conf.tp, conf.fp, conf.fn, conf.tn], dtype=torch.int64, device=device))
+    total = Confusion(*(int(v) for v in counts.cpu().tolist()))
+    return {**total.figures(), "tiles": len(tiles.images)}

@@ -40,7 +40,7 @@ def make_optimizer(params: list[nn.Parameter], profile: Profile, lr: float | Non
     if profile.optimizer == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=lr, momentum=profile.momentum)
         kind = "poly"
-    else:
+    else:  # "adamw"; Profile refuses any other name
         opt = torch.optim.AdamW(groups, lr=lr)
         kind = "cosine"
     warmup = min(profile.warmup_steps, max(total // 5, 0))

@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, get_args
 
 from pgssl_core.errors import PgsslError
+
+#: Optimizers a profile may name: AdamW with cosine decay, or SGD with momentum and polynomial decay.
+Optimizer = Literal["adamw", "sgd"]
+#: How the pretraining tasks share a step: all together, or one per step in turn.
+TaskSchedule = Literal["joint", "alternate"]
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+TASK_SCHEDULES: tuple[str, ...] = get_args(TaskSchedule)
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class Profile:
     finetune_steps: int = 1000
     frozen_warmup_steps: int = 0
     rounds: int = 2
-    optimizer: str = "adamw"
+    optimizer: Optimizer = "adamw"
     lr: float = 1e-3
     pretrain_lr: float | None = None
     finetune_lr: float | None = None  # None: ``lr``; a transferred model may want a gentler start
@@ -40,7 +48,7 @@ class Profile:
     momentum: float = 0.9
     warmup_steps: int = 20
     task_weights: dict[str, float] = field(default_factory=lambda: {"seg": 1.0, "byol": 1.0, "inpaint": 1.0})
-    task_schedule: str = "joint"
+    task_schedule: TaskSchedule = "joint"
     byol_momentum: float = 0.996
     proj_dim: int = 128
     proj_hidden: int = 512
@@ -66,6 +74,38 @@ class Profile:
     # Exponential moving average of the segmenter's weights; validated and kept instead of the last
     # step's weights (0 switches it off). See stages.WeightAverage.
     ema_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Check the values whose mistakes would otherwise train something else silently.
+
+        Raises:
+            PgsslError: an unknown optimizer, task schedule or pretraining task, or a count or weight out of
+                its range (one line naming the profile and the field).
+        """
+        from pgssl_core.train.pretraining_tasks import PRETRAIN_TASKS  # heavy (torch, models): when checked
+
+        def bad(what: str) -> PgsslError:
+            return PgsslError(f"profile {self.name!r}: {what}")
+
+        if self.optimizer not in OPTIMIZERS:
+            raise bad(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.task_schedule not in TASK_SCHEDULES:
+            raise bad(f"unknown task_schedule {self.task_schedule!r}; choose one of {', '.join(TASK_SCHEDULES)}")
+        unknown = sorted(set(self.task_weights) - set(PRETRAIN_TASKS))
+        if unknown:
+            raise bad(f"unknown pretraining task {unknown[0]!r} in task_weights; choose from {', '.join(PRETRAIN_TASKS)}")
+        if any(not (math.isfinite(w) and w >= 0) for w in self.task_weights.values()):
+            raise bad("task_weights must be finite and >= 0")
+        for name in ("crop", "batch_size", "rounds"):
+            if getattr(self, name) < 1:
+                raise bad(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("teacher_steps", "pretrain_steps", "finetune_steps", "frozen_warmup_steps", "warmup_steps"):
+            if getattr(self, name) < 0:
+                raise bad(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.pseudo_threshold <= 1:
+            raise bad(f"pseudo_threshold must be in [0, 1], got {self.pseudo_threshold}")
+        if not 0 <= self.ema_decay < 1:
+            raise bad(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -124,7 +164,14 @@ PROFILES: dict[str, Profile] = {
 
 
 def get_profile(name: str, **overrides: Any) -> Profile:
-    """The named profile with optional field overrides."""
+    """The named profile with optional field overrides.
+
+    Raises:
+        PgsslError: an unknown profile name or field, or a value the profile refuses (see ``Profile``).
+    """
     if name not in PROFILES:
         raise PgsslError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    unknown = sorted(set(overrides) - {f.name for f in fields(Profile)})
+    if unknown:
+        raise PgsslError(f"unknown profile field {unknown[0]!r}")
     return replace(PROFILES[name], **overrides) if overrides else PROFILES[name]

@@ -61,9 +61,11 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 
 
 class Reporter:
-    """Sends events to the callback and the log, adding the time, throughput and whole-run ETA."""
+    """Sends events to the callback and the log, adding the time, throughput and whole-run ETA.
 
-    def __init__(self, log: MetricsLog, callback: ProgressCallback | None, plan_total: int) -> None:
+    ``log`` None writes nothing (the ranks other than 0 of a distributed run)."""
+
+    def __init__(self, log: MetricsLog | None, callback: ProgressCallback | None, plan_total: int) -> None:
         self.log = log
         self.callback = callback
         self.plan_total = plan_total
@@ -84,7 +86,7 @@ class Reporter:
 
     def emit(self, event: dict[str, Any], log: bool = True) -> None:
         event = {"time": time.time(), **event}
-        if log:
+        if log and self.log is not None:
             self.log.write(event)
         if self.callback is not None:
             self.callback(_clean(event))

@@ -22,7 +22,7 @@ from pgssl_core.train.baseline_compare import (
     train_baseline,
 )
 from pgssl_core.train.progress import read_metrics
-from pgssl_core.train.rounds import supervised_steps
+from pgssl_core.train.plan import supervised_steps
 
 from .conftest import synth_tile
 

@@ -8,7 +8,7 @@ from torch import nn
 from pgssl_core.models import ModelConfig
 from pgssl_core.train.losses import MaskedReconstructionLoss, WeightedSegLoss
 from pgssl_core.train.pretrain_model import PretrainModel, byol_momentum, random_block_mask
-from pgssl_core.train.pseudo_labels import PseudoLabelConfig, confidence_weights, make_pseudo_labels
+from pgssl_core.train.pseudo_labelling import PseudoLabelConfig, confidence_weights, make_pseudo_labels
 
 TINY = ModelConfig(encoder="tu-resnet10t", encoder_depth=3, decoder_channels=(16, 8, 8))
 

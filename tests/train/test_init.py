@@ -42,8 +42,8 @@ def test_run_from_a_model_file_starts_from_its_weights(tmp_path, tiny_data, make
     # The first validation is of the starting weights themselves (step 0): identical to the file's model.
     assert result.history[0]["step"] == 0
     start, _, _ = load_model(second.init)
+    from pgssl_core.train.data import TensorSet
     from pgssl_core.train.metrics import evaluate_tensors
-    from pgssl_core.train.stages import TensorSet
 
     figures = evaluate_tensors(start, load_model(second.init)[1], TensorSet.from_samples(tiny_data.val),
                                torch.device("cpu"))

@@ -6,8 +6,7 @@ import math
 
 import torch
 
-from pgssl_core.train.pseudo_labels import pseudo_label_quality
-from pgssl_core.train.rounds import pseudo_label_line
+from pgssl_core.train.pseudo_labelling import pseudo_label_line, pseudo_label_quality
 
 
 def test_recall_counts_unsure_pixels_as_missed_roofs() -> None:

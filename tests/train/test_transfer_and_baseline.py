@@ -6,8 +6,9 @@ import torch
 
 from pgssl_core.train.pretrain_model import PretrainModel
 from pgssl_core.train.profiles import get_profile
-from pgssl_core.train.rounds import model_config, plan, supervised_steps
-from pgssl_core.train.stages import transfer
+from pgssl_core.train.plan import plan, supervised_steps
+from pgssl_core.train.rounds import model_config
+from pgssl_core.train.transfer import transfer
 
 
 def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
