@@ -47,9 +47,9 @@ from pgssl_core.errors import PgsslError  # noqa: E402
 from pgssl_core.io import atomic_write_bytes, atomic_write_with  # noqa: E402
 from pgssl_core.models import load_model  # noqa: E402
 from pgssl_core.train import TrainConfig, TrainingData, load_folder, run_training, split_label_fraction  # noqa: E402
-from pgssl_core.train.device import describe_device, prepare_module, resolve_device  # noqa: E402
+from pgssl_core.models.device import describe_device, prepare_module, resolve_device  # noqa: E402
 from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
-from pgssl_core.train.stages import TensorSet  # noqa: E402
+from pgssl_core.train.data import TensorSet  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oam_buildings"
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
