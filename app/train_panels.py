@@ -97,6 +97,8 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
             return
         st.query_params[RUN_PARAM] = run_id
         st.rerun()
+    if plan is not None:
+        train_start.distributed_command(project, method, profile, init)
 
 
 def _shown_run(project: Project, registry: training.JobRegistry) -> dict | None:
