@@ -12,7 +12,7 @@ from app import context, train_charts, train_start, training
 from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.train import METHODS
+from pgssl_core.train import METHODS, TrainConfig
 
 RUN_PARAM = "run"  # the run shown in the live panel, kept in the URL for reloads
 POLL_S = 2
@@ -98,7 +98,7 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
         st.query_params[RUN_PARAM] = run_id
         st.rerun()
     if plan is not None:
-        train_start.distributed_command(project, method, profile, init)
+        train_start.distributed_command(project, TrainConfig(method=method, profile=profile, init=init))
 
 
 def _shown_run(project: Project, registry: training.JobRegistry) -> dict | None:

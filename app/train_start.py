@@ -74,16 +74,16 @@ def gsd_settings(project: Project) -> None:
             st.rerun()
 
 
-def distributed_command(project: Project, choice: TrainConfig) -> None:
-    """The command line that runs this training on several GPUs or machines (torchrun), ready to copy.
-    The app itself trains in one process."""
+def distributed_command(project: Project, config: TrainConfig) -> None:
+    """The command line that runs the training chosen above (``config``) on several GPUs or machines
+    (torchrun), ready to copy. The app itself trains in one process."""
     with st.expander("Run it distributed (several GPUs or machines)"):
         c1, c2 = st.columns(2)
         nproc = c1.number_input("Processes per machine (one per GPU)", min_value=1, max_value=64, value=2,
                                 key="ddp_nproc")
         nnodes = c2.number_input("Machines", min_value=1, max_value=64, value=1, key="ddp_nnodes")
-        st.code(project_train_command(project.root, choice, int(nproc), int(nnodes),
-                                      training.DATA_LIMITS.get(choice.profile)), language="bash")
+        st.code(project_train_command(project.root, config, int(nproc), int(nnodes),
+                                      training.DATA_LIMITS.get(config.profile)), language="bash")
         st.caption("Run it on each machine (several machines: replace MAIN_HOST by the first one's address and "
                    "keep the project on a shared file system). It reads the project's tiles and labels as a run "
                    "started here does; the run folder is shown in --out.")
