@@ -14,11 +14,15 @@ from pgssl_core.errors import PgsslError
 NAME = "predict"
 HELP = "predict building probability/mask GeoTIFFs over rasters (file or folder) with a model file"
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".webp")
+#: Under torchrun, GeoTIFFs of at least this many source pixels are split into row bands across the ranks:
+#: about a 10,000 x 10,000 px orthophoto, minutes of work for one process even on a GPU.
+BAND_MIN_PX: int = 100_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="model file (pgssl-model/1, from training)")
-    parser.add_argument("--input", required=True, type=Path, help="a GeoTIFF (or georeferenced PNG/JPEG/WebP) or a folder of them")
+    parser.add_argument("--input", required=True, type=Path,
+                        help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths")
     parser.add_argument("--out", required=True, type=Path, help="output folder for <name>_<output>.tif")
     parser.add_argument("--polygons", type=Path, help="also write footprints (.gpkg or .geojson, WGS84)")
     parser.add_argument("--output", choices=("probability", "mask"), default="probability")
@@ -37,35 +41,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
     parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification tolerance, m")
     parser.add_argument("--regularize", action="store_true", help="square footprint corners")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip inputs whose output already exists (outputs are written atomically: one that "
+                             "exists is complete), e.g. to restart a killed run")
+    parser.add_argument("--band-min-mpx", type=float, default=BAND_MIN_PX / 1e6, metavar="MPX",
+                        help="under torchrun, GeoTIFFs of at least this many megapixels are split into row bands "
+                             f"across the ranks (default {BAND_MIN_PX / 1e6:g}); smaller inputs are shared out whole")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
-    from tqdm import tqdm
 
-    from pgssl_core.assess import footprints_and_extents, list_rasters, write_footprints
-    from pgssl_core.infer import predict_raster
-    from pgssl_core.models import load_model
-    from pgssl_core.tiles import read_tile
-    from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
-    from pgssl_core.tiles.regions import predict_geotiff
+    from pgssl_core import distributed
+    from pgssl_core.assess import list_rasters
     from pgssl_core.tiles.validate import validate_inputs
 
+    if args.band_min_mpx < 0:
+        raise PgsslError(f"--band-min-mpx must be >= 0, got {args.band_min_mpx}")
     listed = list_rasters(args.input, IMAGE_SUFFIXES)
     if args.polygons is not None and args.polygons.suffix.lower() not in (".gpkg", ".geojson", ".json"):
         raise PgsslError(f"--polygons must end in .gpkg or .geojson, got {args.polygons.name}")
     # The checks import and inspect run, on every input before the model is loaded; bad files are
     # named and left out, the others go on (exit 1 at the end, as `import` does).
+    launched = distributed.launched_world_size() > 1
     inputs, refused = validate_inputs(listed, need_georef=args.polygons is not None, purpose="--polygons",
-                                      report=lambda message: print(f"error: {message}", file=sys.stderr))
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+                                      report=lambda message: print(f"error: {message}", file=sys.stderr)
+                                      if not launched or distributed.local_rank() == 0 else None)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if launched:
+        with distributed.process_group(device) as info:
+            _run_sharded(args, inputs, distributed.rank_device(device), info)
+    else:
+        _run_single(args, inputs, str(device))
+    return 1 if refused else 0
+
+
+def _predict_function(args: argparse.Namespace, device: str):
+    """``predict(input, output) -> PredictionSummary`` with the command's options (as in one process)."""
+    from tqdm import tqdm
+
+    from pgssl_core.infer import predict_raster
+    from pgssl_core.models import load_model
+    from pgssl_core.tiles import read_tile
+    from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
+    from pgssl_core.tiles.regions import predict_geotiff
+
     model, config, _ = load_model(args.model, device)
     gsd = parse_gsd_option(args.gsd, "model")
     stated = parse_stated_gsd(args.tile_gsd)
-    outputs = []
-    for i, path in enumerate(inputs, 1):
-        dst = args.out / f"{path.stem}_{args.output}.tif"
-        with tqdm(desc=f"[{i}/{len(inputs)}] {path.name}", unit="win", file=sys.stderr) as bar:
+
+    def predict(path: Path, dst: Path, label: str = ""):
+        with tqdm(desc=f"{label}{path.name}", unit="win", file=sys.stderr) as bar:
             def progress(done: int, total: int, bar=bar) -> None:
                 bar.total = total
                 bar.n = done
@@ -79,16 +105,68 @@ def run(args: argparse.Namespace) -> int:
                                       gsd_m=gsd, stated_gsd_m=stated)
 
             if path.suffix.lower() in (".tif", ".tiff"):  # sparse GeoTIFFs: only their data regions
-                summary, note = predict_geotiff(path, dst, predict_one)
-            else:
-                summary, note = predict_one(read_tile(path), dst), ""
+                return predict_geotiff(path, dst, predict_one)
+            return predict_one(read_tile(path), dst), ""
+
+    return predict, model, config, gsd, stated
+
+
+def _run_single(args: argparse.Namespace, inputs: list[Path], device: str) -> None:
+    from tqdm import tqdm
+
+    from pgssl_core.assess import footprints_and_extents, write_footprints
+
+    predict, *_ = _predict_function(args, device)
+    outputs = []
+    for i, path in enumerate(inputs, 1):
+        dst = args.out / f"{path.stem}_{args.output}.tif"
+        outputs.append(dst)
+        if args.resume and dst.exists():
+            print(f"{dst}: exists, skipped (--resume)")
+            continue
+        summary, note = predict(path, dst, f"[{i}/{len(inputs)}] ")
         share = summary.building_pixels / max(summary.valid_pixels, 1)
         print(f"{dst}: {summary.width} x {summary.height} px, {share:.1%} building{note}")
-        outputs.append(dst)
     if args.polygons is not None:
         with tqdm(total=len(outputs), desc="footprints", unit="raster", file=sys.stderr) as bar:
             footprints, _ = footprints_and_extents(outputs, args.threshold, args.min_area, args.simplify,
                                                    args.regularize, progress=lambda _: bar.update())
-        write_footprints(gpd.GeoDataFrame(pd.DataFrame(footprints), crs=footprints.crs), args.polygons)
-        print(f"{args.polygons}: {len(footprints)} footprints, {footprints['area_m2'].sum():,.0f} m2")
-    return 1 if refused else 0
+        _write_polygons(args.polygons, footprints)
+
+
+def _write_polygons(path: Path, footprints) -> None:
+    from pgssl_core.assess import write_footprints
+
+    write_footprints(gpd.GeoDataFrame(pd.DataFrame(footprints), crs=footprints.crs), path)
+    print(f"{path}: {len(footprints)} footprints, {footprints['area_m2'].sum():,.0f} m2")
+
+
+def _run_sharded(args: argparse.Namespace, inputs: list[Path], device, info) -> None:
+    """The torchrun path: see :mod:`pgssl_core.infer.sharded`. Rank 0 prints the summary; its last line on
+    stdout is the JSON record (``world_size``, the rasters each rank wrote, px/s)."""
+    import json
+    import time
+
+    from pgssl_core.infer.sharded import PredictSettings, joined_footprints, predict_sharded, summary
+
+    started = time.perf_counter()
+    predict, model, config, gsd, stated = _predict_function(args, str(device))
+    settings = PredictSettings(args.tile, args.overlap, args.batch_size, args.tta, args.output, args.threshold,
+                               str(device), gsd, stated)
+    args.out.mkdir(parents=True, exist_ok=True)
+    jobs = [(path, args.out / f"{path.stem}_{args.output}.tif") for path in inputs]
+    if len({dst for _, dst in jobs}) < len(jobs):
+        raise PgsslError("two inputs have the same file name: their outputs would collide in --out")
+    reports = predict_sharded(model, config, jobs, settings,
+                              lambda src, dst: predict(src, dst, f"rank {info.rank}: "),
+                              band_min_px=round(args.band_min_mpx * 1e6), resume=args.resume,
+                              polygons=args.polygons is not None,
+                              report_line=lambda line: print(line, flush=True))
+    if not info.is_main:
+        return
+    if args.polygons is not None:
+        footprints, _ = joined_footprints(reports, args.min_area, args.simplify, args.regularize)
+        _write_polygons(args.polygons, footprints)
+    lines, record = summary(reports, time.perf_counter() - started)
+    print("\n".join(lines))
+    print(json.dumps(record), flush=True)

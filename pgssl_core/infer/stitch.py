@@ -75,15 +75,28 @@ def _profile_sum(starts: list[int], length: int, size: int, overlap: int) -> np.
     return total
 
 
+def first_strip_touching(layout: WindowLayout, strip: int) -> int:
+    """The first strip (row of windows) whose windows reach down into ``strip``'s first row: predicting from
+    there makes every row from ``strip`` on exactly what predicting the whole raster gives."""
+    start = layout.row_starts[strip]
+    return next(k for k, s in enumerate(layout.row_starts) if s + layout.win_h > start)
+
+
 def stitch_predictions(height: int, width: int, read: WindowReader, predict: BatchPredictor,
                        tile: int, overlap: int, multiple: int, batch_size: int = 4,
-                       progress: Progress | None = None) -> Iterator[FinishedRows]:
+                       progress: Progress | None = None, strips: range | None = None) -> Iterator[FinishedRows]:
     """Yield the blended prediction of a ``height x width`` px raster, top to bottom, in row blocks.
 
     The next batch of windows is read in a background thread while the current one runs through
     the model (GDAL and numpy release the GIL), so reading costs little wall time.
+
+    ``strips``: only these rows of windows (indices into the layout's ``row_starts``; default all). Rows
+    are yielded strip by strip; those of a strip are final only when every earlier strip whose windows
+    reach them was included (see :func:`first_strip_touching`), which is how a row band of the raster is
+    predicted exactly as in the whole raster (sharded prediction).
     """
     layout = plan_windows(height, width, tile, overlap, multiple)
+    strips = range(len(layout.row_starts)) if strips is None else strips
     win_h, win_w = layout.win_h, layout.win_w
     col_weights = [edge_weights(c, win_w, width, overlap) for c in layout.col_starts]
     # Both sums are > 0 everywhere (see windows.edge_weights); the floor only guards rounding.
@@ -92,9 +105,13 @@ def stitch_predictions(height: int, width: int, read: WindowReader, predict: Bat
     acc = np.zeros((win_h, width), dtype=np.float32)  # sum of weight * probability
     valid_rows = np.zeros((win_h, width), dtype=bool)
     # (row offset, index of the batch's first column window, column offsets of its windows)
-    batches = [(r, b, layout.col_starts[b:b + batch_size]) for r in layout.row_starts
+    batches = [(layout.row_starts[s], b, layout.col_starts[b:b + batch_size]) for s in strips
                for b in range(0, len(layout.col_starts), batch_size)]
-    done, total = 0, layout.count
+    if not batches:
+        return
+    # where each strip's final rows end: the next strip's start (the raster's end after the last strip)
+    strip_end = dict(zip(layout.row_starts, layout.row_starts[1:] + [height]))
+    done, total = 0, len(strips) * len(layout.col_starts)
     if progress is not None:
         progress(0, total)
 
@@ -122,7 +139,7 @@ def stitch_predictions(height: int, width: int, read: WindowReader, predict: Bat
                 progress(done, total)
             if k + 1 < len(batches) and batches[k + 1][0] == row_off:
                 continue  # the strip is not finished yet
-            next_off = batches[k + 1][0] if k + 1 < len(batches) else height
+            next_off = strip_end[row_off]
             n_final = next_off - row_off
             # Divide by the row and column weight sums in place: no second full-width temporary.
             prob = acc[:n_final] / row_total[row_off:next_off, None]
