@@ -13,7 +13,6 @@ from pgssl_core.catalog.gsd_settings import GsdSettings, project_gsd, set_projec
 from pgssl_core.errors import PgsslError
 from pgssl_core.models.init_model import base_model_available
 from pgssl_core.train import TrainConfig
-from pgssl_core.train import TrainConfig
 from pgssl_core.train.launch import project_train_command
 
 _OTHER_FILE = "file"

@@ -19,8 +19,8 @@ HELP = "train a building segmentation model with PGSSL or a baseline (few labels
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from pgssl_core.train.profiles import PROFILES
     from pgssl_core.train.plan import METHODS
+    from pgssl_core.train.profiles import PROFILES
 
     parser.add_argument("--images", help="folder of image tiles (PNG/GeoTIFF); or give --project")
     parser.add_argument("--masks", help="folder of binary masks with the same names (non-zero = building)")
@@ -125,11 +125,9 @@ def _train(args: argparse.Namespace, dist: DistInfo) -> int:
     from pgssl_core.distributed import broadcast_object
     from pgssl_core.train.rounds import TrainConfig, run_training
 
-    if args.project:
-        # One reader of the project's catalog; the other ranks receive its tiles.
-        data = broadcast_object(build_data(args) if dist.is_main else None)
-    else:
-        data = build_data(args)
+    # With --project, one reader of the project's catalog; the other ranks receive its tiles.
+    data = broadcast_object(build_data(args) if dist.is_main else None) if args.project else build_data(args)
+    assert data is not None  # rank 0 raised otherwise
     config = TrainConfig(method=args.method, profile=args.profile, seed=args.seed, device=args.device,
                          confidence_weighting=not args.no_confidence_weighting, rounds=args.rounds,
                          init=args.init, profile_overrides={} if args.batch_size is None else

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -40,8 +41,12 @@ def autocast(device: torch.device) -> Iterator[None]:
         yield
 
 
-def prepare_module(module: nn.Module, device: torch.device) -> nn.Module:
-    """Move ``module`` to ``device``; channels-last on CUDA where convolutions run faster in it."""
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def prepare_module(module: ModuleT, device: torch.device) -> ModuleT:
+    """Move ``module`` to ``device`` (in place; the same object is returned); channels-last on CUDA where
+    convolutions run faster in it."""
     module = module.to(device)
     if device.type == "cuda":
         module = module.to(memory_format=torch.channels_last)

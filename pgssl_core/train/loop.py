@@ -124,6 +124,7 @@ def _resume_into(ctx: RunContext, stage: Stage) -> int:
 
 
 def _validate(ctx: RunContext, stage: Stage, step: int) -> None:
+    assert stage.validate is not None  # callers validate only stages that can
     figures = stage.validate()
     record = {"stage": stage.name, "round": stage.round, "step": step, **figures}
     ctx.state.history.append(record)

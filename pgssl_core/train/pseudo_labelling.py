@@ -7,6 +7,7 @@ BatchNorm statistics drifted with every pseudo-labelled batch).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -189,7 +190,7 @@ def pseudo_label_line(rnd: int, summary: dict[str, float]) -> str:
     p, r = summary.get("pl_precision", float("nan")), summary.get("pl_recall", float("nan"))
     line = (f"round {rnd} pseudo-labels: {summary['building_share']:.1%} building, {summary['ignored_share']:.1%} "
             f"left out as unsure; on the labelled tiles precision {p:.2f}, recall {r:.2f}")
-    if r == r and p == p and r < 0.5 * p:  # NaN-safe: only with figures
+    if not (math.isnan(r) or math.isnan(p)) and r < 0.5 * p:  # only with figures
         line += " (warning: they miss many buildings; the teacher under-calls roofs)"
     return line
 

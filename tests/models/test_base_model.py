@@ -11,9 +11,8 @@ import torch
 
 from pgssl_core.models import load_model
 from pgssl_core.models.init_model import BASE_MODEL_PATH
-from pgssl_core.train.data import load_folder
+from pgssl_core.train.data import TensorSet, load_folder
 from pgssl_core.train.metrics import evaluate_tensors
-from pgssl_core.train.data import TensorSet
 
 CARD = BASE_MODEL_PATH.parent / "README.md"
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oam_buildings"

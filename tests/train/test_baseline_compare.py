@@ -21,8 +21,8 @@ from pgssl_core.train.baseline_compare import (
     run_config,
     train_baseline,
 )
-from pgssl_core.train.progress import read_metrics
 from pgssl_core.train.plan import supervised_steps
+from pgssl_core.train.progress import read_metrics
 
 from .conftest import synth_tile
 

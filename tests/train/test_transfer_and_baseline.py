@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from pgssl_core.train.plan import plan, supervised_steps
 from pgssl_core.train.pretrain_model import PretrainModel
 from pgssl_core.train.profiles import get_profile
-from pgssl_core.train.plan import plan, supervised_steps
 from pgssl_core.train.rounds import model_config
 from pgssl_core.train.transfer import transfer
 
