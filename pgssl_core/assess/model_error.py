@@ -117,6 +117,13 @@ def exact_correction(source: str) -> AreaCorrection:
     return AreaCorrection(0, 1.0, 1.0, 1.0, 1.0, 1.0, True, source=source)
 
 
+def pooled_iou(counts: np.ndarray) -> np.ndarray:
+    """Pooled IoU of (..., 3) summed TP, FP, FN counts (1.0 where there is nothing to find or claim)."""
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    den = tp + fp + fn
+    return np.where(den > 0, tp / np.maximum(den, 1), 1.0)
+
+
 def bootstrap_interval(point: float, boot: np.ndarray, n: int, level: float = LEVEL,
                        log: bool = False) -> tuple[float, float]:
     """Interval around ``point`` from bootstrap draws ``boot`` (1-D) over ``n`` resampled units (tiles).
@@ -224,9 +231,8 @@ def save_correction(path: str | os.PathLike[str], correction: AreaCorrection,
     return Path(path)
 
 
-def load_correction(path: str | os.PathLike[str]) -> AreaCorrection:
-    """Read a file written by :func:`save_correction` (its per-tile counts, recomputed with this code's
-    bootstrap), or raise PgsslError."""
+def _read_correction_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[TileConfusion]]:
+    """(the file's fields, its per-tile counts) of a file written by :func:`save_correction`, or PgsslError."""
     from pgssl_core.errors import PgsslError
 
     p = Path(path)
@@ -237,5 +243,18 @@ def load_correction(path: str | os.PathLike[str]) -> AreaCorrection:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PgsslError(f"{p.name} is not a model-error file (written by `report` or save_correction)")
     tiles = [TileConfusion(str(c["tile"]), int(c["tp"]), int(c["fp"]), int(c["fn"])) for c in data.get("counts", [])]
+    return data, tiles
+
+
+def load_counts(path: str | os.PathLike[str]) -> tuple[str, list[TileConfusion]]:
+    """(source, per-tile counts) of a file written by :func:`save_correction`, or raise PgsslError."""
+    data, tiles = _read_correction_file(path)
+    return str(data.get("source", "")), tiles
+
+
+def load_correction(path: str | os.PathLike[str]) -> AreaCorrection:
+    """Read a file written by :func:`save_correction` (its per-tile counts, recomputed with this code's
+    bootstrap), or raise PgsslError."""
+    data, tiles = _read_correction_file(path)
     return area_correction(tiles, int(data.get("draws", BOOTSTRAP_DRAWS)), float(data.get("level", LEVEL)),
                            source=str(data.get("source", "")))

@@ -26,8 +26,9 @@ from pgssl_core.assess.model_error import (
     AreaCorrection,
     area_correction,
     corrected_district_table,
+    TileConfusion,
     exact_correction,
-    load_correction,
+    load_counts,
     save_correction,
     tile_confusions,
     unknown_correction,
@@ -35,6 +36,7 @@ from pgssl_core.assess.model_error import (
 from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_assessment
 from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
 from pgssl_core.train.data import TrainingData
@@ -115,11 +117,8 @@ def find_run(project: Project, maps: ProjectMaps) -> RunInfo | None:
     """The run whose model made ``maps``; for reference maps the active model's run (or None)."""
     if maps.manifest.get("source") == "model":
         return run_info(maps.manifest.get("model"))
-    active = project.get_setting("active_model")
-    if active:
-        path = Path(active)
-        return run_info(path if path.is_absolute() else project.root / path)
-    return None
+    active = active_model_path(project)
+    return run_info(active) if active is not None else None
 
 
 def _catalog_run(project: Project, run_dir: Path) -> dict[str, Any] | None:
@@ -157,29 +156,48 @@ def validation_samples(project: Project, run: RunInfo) -> list[dict[str, Any]]:
     return run_data(project, run).val
 
 
+def _model_key(run: RunInfo, threshold: float) -> str:
+    """Names the model file's version and the threshold the cached counts were measured with."""
+    key = f"{run.model_path.name}@{run.model_path.stat().st_mtime_ns}"
+    return key if threshold == 0.5 else f"{key}@{threshold:g}"  # 0.5: the form of caches written before
+
+
+def validation_counts(project: Project, run: RunInfo, threshold: float = 0.5,
+                      device: str | None = None) -> list[TileConfusion]:
+    """Building pixel counts of the run's model on each of its validation tiles ([] when the run had
+    none; names as the run's samples name them), cached in ``RUN_DIR/model_error.json`` per model file
+    and threshold. Raises PgsslError when the run has no model or its tiles cannot be read."""
+    if run.model_path is None:
+        raise PgsslError(f"run {run.run_dir.name} has no model file")
+    cache, key = run.run_dir / MODEL_ERROR_FILE, _model_key(run, threshold)
+    try:
+        source, counts = load_counts(cache) if cache.is_file() else ("", [])
+    except PgsslError:  # an unreadable cache is measured again and overwritten
+        source = ""
+    if source == key:
+        return counts
+    samples = validation_samples(project, run)
+    if not samples:
+        return []
+    counts = tile_confusions(run.model_path, samples, threshold=threshold, device=device)
+    save_correction(cache, area_correction(counts, source=key), counts)
+    return counts
+
+
 def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps, device: str | None = None) -> AreaCorrection:
     """The area correction of the buildings in ``maps`` (see the module doc), cached per model file."""
     if maps.manifest.get("source") == "reference":
         return exact_correction(GROUND_TRUTH)
     if run is None or run.model_path is None:
         return unknown_correction("the model's training run is not in this project")
-    cache = run.run_dir / MODEL_ERROR_FILE
-    key = f"{run.model_path.name}@{run.model_path.stat().st_mtime_ns}"
-    if cache.is_file():
-        cached = load_correction(cache)
-        if cached.source == key:
-            return cached
+    threshold = float(maps.manifest.get("threshold", 0.5))
     try:
-        samples = validation_samples(project, run)
+        counts = validation_counts(project, run, threshold, device)
     except PgsslError as exc:
         return unknown_correction(f"validation tiles not available: {exc}")
-    if not samples:
+    if not counts:
         return unknown_correction("the run had no validation tiles")
-    counts = tile_confusions(run.model_path, samples, threshold=float(maps.manifest.get("threshold", 0.5)),
-                             device=device)
-    correction = area_correction(counts, source=key)
-    save_correction(cache, correction, counts)
-    return correction
+    return area_correction(counts, source=_model_key(run, threshold))
 
 
 def gather_report(project: Project, maps: ProjectMaps | None = None, assumptions: PVAssumptions | None = None,

@@ -94,13 +94,6 @@ def prepare_baseline(data: TrainingData, run_dir: str | Path) -> tuple[TrainConf
 # ---------------------------------------------------------------- the verdict
 
 
-def _iou(counts: np.ndarray) -> np.ndarray:
-    """Pooled IoU of (..., 3) summed TP, FP, FN counts (1.0 where there is nothing to find or claim)."""
-    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
-    den = tp + fp + fn
-    return np.where(den > 0, tp / np.maximum(den, 1), 1.0)
-
-
 @dataclass(frozen=True)
 class Comparison:
     """pgssl against its supervised baseline on the same ``tiles`` validation tiles.
@@ -142,6 +135,7 @@ def compare_counts(pgssl: Sequence[TileConfusion], baseline: Sequence[TileConfus
                    level: float = LEVEL, seed: int = 0) -> Comparison:
     """Paired comparison of two models' per-tile counts on the same tiles (same order, same ids)."""
     from pgssl_core.assess.model_error import bootstrap_interval
+    from pgssl_core.assess.model_error import pooled_iou as _iou
 
     if [t.tile for t in pgssl] != [t.tile for t in baseline]:
         raise PgsslError("the two models were not evaluated on the same validation tiles")

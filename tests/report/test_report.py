@@ -8,9 +8,11 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from pgssl_core.catalog import Project
 from pgssl_core.cli import main
 from pgssl_core.report import export_report
-from pgssl_core.report.gather import GROUND_TRUTH, MODEL_ERROR_FILE
+from pgssl_core.project.validation_iou import validation_iou
+from pgssl_core.report.gather import GROUND_TRUTH, MODEL_ERROR_FILE, run_info, validation_counts
 
 from .conftest import N_LABELLED, N_TILES
 
@@ -116,3 +118,22 @@ def test_report_cli(reference_project, tmp_path, capsys):
     assert "must end in .html" in capsys.readouterr().err
     assert main(["report", "--project", str(tmp_path / "nothing"), "--out", str(tmp_path / "r.html")]) == 2
     assert "is not a pgssl project" in capsys.readouterr().err
+
+
+def test_validation_counts_cached_per_model_and_the_interval_over_them(report_project) -> None:
+    """Per-tile counts of the run's model on its validation tiles: measured once per model file, read back
+    from RUN_DIR/model_error.json, measured again when that file is unreadable; the interval rests on them."""
+    with Project.open(report_project) as project:
+        run = run_info(project.get_setting("active_model"))
+        counts = validation_counts(project, run)
+        assert len(counts) == N_TILES - N_LABELLED  # the reference tiles nobody labelled
+        cache = run.run_dir / MODEL_ERROR_FILE
+        stamp = cache.stat().st_mtime_ns
+        assert validation_counts(project, run) == counts and cache.stat().st_mtime_ns == stamp  # read back
+        cache.write_text("not json", encoding="utf-8")
+        assert validation_counts(project, run) == counts  # measured again, the file rewritten
+    figures = validation_iou(counts)
+    tp, fp, fn = (sum(getattr(c, k) for c in counts) for k in ("tp", "fp", "fn"))
+    assert figures.iou == (tp / (tp + fp + fn) if tp + fp + fn else 1.0)
+    assert figures.has_interval and figures.low <= figures.iou <= figures.high
+    assert [r["tile"] for r in figures.tile_rows()] == [c.tile for c in counts]
