@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from pgssl_core.errors import PgsslError  # noqa: E402
 from pgssl_core.io import atomic_write_bytes, atomic_write_with  # noqa: E402
 from pgssl_core.models import load_model  # noqa: E402
+from pgssl_core.models.init_model import BASE_MODEL_PATH  # noqa: E402
 from pgssl_core.train import TrainConfig, TrainingData, load_folder, run_training, split_label_fraction  # noqa: E402
 from pgssl_core.models.device import describe_device, prepare_module, resolve_device  # noqa: E402
 from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
@@ -68,9 +69,12 @@ METHOD_SPECS: dict[str, tuple[str, bool, str]] = {
     "pgssl_base": ("pgssl", True, "base"),
 }
 COLUMNS = ("method", "fraction", "seed", "labelled", "unlabelled", "val_iou", "test_iou", "test_f1",
-           "test_precision", "test_recall", "wall_s", "profile", "device", "pool_limit", "overrides", "profile_id")
-# profile_id fingerprints the resolved profile, so a cell is recomputed when a profile's values change.
-KEY = ("method", "fraction", "seed", "profile", "pool_limit", "overrides", "profile_id")
+           "test_precision", "test_recall", "wall_s", "profile", "device", "pool_limit", "overrides", "profile_id",
+           "base_id")
+# profile_id fingerprints the resolved profile, so a cell is recomputed when a profile's values change;
+# base_id (a hash of the shipped base model file, empty for runs from scratch) does the same when a new
+# base model is shipped: only the cells that start from it are re-run.
+KEY = ("method", "fraction", "seed", "profile", "pool_limit", "overrides", "profile_id", "base_id")
 POOL_SEED = 0  # the pool/val/test subsets are fixed across cells; only the label split follows the seed
 
 
@@ -134,6 +138,16 @@ def grid(methods: list[str], fractions: list[float], seeds: list[int], extra_max
                 continue
             cells += [(m, fraction, seed) for m in methods]
     return cells
+
+
+def base_model_id() -> str:
+    """First 10 hex digits of the shipped base model's SHA-256 (the value in its model card)."""
+    return hashlib.sha256(BASE_MODEL_PATH.read_bytes()).hexdigest()[:10]
+
+
+def cell_base_id(method: str, base_id: str) -> str:
+    """``base_id`` for methods that start from the base model, "" for those from scratch."""
+    return base_id if METHOD_SPECS[method][2] == "base" else ""
 
 
 def cell_key(row: dict[str, Any]) -> tuple[str, ...]:
@@ -381,11 +395,13 @@ def _run(args: argparse.Namespace) -> int:
     print(f"data: pool {len(pool)}, val {len(val)}, test {len(test)} tiles ({time.time() - t0:.1f}s); "
           f"device {describe_device(device)}; profile {profile}", flush=True)
 
+    base_id = base_model_id()
     cells = grid(args.methods, args.fractions, args.seeds, args.extra_seed_max_fraction)
     pool_limit = "" if args.pool_limit is None else str(args.pool_limit)
     for i, (method, fraction, seed) in enumerate(cells, 1):
         ident = {"method": method, "fraction": fraction, "seed": seed, "profile": profile,
-                 "pool_limit": pool_limit, "overrides": overrides_text, "profile_id": profile_id}
+                 "pool_limit": pool_limit, "overrides": overrides_text, "profile_id": profile_id,
+                 "base_id": cell_base_id(method, base_id)}
         head = f"[{i}/{len(cells)}] {method:<12} fraction {fraction:<5g} seed {seed}"
         if cell_key(ident) in done:
             print(f"{head}: skip (already in {csv_path.name})", flush=True)
@@ -401,7 +417,8 @@ def _run(args: argparse.Namespace) -> int:
 
     # Report only the rows of this configuration (the CSV may also hold other profiles / pool limits).
     mine = [r for r in rows if r["profile"] == profile and r["pool_limit"] == pool_limit
-            and r.get("overrides", "") == overrides_text and r.get("profile_id", "") == profile_id]
+            and r.get("overrides", "") == overrides_text and r.get("profile_id", "") == profile_id
+            and r.get("base_id", "") == cell_base_id(r["method"].removesuffix("_r1"), base_id)]
     reduction = []
     if args.pool_limit is not None:
         reduction.append(f"train pool limited to a seeded {args.pool_limit} tiles")
