@@ -23,3 +23,9 @@ class StaleVersionError(CatalogError):
 
 class ModelFileError(PgsslError):
     """A model or checkpoint file cannot be loaded."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text (its type name when it has none), for one-line messages."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

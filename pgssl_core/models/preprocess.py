@@ -20,6 +20,12 @@ def images_to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[fl
     if arr.ndim != 4:
         raise ValueError(f"expected (H, W, C) or (N, H, W, C) images, got shape {arr.shape}")
     tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float().div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-    return (tensor - m) / s
+    return normalise(tensor, mean, std)
+
+
+def normalise(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """``(x - mean) / std`` per band for a float batch (N, C, H, W) in [0, 1]; ``mean``/``std`` one value
+    per band, in the batch's dtype and on its device."""
+    m = torch.tensor(mean, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
+    return (batch - m) / s

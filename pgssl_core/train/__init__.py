@@ -4,6 +4,11 @@ One file per stage: ``teacher.py`` (teacher and supervised baseline), ``pseudo_l
 ``pretraining.py`` (tasks in ``pretraining_tasks.py``), ``transfer.py`` (transfer and fine-tune);
 ``plan.py`` lists a run's stages, ``rounds.py`` runs them.
 
+A new kind of stage: a ``StageKind`` member, a function ``fn(run, round, steps)`` in a file named after it,
+its entry in ``rounds.STAGE_FUNCTIONS`` and its place in ``plan.plan``. A new pretraining task: a
+``PretrainTask`` class with its loss in ``pretraining_tasks.py``, its entry in ``PRETRAIN_TASKS`` and a weight
+in ``Profile.task_weights``. Under ``torchrun`` the same code trains distributed (``pgssl_core.distributed``).
+
 Entry points: :func:`run_training` (a whole run), :class:`TrainingData` (what it trains on),
 :class:`TrainConfig` / profiles, and :mod:`pgssl_core.project.training_job` (background jobs for the app).
 """

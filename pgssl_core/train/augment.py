@@ -116,10 +116,3 @@ def make_batch(images: Sequence[torch.Tensor], maps: Sequence[Sequence[torch.Ten
     batch = torch.stack([v[0] for v in views])
     stacked = [torch.stack([v[1][i] for v in views]) for i in range(len(fills))]
     return batch, stacked
-
-
-def normalise(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """``(x - mean) / std`` per band for a float batch (N, C, H, W) in [0, 1]."""
-    m = torch.tensor(mean, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=batch.dtype, device=batch.device).view(1, -1, 1, 1)
-    return (batch - m) / s

@@ -8,7 +8,6 @@ Nothing in it needs pickle beyond tensors and plain containers, so an untrusted 
 
 from __future__ import annotations
 
-import io
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,28 +15,9 @@ from typing import Any
 import torch
 
 from pgssl_core.errors import ModelFileError
-from pgssl_core.io import atomic_write_bytes
+from pgssl_core.models.model_file import load_weights_file, save_weights_file
 
 FORMAT = "pgssl-checkpoint/1"
-
-
-def save_torch(path: str | Path, obj: Any) -> None:
-    """``torch.save`` into memory, then an atomic write (a reader never sees half a file)."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_torch(path: str | Path) -> Any:
-    """``torch.load(weights_only=True)`` on CPU with a one-line error for the user."""
-    p = Path(path)
-    try:
-        return torch.load(p, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ModelFileError(f"checkpoint not found: {p}") from exc
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(f"cannot load checkpoint {p.name}: {first}") from exc
 
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
@@ -58,7 +38,7 @@ def restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
 
 def save_checkpoint(path: str | Path, **fields: Any) -> None:
     """Write a checkpoint (see the module docstring for the fields)."""
-    save_torch(path, {"format": FORMAT, **fields})
+    save_weights_file(path, {"format": FORMAT, **fields})
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -71,7 +51,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     replaces it). A ``UserWarning`` says so in one line.
     """
     try:
-        data = load_torch(path)
+        data = load_weights_file(path, "checkpoint")
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelFileError(f"{Path(path).name} is not a pgssl training checkpoint")
         return data
@@ -91,7 +71,7 @@ def _stage_files_resume_point(path: Path) -> dict[str, Any] | None:
         return None
     best_iou = -1.0
     try:
-        best_iou = float(load_torch(path.parent / "best.pt")["meta"]["val"]["iou"])
+        best_iou = float(load_weights_file(path.parent / "best.pt")["meta"]["val"]["iou"])
     except (ModelFileError, KeyError, TypeError, ValueError):
         pass  # no usable best.pt: the next evaluation writes a new one
     return {"format": FORMAT, "stage": None, "round": None, "step": 0, "run": {"best_iou": best_iou, "history": []}}

@@ -12,7 +12,7 @@ from pgssl_core.distributed import DistInfo, all_reduce_sum
 from pgssl_core.models import ModelConfig
 from pgssl_core.models.device import autocast, prepare_input
 from pgssl_core.models.logits import predict_logits
-from pgssl_core.train.augment import normalise
+from pgssl_core.models.preprocess import normalise
 from pgssl_core.train.data import IGNORE, TensorSet
 
 

@@ -12,7 +12,8 @@ import torch
 
 from pgssl_core.distributed import wrap_module
 from pgssl_core.models.device import autocast, prepare_input, prepare_module
-from pgssl_core.train.augment import make_batch, normalise
+from pgssl_core.models.preprocess import normalise
+from pgssl_core.train.augment import make_batch
 from pgssl_core.train.data import IGNORE, TensorSet
 from pgssl_core.train.loop import RunContext, Stage, run_stage
 from pgssl_core.train.optim import make_optimizer

@@ -18,7 +18,7 @@ from pgssl_core.distributed import DistInfo, all_gather_objects, gather_shards
 from pgssl_core.models import ModelConfig
 from pgssl_core.models.device import autocast, prepare_input
 from pgssl_core.models.logits import predict_logits
-from pgssl_core.train.augment import normalise
+from pgssl_core.models.preprocess import normalise
 from pgssl_core.train.data import IGNORE, TensorSet
 from pgssl_core.train.metrics import Confusion
 from pgssl_core.train.run import Run

@@ -14,7 +14,7 @@ from torch import nn
 
 from pgssl_core.models import ModelConfig
 from pgssl_core.models.init_model import InitModel
-from pgssl_core.train.checkpoint import load_torch, save_torch
+from pgssl_core.models.model_file import load_weights_file, save_weights_file
 from pgssl_core.train.data import TensorSet
 from pgssl_core.train.loop import RunContext
 from pgssl_core.train.plan import StageKind
@@ -52,7 +52,7 @@ class Run:
         """Load a finished stage's weights into ``module`` (resume) and count its steps as done."""
         path = self.stage_file(rnd, kind.value)
         if path.is_file():
-            module.load_state_dict(load_torch(path))
+            module.load_state_dict(load_weights_file(path, "stage file"))
             self.ctx.reporter.done_before += steps
             return True
         return False
@@ -60,4 +60,4 @@ class Run:
     def save_stage(self, rnd: int, kind: StageKind, module: nn.Module) -> None:
         """Mark a stage finished by writing its weights (rank 0 writes; every rank holds the same)."""
         if self.ctx.dist.is_main:
-            save_torch(self.stage_file(rnd, kind.value), module.state_dict())
+            save_weights_file(self.stage_file(rnd, kind.value), module.state_dict())
