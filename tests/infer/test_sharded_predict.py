@@ -5,15 +5,18 @@ row bands across the ranks (one on the working grid, one resampled to it and war
 has the same CRS, transform and pixels as the single-process prediction: byte-identical bands (both run
 with one thread per process, as torchrun starts its workers, so the float sums are done in the same
 order). The banded outputs are valid COGs assembled by GDAL; footprints joined across band seams match the
-single-process ones; every output is written once; a re-run with ``--resume`` skips finished outputs.
+single-process ones; every output is written once; a job killed mid-way (torchrun and both ranks) and started again
+with ``--resume`` skips the finished outputs and writes the rest.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,10 +45,13 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess:
     return proc
 
 
+def _torchrun_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+            "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "pgssl_core", "predict", *args]
+
+
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
-                 "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "pgssl_core", "predict",
-                 *args])
+    return _run(_torchrun_argv(*args))
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +130,59 @@ def test_resume_skips_finished_outputs(inputs, tmp_path: Path) -> None:
     (out / "small0_probability.tif").unlink()
     single = _run([sys.executable, "-m", "pgssl_core", "predict", *common[:-2], "--resume"]).stdout
     assert single.count("exists, skipped (--resume)") == len(stems) - 1 and "small0_probability.tif: 170 x 150 px" in single
+
+
+def _with_descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (torchrun starts its workers in sessions of their own, so a signal to
+    its process group would miss them)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _kill_all(pid: int) -> None:
+    for victim in _with_descendants(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_killed_run_restarts_and_skips_finished_outputs(inputs, tmp_path: Path) -> None:
+    listing, model, stems = inputs
+    out = tmp_path / "out"
+    args = ["--model", str(model), "--input", str(listing), *PREDICT, "--out", str(out), "--band-min-mpx", "0.15",
+            "--resume"]
+    log = (tmp_path / "killed.log").open("w")
+    proc = subprocess.Popen(_torchrun_argv(*args), cwd=REPO, env=_env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 600
+        while not list(out.glob("*_probability.tif")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the job ended before it could be killed:\n" + \
+            (tmp_path / "killed.log").read_text()[-3000:]
+        _kill_all(proc.pid)  # torchrun and both ranks, mid-job (as when the machine goes down)
+    finally:
+        if proc.poll() is None:
+            _kill_all(proc.pid)
+        proc.wait(timeout=60)
+        log.close()
+    finished = sorted(p.name for p in out.glob("*_probability.tif"))
+    assert finished and len(finished) < len(stems)
+    record = json.loads(_torchrun(*args).stdout.strip().splitlines()[-1])
+    written = [Path(w).name for rank in ("0", "1") for w in record["written"][rank]]
+    skipped = [Path(s).name for s in record["skipped"]]
+    assert sorted(skipped) == finished and not set(written) & set(skipped)
+    assert sorted(written + skipped) == sorted(f"{s}_probability.tif" for s in stems)
+    for name in written + skipped:
+        with rasterio.open(out / name) as ds:
+            ds.read(1)  # complete and readable
