@@ -212,6 +212,9 @@ def predict_sharded(model: nn.Module, config: ModelConfig, jobs: list[tuple[Path
                 report.skipped.append(str(dst))
             continue
         todo.append((src, dst))
+    # Rank 0's view decides: a rank that looked later could see an output another rank has just written and
+    # share out the rest differently (a raster predicted twice, another never).
+    todo = distributed.all_gather_objects(todo)[0]
     banded = [(s, d) for s, d in todo if info.distributed and s.suffix.lower() in (".tif", ".tiff")
               and _source_pixels(s) >= band_min_px]
     whole = [j for j in todo if j not in banded]
