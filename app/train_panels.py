@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import context, train_charts, train_start, training
+from app import context, train_charts, train_start, training, validation_panel
 from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
@@ -196,6 +196,8 @@ def _live_panel_body(entry: ProjectEntry) -> None:
         if state == "done":
             _finished_model(project, run)
         _validation_size_note(training.run_validation_size(run), finished=True)
+        if state == "done":
+            validation_panel.validation_figures(project, run)
         _charts(run)
     # when a run leaves the live states, refresh the whole page once (history, start button)
     was_live = st.session_state.get("train_seen_live") == run["id"]
