@@ -7,7 +7,6 @@ ranking); this module only binds it to widgets, the URL (``?tile=<id>``) and the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -35,6 +34,7 @@ from pgssl_core.labeling import (
     upscale,
     zoom_window,
 )
+from pgssl_core.project.active_model import active_model_path
 
 TILE_PARAM = "tile"
 EDITOR_KEY = "label_editor"
@@ -234,26 +234,10 @@ def progress_counters(records: list[TileRecord], editor: LabelEditor) -> None:
 # ---------------------------------------------------------------- model assistance
 
 
-def model_or_base(active: Path | None):
-    """The active model, else the shipped base model (zero-label start); see pgssl_core.models.init_model."""
-    from pgssl_core.models.init_model import model_or_base as choose
-
-    return choose(active)
-
-
 def project_tile_gsd(project: Project, tile_id: str) -> float | None:
     from pgssl_core.catalog.gsd_settings import project_tile_gsd as gsd
 
     return gsd(project, tile_id)
-
-
-def active_model_path(project: Project) -> Path | None:
-    """The model file set as active (relative paths are inside the project folder), or None."""
-    value = project.get_setting("active_model")
-    if not value:
-        return None
-    path = Path(value)
-    return path if path.is_absolute() else project.root / path
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -274,6 +258,8 @@ def _predictor():
 def model_assist(project: Project, editor: LabelEditor, tile_image: np.ndarray, valid: np.ndarray) -> None:
     """"Start from the model's prediction" and "label these next", once a model is active."""
     st.subheader("Model assistance")
+    from pgssl_core.models.init_model import model_or_base  # torch only once a model is used
+
     active = active_model_path(project)
     if active is not None and not active.is_file():
         st.warning(f"The active model file {active.name} is missing: train again or pick another model.")

@@ -17,7 +17,6 @@ sliders.
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from app.boundaries import BoundaryChoice, districts_for, imaged_area
-from app.labeling import active_model_path, model_or_base
+from app.jobs import JobRegistry, LiveJob, job_registry
 from app.map_controls import OUTLINE_ZOOM
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
 from app.mapview import METRICS, PV_FREE_METRICS, MapData, build_map
@@ -33,6 +32,7 @@ from app.mask_names import renamed_masks_zip
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_assessment
 from pgssl_core.project.predict import (
     ProjectMaps,
@@ -95,39 +95,14 @@ def _tile_key(project: Project) -> tuple[str, ...]:
 # ---------------------------------------------------------------- predict-all job registry
 
 
-class _PredictJobs:
-    """Prediction jobs started by this server process, by run folder."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[str, object] = {}
-
-    def get(self, run_dir: Path):
-        with self._lock:
-            return self._jobs.get(str(run_dir))
-
-    def add(self, run_dir: Path, job) -> None:
-        with self._lock:
-            self._jobs[str(run_dir)] = job
-
-    def alive(self) -> bool:
-        with self._lock:
-            return any(job.alive for job in self._jobs.values())
-
-
-@st.cache_resource
-def _jobs() -> _PredictJobs:
-    return _PredictJobs()
+def _jobs() -> JobRegistry:
+    """The predict-all jobs of this server process."""
+    return job_registry(PREDICT_KIND)
 
 
 def _status(run: dict) -> dict:
     """Live snapshot if this process runs it, else the status file (dead owners read as interrupted)."""
-    from pgssl_core.project.predict_job import read_status
-
-    job = _jobs().get(Path(run["path"]))
-    if job is not None and job.alive:
-        return job.snapshot()
-    return read_status(run["path"]) or {"state": run["status"]}
+    return _jobs().status(run) or {"state": run["status"]}
 
 
 def predict_runs(project: Project) -> list[dict]:
@@ -147,7 +122,7 @@ def _start(project: Project, model: Path, resume: dict | None) -> None:
     else:
         run_id, folder = project.create_run(PREDICT_KIND, {"model": str(model)})
     project.update_run(run_id, "running")
-    _jobs().add(folder, PredictJob(project.root, model, folder, run_id).start())
+    _jobs().add(LiveJob(project.root, run_id, PredictJob(project.root, model, folder, run_id).start()))
     st.session_state[WATCH_KEY] = run_id
 
 
@@ -181,6 +156,8 @@ def predict_all_tiles(project: Project) -> None:
     when the run ends, the map switches to it and a message gives the number of buildings found."""
     st.subheader("Predict all tiles")
     _report_finished(project)
+    from pgssl_core.models.init_model import model_or_base  # torch only on a page that predicts
+
     choice = model_or_base(active_model_path(project))
     if choice is None:
         meanwhile = (" The map shows the reference masks meanwhile." if any(r.has_reference for r in project.tiles())
@@ -193,7 +170,7 @@ def predict_all_tiles(project: Project) -> None:
     runs = predict_runs(project)
     same_model = [r for r in runs if r["config"].get("model") == str(model)]
     unfinished = next((r for r in same_model if r["state"] in ("interrupted", "cancelled", "failed")), None)
-    if _jobs().alive():
+    if _jobs().active() is not None:
         _progress_fragment(project.root)
         return
     label = "Resume prediction" if unfinished else "Predict all tiles"
@@ -212,7 +189,7 @@ def predict_all_tiles(project: Project) -> None:
 def _progress_fragment(project_root: Path) -> None:
     with Project.open(project_root) as project:
         runs = predict_runs(project)
-    live = next((r for r in runs if (job := _jobs().get(Path(r["path"]))) is not None and job.alive), None)
+    live = next((r for r in runs if (job := _jobs().get(r["id"])) is not None and job.job.alive), None)
     if live is None:
         st.rerun()  # finished: redraw the whole page with the new layers
         return
@@ -220,7 +197,7 @@ def _progress_fragment(project_root: Path) -> None:
     done, total = progress.get("done", 0), progress.get("total") or 0
     st.progress(done / total if total else 0.0, text=f"Predicting tile {done} of {total or '…'}")
     if st.button("Cancel", key="predict_cancel"):
-        _jobs().get(Path(live["path"])).cancel()
+        _jobs().get(live["id"]).job.cancel()
 
 
 # ---------------------------------------------------------------- layer source and assessment

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from app.jobs import JobRegistry, LiveJob, job_registry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 
@@ -162,13 +163,12 @@ def map_extras(project: Project, view, assumptions: PVAssumptions) -> None:
 # ---------------------------------------------------------------- Train page
 
 
-@st.cache_resource
-def _baseline_jobs() -> dict[str, object]:
-    """Baseline jobs started by this server process, by run folder (one dict per server process)."""
-    return {}
+def _baseline_jobs() -> JobRegistry:
+    """Baseline jobs started by this server process, by the id of the pgssl run they are compared with."""
+    return job_registry("baseline")
 
 
-def _start_baseline(project: Project, run_dir: Path) -> None:
+def _start_baseline(project: Project, run_id: str, run_dir: Path) -> None:
     from pgssl_core.project.training_job import TrainingJob
     from pgssl_core.report.gather import run_data, run_info
     from pgssl_core.train import run_model_path
@@ -179,7 +179,7 @@ def _start_baseline(project: Project, run_dir: Path) -> None:
         raise PgsslError(f"run {run_dir.name} has no readable training config")
     data = run_data(project, run)
     config, out = prepare_baseline(data, run_dir)
-    _baseline_jobs()[str(run_dir)] = TrainingJob(data, config, out).start()
+    _baseline_jobs().add(LiveJob(project.root, run_id, TrainingJob(data, config, out).start()))
 
 
 def pretraining_panel(project: Project) -> None:
@@ -207,7 +207,8 @@ def pretraining_panel(project: Project) -> None:
         st.caption("Validation IoU per round (did each alternating round help?)")
         st.dataframe(rounds, hide_index=True)
     comparison = load_comparison(run_dir)
-    job = _baseline_jobs().get(str(run_dir))
+    live = _baseline_jobs().get(run["id"])
+    job = live.job if live is not None else None
     if comparison is None and run_model_path(baseline_dir(run_dir)) is not None and not (job and job.alive):
         from pgssl_core.report.gather import run_info, validation_samples
 
@@ -226,7 +227,7 @@ def pretraining_panel(project: Project) -> None:
         st.caption("The supervised baseline is training in the background; reload the page to see the verdict.")
     elif st.button("Train the supervised baseline (same labelled tiles, same labelled steps)", key="verdict_start"):
         try:
-            _start_baseline(project, run_dir)
+            _start_baseline(project, run["id"], run_dir)
         except PgsslError as exc:
             st.error(str(exc))
         else:

@@ -1,6 +1,6 @@
 """The panels of the Train page: run setup (profile, method, device, data, ETA), the live run panel
 (polled every 2 s) and the run history with the active-model choice. Logic lives in
-:mod:`app.training`; this module only renders."""
+:mod:`app.training`, :mod:`app.train_progress` and the library; this module only renders."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import context, train_charts, train_start, training, validation_panel
+from app import context, train_charts, train_progress, train_start, training, validation_panel
+from app.jobs import JobRegistry
 from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+from pgssl_core.project.active_model import active_model_setting, is_active_model, set_active_model
+from pgssl_core.project.training_speed import stored_speed
+from pgssl_core.project.validation_size import ValidationSize, validation_size
 from pgssl_core.train import METHODS, TrainConfig
+from pgssl_core.train.eta import (
+    Estimate,
+    benchmark_seg_step,
+    estimate_run,
+    eta_range,
+    format_duration,
+    overall_fraction,
+    run_plan,
+)
+from pgssl_core.train.progress import read_metrics
 
 RUN_PARAM = "run"  # the run shown in the live panel, kept in the URL for reloads
 POLL_S = 2
@@ -29,17 +43,17 @@ STATE_COLORS = {"queued": "gray", "running": "blue", "done": "green", "failed": 
 
 @st.cache_resource(show_spinner="Measuring the training speed of this profile (a few seconds)…")
 def _benchmark(profile: str, device: str) -> float:
-    return training.benchmark_seg_step(profile, device)
+    return benchmark_seg_step(profile, device)
 
 
-def _estimate(project: Project, method: str, profile: str, device: str) -> training.Estimate:
-    stored = training.stored_speed(project, profile, device)
+def _estimate(project: Project, method: str, profile: str, device: str) -> Estimate:
+    stored = stored_speed(project, profile, device)
     if stored:
-        return training.estimate_run(method, profile, stored, "the last run of this profile")
-    return training.estimate_run(method, profile, {"seg": _benchmark(profile, device)}, "a short speed test")
+        return estimate_run(method, profile, stored, "the last run of this profile")
+    return estimate_run(method, profile, {"seg": _benchmark(profile, device)}, "a short speed test")
 
 
-def _validation_size_note(size: training.ValidationSize | None, finished: bool = False) -> None:
+def _validation_size_note(size: ValidationSize | None, finished: bool = False) -> None:
     """How much validation there is, and a plain warning when it is too little to judge a model by."""
     if size is None:
         return
@@ -54,7 +68,7 @@ def _validation_size_note(size: training.ValidationSize | None, finished: bool =
                icon=":material/warning:")
 
 
-def setup_panel(project: Project, registry: training.JobRegistry) -> None:
+def setup_panel(project: Project, registry: JobRegistry) -> None:
     """Profile and method choice, device, the tiles a run would use, an ETA, and the start button."""
     default_profile = "quick" if training.device_line().startswith("cpu") else "standard"
     c1, c2 = st.columns(2)
@@ -75,33 +89,34 @@ def setup_panel(project: Project, registry: training.JobRegistry) -> None:
                     f"pool, {len(plan.val)} for validation.")
         st.caption(f"Validation: {plan.note}."
                    + (" The test profile uses a small subset of the tiles." if profile in training.DATA_LIMITS else ""))
-        _validation_size_note(training.validation_size(project, plan))
+        _validation_size_note(validation_size(project, plan))
         estimate = _estimate(project, method, profile, "auto")
-        st.markdown(f"**Estimated duration:** about {training.format_duration(estimate.seconds)} for "
+        st.markdown(f"**Estimated duration:** about {format_duration(estimate.seconds)} for "
                     f"{estimate.steps} steps")
         extra = "" if estimate.overhead_known else "; validation and pseudo-labelling add to it"
         st.caption(f"An estimate from {estimate.source}{extra}. The running job shows the time left as a range "
                    "from its own measured steps.")
     live = registry.active()
-    busy = training.machine_busy_note(run_live=live is not None)
+    busy = train_progress.machine_busy_note(run_live=live is not None)
     if busy and live is None:
         st.caption(busy)
     if live is not None:
         st.info(f"Run {live.run_id} is running: one training run at a time. Watch or cancel it below.",
                 icon=":material/hourglass_top:")
+    choice = TrainConfig(method=method, profile=profile, init=init)
     if st.button("Start training", type="primary", disabled=plan is None or live is not None, key="train_start"):
         try:
-            run_id = training.start_training(registry, project, training.TrainChoice(method, profile, init=init))
+            run_id = training.start_training(registry, project, choice)
         except PgsslError as exc:
             st.error(str(exc))
             return
         st.query_params[RUN_PARAM] = run_id
         st.rerun()
     if plan is not None:
-        train_start.distributed_command(project, TrainConfig(method=method, profile=profile, init=init))
+        train_start.distributed_command(project, choice)
 
 
-def _shown_run(project: Project, registry: training.JobRegistry) -> dict | None:
+def _shown_run(project: Project, registry: JobRegistry) -> dict | None:
     """The live job of this project, else the run in the URL, else the newest run."""
     runs = training.train_runs(project)
     live = registry.active()
@@ -113,21 +128,21 @@ def _progress_line(status: dict, plan: list, run: dict) -> None:
     """Progress bar with what the run does now (pseudo-labelling and validation included) and the
     remaining time as a range from this run's own step times."""
     progress = status.get("progress") or {}
-    fraction = training.overall_fraction(plan, progress)
-    text = training.activity_line(progress)
+    fraction = overall_fraction(plan, progress)
+    text = train_progress.activity_line(progress)
     if status.get("state") in training.LIVE_STATES:
-        events = training.read_metrics(Path(run["path"]) / "metrics.jsonl")
-        eta = training.eta_range(plan, events, progress, training.run_batch_size(run))
+        events = read_metrics(Path(run["path"]) / "metrics.jsonl")
+        eta = eta_range(plan, events, progress, train_progress.run_batch_size(run))
         text += f" · about {eta.text()} left" if eta else " · time left: measuring the first steps…"
     if status.get("state") == "done":
         fraction, text = 1.0, "finished"
     st.progress(fraction, text=text)
-    busy = training.machine_busy_note(status.get("state") in training.LIVE_STATES)
+    busy = train_progress.machine_busy_note(status.get("state") in training.LIVE_STATES)
     if busy:
         st.caption(busy)
 
 
-def _controls(project: Project, registry: training.JobRegistry, run: dict, state: str | None) -> None:
+def _controls(project: Project, registry: JobRegistry, run: dict, state: str | None) -> None:
     if state in training.LIVE_STATES:
         owned = registry.get(run["id"]) is not None
         if st.button("Cancel run", key="train_cancel", disabled=not owned,
@@ -146,21 +161,22 @@ def _controls(project: Project, registry: training.JobRegistry, run: dict, state
 
 def _finished_model(project: Project, run: dict) -> None:
     """Say that the finished run's model is in use, or offer it in one click (never replacing a chosen model)."""
-    if training.model_file(run) is None:
+    model = training.model_file(run)
+    if model is None:
         return
-    if training.is_active_model(project, run):
+    if is_active_model(project, model):
         st.success("Finished: this run's model is the active model. The Label page's pre-fill and the Map page's "
                    "“Predict all tiles” use it.", icon=":material/check_circle:")
         return
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     c1.info("Finished. Another model is active and stays so until you choose this one.")
     if c2.button("Use this run's model", key="train_use_finished", type="primary"):
-        st.toast(f"Active model: {training.set_active_model(project, run)}")
+        st.toast(f"Active model: {set_active_model(project, model)}")
         st.rerun(scope="app")
 
 
 def _charts(run: dict) -> None:
-    losses, vals = training.metrics_tables(run["path"])
+    losses, vals = train_charts.metrics_tables(run["path"])
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Training loss per task**")
@@ -185,11 +201,11 @@ def _live_panel_body(entry: ProjectEntry) -> None:
         if run is None:
             st.caption("No training run yet.")
             return
-        status = training.run_status(registry, run) or {}
+        status = registry.status(run) or {}
         state = status.get("state")
         st.markdown(f"**Run {run['id']}** · {run['config'].get('method')} · {run['config'].get('profile')} profile")
         st.badge(state or "not started", color=STATE_COLORS.get(state, "gray"))
-        _progress_line(status, training.run_plan(run["path"]), run)
+        _progress_line(status, run_plan(run["path"]), run)
         if status.get("error"):
             (st.warning if state in training.RESUMABLE_STATES else st.error)(status["error"])
         _controls(project, registry, run, state)
@@ -212,7 +228,7 @@ def live_panel(entry: ProjectEntry, poll: bool) -> None:
     st.fragment(run_every=POLL_S if poll else None)(_live_panel_body)(entry)
 
 
-def history_panel(project: Project, registry: training.JobRegistry) -> None:
+def history_panel(project: Project, registry: JobRegistry) -> None:
     """Every training run with its figures, and the choice of the project's active model."""
     table = training.history_table(registry, project)
     if table.empty:
@@ -231,7 +247,7 @@ def history_panel(project: Project, registry: training.JobRegistry) -> None:
                                "with the best validation IoU (a late stage can be worse than an earlier one)")
     if c2.button("Use as active model", key="train_set_active"):
         run = next(r for r in finished if r["id"] == chosen)
-        st.toast(f"Active model: {training.set_active_model(project, run)}")
+        st.toast(f"Active model: {set_active_model(project, training.model_file(run))}")
         st.rerun()
-    current = training.active_model_setting(project)
+    current = active_model_setting(project)
     st.caption(f"Active model: {current}" if current else "No active model yet.")

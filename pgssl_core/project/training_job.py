@@ -30,6 +30,7 @@ class TrainingJob(BackgroundJob):
 
     def __init__(self, data: TrainingData, config: TrainConfig, run_dir: str | Path, resume: bool = False,
                  lock_path: str | Path | None = None) -> None:
+        """Train ``config`` on ``data`` into ``run_dir`` (``resume``: from its checkpoint) under ``lock_path``."""
         super().__init__(run_dir)
         self.data, self.config, self.resume = data, config, resume
         self.lock_path = lock_path  # None: the machine's lock file (``machine_lock.train_lock_path``)
@@ -40,14 +41,17 @@ class TrainingJob(BackgroundJob):
         self._lock_fd = acquire_machine_lock(self.lock_path)
 
     def after_end(self, final: dict[str, Any]) -> None:
+        """Release the machine lock."""
         if self._lock_fd is not None:
             release_machine_lock(self._lock_fd)
             self._lock_fd = None
 
     def initial_fields(self) -> dict[str, Any]:
+        """Method and profile, in the status from the start."""
         return {"method": self.config.method, "profile": self.config.profile}
 
     def work(self) -> dict[str, Any]:
+        """Run the training; the final status gets the run's model and its validation figures."""
         result = run_training(self.data, self.config, self.run_dir, progress=self._on_progress,
                               cancel=self._cancel.is_set, resume=self.resume)
         # The run's model is the one that was best on val (as in the label-efficiency study); the last

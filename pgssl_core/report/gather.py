@@ -36,6 +36,7 @@ from pgssl_core.assess.model_error import (
 from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_assessment
 from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
 from pgssl_core.train.data import TrainingData
@@ -116,11 +117,8 @@ def find_run(project: Project, maps: ProjectMaps) -> RunInfo | None:
     """The run whose model made ``maps``; for reference maps the active model's run (or None)."""
     if maps.manifest.get("source") == "model":
         return run_info(maps.manifest.get("model"))
-    active = project.get_setting("active_model")
-    if active:
-        path = Path(active)
-        return run_info(path if path.is_absolute() else project.root / path)
-    return None
+    active = active_model_path(project)
+    return run_info(active) if active is not None else None
 
 
 def _catalog_run(project: Project, run_dir: Path) -> dict[str, Any] | None:

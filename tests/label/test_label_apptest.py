@@ -13,6 +13,7 @@ from app.canvas import STAND_IN_KEY
 from pgssl_core.catalog import Project
 from pgssl_core.labeling import DEFAULT_PALETTE
 from pgssl_core.models import ModelConfig, create_model, save_model
+from pgssl_core.project.active_model import set_active_model
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 STROKE_ALPHA = round(255 * DEFAULT_PALETTE.opacity)
@@ -158,7 +159,7 @@ def test_model_prefill_and_label_these_next(projects_env: Path, monkeypatch: pyt
     model_path = projects_env / "beijing-demo" / "runs" / "tiny.pt"
     save_model(model_path, create_model(config), config)
     with demo(projects_env) as project:
-        project.set_setting("active_model", "runs/tiny.pt")  # relative to the project folder
+        set_active_model(project, project.root / "runs" / "tiny.pt")  # stored relative to the project
 
     fake = FakeCanvas()
     at = open_label_page(fake)

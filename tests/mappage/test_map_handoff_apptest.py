@@ -8,6 +8,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
+from pgssl_core.project.active_model import set_active_model
 from tests.project.conftest import BUILDINGS, boxes_mask, make_tile
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
@@ -31,7 +32,7 @@ def _map_page(slug: str) -> AppTest:
 def test_finished_prediction_is_shown_with_its_building_count(projects_env: Path, tiny_model_file: Path) -> None:
     _project(projects_env, "atlanta", reference=True)
     with Project.open(projects_env / "atlanta") as project:
-        project.set_setting("active_model", str(tiny_model_file))
+        set_active_model(project, tiny_model_file)
     at = _map_page("atlanta")
     assert at.radio(key="map_source").value == "Reference masks (ground truth)"
     at.button(key="predict_all").click().run()

@@ -77,10 +77,11 @@ def test_project_picker_limit_keeps_the_current_project() -> None:
 
 def test_run_history_lists_the_newest_runs_only(tmp_path: Path) -> None:
     from app import training
+    from app.jobs import JobRegistry
     from pgssl_core.catalog import Project
 
     with Project.create(tmp_path / "p", "runs") as project:
         ids = [project.create_run(training.RUN_KIND, {"method": "pgssl", "profile": "test"})[0]
                for _ in range(MAX_RUNS_LISTED + 5)]
-        table = training.history_table(training.JobRegistry(tmp_path / "train.lock"), project)
+        table = training.history_table(JobRegistry(), project)
     assert len(table) == MAX_RUNS_LISTED and list(table["run"]) == ids[::-1][:MAX_RUNS_LISTED]

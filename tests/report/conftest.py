@@ -27,6 +27,7 @@ def build_reference_project(root: Path) -> Path:
 
 def build_report_project(root: Path, with_baseline: bool = True) -> Path:
     """Create the project under ``root`` and return its folder (see the module doc)."""
+    from pgssl_core.project.active_model import set_active_model
     from pgssl_core.project.data_plan import load_plan, plan_project_data
     from pgssl_core.project.predict import predict_project
     from pgssl_core.train import TrainConfig, run_model_path, run_training
@@ -50,7 +51,7 @@ def build_report_project(root: Path, with_baseline: bool = True) -> Path:
         predict_id, predict_dir = project.create_run("predict", {"model": str(model)})
         predict_project(project, model, predict_dir, threshold=0.5)
         project.update_run(predict_id, "done")
-        project.set_setting("active_model", str(model))
+        set_active_model(project, Path(model))
     return root
 
 

@@ -34,13 +34,10 @@ def projects_env(demo_projects_template: Path, tmp_path: Path, monkeypatch: pyte
 def scratch_init(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs started from the page start from random weights, so these page tests train the tiny test
     profile's own network in seconds (starting from the base model is tested in tests/train/test_init.py)."""
-    from dataclasses import fields, replace
+    from dataclasses import replace
 
     from app import training
-    from pgssl_core.train import TrainConfig
 
-    if "init" not in {f.name for f in fields(TrainConfig)}:
-        return
-    original = training.TrainChoice.train_config
-    monkeypatch.setattr(training.TrainChoice, "train_config",
-                        lambda self: replace(original(self), init="scratch"))
+    original = training.start_training
+    monkeypatch.setattr(training, "start_training",
+                        lambda registry, project, config: original(registry, project, replace(config, init="scratch")))

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
 from pgssl_core.catalog.gsd_settings import project_gsd
+from pgssl_core.project.active_model import active_model_setting
 from pgssl_core.project.training_job import read_status
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
@@ -73,18 +74,19 @@ def test_start_a_test_run_from_the_page(projects_env: Path) -> None:
     assert len(tiles) >= 2 and tiles["Tile"].str.endswith(".tif").all()
     at.button(key="train_set_active").click().run()
     with Project.open(projects_env / "beijing-demo") as project:
-        assert project.get_setting("active_model") == f"runs/{run_id}/best.pt"
+        assert active_model_setting(project) == f"runs/{run_id}/best.pt"
 
 
 def test_second_tab_sees_the_running_job_and_cancels_it(projects_env: Path) -> None:
     """A run started elsewhere (another tab: same server process, same registry) is shown live; the
     start button is disabled; Cancel stops it. The GPU-sized profile keeps it running long enough."""
     from app import training
+    from pgssl_core.train import TrainConfig
 
     _label_two_tiles(projects_env)
     registry = training.job_registry()  # the per-process registry the page uses
     with Project.open(projects_env / "beijing-demo") as project:
-        run_id = training.start_training(registry, project, training.TrainChoice(profile="standard", device="cpu"))
+        run_id = training.start_training(registry, project, TrainConfig(profile="standard", device="cpu"))
     try:
         at = _open_train_page()
         assert at.button(key="train_start").disabled

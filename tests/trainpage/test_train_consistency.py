@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from app import training
+from app.jobs import JobRegistry
 from pgssl_core.project.training_job import JobBusyError
+from pgssl_core.train import TrainConfig
 
 
 def test_simultaneous_starts_leave_one_run(make_project, train_lock: Path, scratch_init: None,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     project = make_project(n=5, labelled=3)
-    registry = training.JobRegistry(train_lock)
+    registry = JobRegistry()
     slow_plan = training.data_plan
 
     def data_plan(*args, **kwargs):  # widen the window between the idle check and the job's start
@@ -28,7 +30,7 @@ def test_simultaneous_starts_leave_one_run(make_project, train_lock: Path, scrat
 
     def start() -> None:
         try:
-            outcomes.append(training.start_training(registry, project, training.TrainChoice(profile="test")))
+            outcomes.append(training.start_training(registry, project, TrainConfig(profile="test")))
         except JobBusyError as exc:
             outcomes.append(exc)
 

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
+from pgssl_core.project.active_model import active_model_setting, set_active_model
 from pgssl_core.project.training_job import read_status
 
 pytestmark = pytest.mark.slow  # each waits for a real (tiny) training run: about 40 s on 2 shared cores
@@ -48,7 +49,7 @@ def test_first_finished_run_becomes_the_active_model(projects_env: Path, scratch
     _label_two_tiles(projects_env)
     at, run_id = _run_test_profile(projects_env)
     with Project.open(projects_env / PROJECT) as project:
-        assert project.get_setting("active_model") == f"runs/{run_id}/best.pt"
+        assert active_model_setting(project) == f"runs/{run_id}/best.pt"
     assert any("this run's model is the active model" in s.value for s in at.success)
     assert any(c.value == f"Active model: runs/{run_id}/best.pt" for c in at.caption)
 
@@ -59,12 +60,12 @@ def test_a_chosen_model_is_not_replaced(projects_env: Path, scratch_init: None) 
     chosen.parent.mkdir(parents=True, exist_ok=True)
     chosen.write_bytes(b"a model the user chose")
     with Project.open(projects_env / PROJECT) as project:
-        project.set_setting("active_model", "models/mine.pt")
+        set_active_model(project, chosen)
     at, run_id = _run_test_profile(projects_env)
     with Project.open(projects_env / PROJECT) as project:
-        assert project.get_setting("active_model") == "models/mine.pt"
+        assert active_model_setting(project) == "models/mine.pt"
     assert any("Another model is active" in i.value for i in at.info)
     at.button(key="train_use_finished").click().run()
     assert not at.exception, at.exception
     with Project.open(projects_env / PROJECT) as project:
-        assert project.get_setting("active_model") == f"runs/{run_id}/best.pt"
+        assert active_model_setting(project) == f"runs/{run_id}/best.pt"

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from app import training
+from app import train_charts, training
+from app.jobs import JobRegistry
 from pgssl_core.errors import PgsslError
+from pgssl_core.project.active_model import active_model_setting, set_active_model
 from pgssl_core.project.training_job import JobBusyError
+from pgssl_core.project.training_speed import stored_speed
+from pgssl_core.train import TrainConfig, eta
 
-TEST_CHOICE = training.TrainChoice(method="pgssl", profile="test", device="cpu")
+TEST_CHOICE = TrainConfig(method="pgssl", profile="test", device="cpu")
 
 
 def _wait_for_catalog(project, run_id: str, timeout: float = 60) -> dict:
@@ -27,8 +31,8 @@ def _wait_for_catalog(project, run_id: str, timeout: float = 60) -> dict:
 
 
 @pytest.fixture()
-def registry(train_lock: Path) -> training.JobRegistry:
-    return training.JobRegistry(train_lock)
+def registry(train_lock: Path) -> JobRegistry:
+    return JobRegistry()
 
 
 def test_run_to_done_then_history_and_active_model(make_project, registry) -> None:
@@ -47,26 +51,26 @@ def test_run_to_done_then_history_and_active_model(make_project, registry) -> No
     plan = training.data_plan(project, TEST_CHOICE.profile, TEST_CHOICE.seed)
     assert data["train_ids"] == list(plan.train) and data["val_ids"] == list(plan.val)
 
-    losses, vals = training.metrics_tables(run["path"])
+    losses, vals = train_charts.metrics_tables(run["path"])
     assert {"seg", "byol", "inpaint"} <= set(losses["task"])
     assert losses["step"].is_monotonic_increasing  # global steps across stages
-    plan = training.run_plan(run["path"])
+    plan = eta.run_plan(run["path"])
     assert losses["step"].max() == sum(n for _, _, n in plan)
     assert set(vals["stage"]) == {"teacher", "finetune"} and vals["iou"].between(0, 1).all()
-    assert training.overall_fraction(plan, final["progress"]) == 1.0
-    chart = training.loss_chart_table(losses)
-    assert "byol (pretrain)" in chart.columns and "seg (teacher)" in chart.columns
+    assert eta.overall_fraction(plan, final["progress"]) == 1.0
+    series = set(train_charts.loss_chart(losses).data["series"])
+    assert "byol (pretrain)" in series and "seg (teacher)" in series
 
     table = training.history_table(registry, project)
     # the project had no active model: the finished run's model became it (issue 16, item 3)
     assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done" and table.loc[0, "active"] == "✓"
-    assert training.active_model_setting(project) == f"runs/{run_id}/best.pt"
-    stored = training.set_active_model(project, run)
+    assert active_model_setting(project) == f"runs/{run_id}/best.pt"
+    stored = set_active_model(project, training.model_file(run))
     assert stored == f"runs/{run_id}/best.pt" and (project.root / stored).is_file()
     # the finished run timed its steps: the next estimate uses them
-    speed = training.stored_speed(project, "test", "cpu")
+    speed = stored_speed(project, "test", "cpu")
     assert speed and speed["seg"] > 0 and speed["pretrain"] > 0 and speed["overhead"] >= 1.0
-    estimate = training.estimate_run("pgssl", "test", speed)
+    estimate = eta.estimate_run("pgssl", "test", speed)
     assert estimate.overhead_known
     assert estimate.seconds == pytest.approx(run["metrics"]["wall_s"], rel=0.05)  # same run, same plan
 
@@ -83,8 +87,8 @@ def test_cancel_interrupt_and_resume(make_project, registry) -> None:
     status_path = Path(run["path"]) / "status.json"
     status = json.loads(status_path.read_text())
     status_path.write_text(json.dumps({**status, "state": "running", "pid": 2 ** 22 + 12345}))
-    fresh = training.JobRegistry(registry.lock_path)  # what a restarted server has
-    assert training.run_status(fresh, run)["state"] == "interrupted"
+    fresh = JobRegistry()  # what a restarted server has
+    assert fresh.status(run)["state"] == "interrupted"
     assert not training.cancel_training(fresh, run_id)  # not owned by this registry
 
     training.resume_training(fresh, project, run_id)
@@ -99,18 +103,3 @@ def test_too_few_labels_starts_nothing(make_project, registry) -> None:
     with pytest.raises(PgsslError, match="label at least 2 tiles"):
         training.start_training(registry, project, TEST_CHOICE)
     assert training.train_runs(project) == []
-
-
-def test_estimate_and_formatting() -> None:
-    est = training.estimate_run("pgssl", "test", {"seg": 1.0})
-    # test profile: teacher 4 + 2 rounds x (pretrain 4 at 3x + finetune 4)
-    assert est.steps == 20 and est.seconds == pytest.approx(4 + 2 * (4 * training.PRETRAIN_COST + 4))
-    assert not est.overhead_known
-    assert training.estimate_run("pgssl", "test", {"seg": 1.0, "pretrain": 2.0, "overhead": 2.0}).seconds == \
-        pytest.approx(2 * (4 + 2 * (4 * 2.0 + 4)))
-    # supervised gets the labelled steps of a pgssl run: teacher 4 + 2 rounds x fine-tune 4 = 12 steps
-    assert training.estimate_run("supervised", "test", {"seg": 0.5}).seconds == pytest.approx(6.0)
-    assert training.format_duration(42.4) == "42 s"
-    assert training.format_duration(200) == "3 min 20 s"
-    assert training.format_duration(3900) == "1 h 05 min"
-    assert training.format_duration(None) == "—"

@@ -1,12 +1,13 @@
-"""Visible activity and an honest ETA (issue 16, item 6): pseudo-labelling reports progress, the remaining
-time is a range from the run's own step times, and a busy machine is named."""
+"""Visible activity and an honest ETA (issue 16, item 6): pseudo-labelling reports progress and the remaining
+time is a range from the run's own step times (the Train page's lines: tests/trainpage/test_progress_line.py)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from app import training
 from pgssl_core.models import ModelConfig, create_model
+from pgssl_core.train import eta
 from pgssl_core.train.pseudo_labelling import PseudoLabelConfig, make_pseudo_labels
 
 PLAN = [(1, "teacher", 100), (1, "pretrain", 50), (1, "finetune", 100)]
@@ -31,34 +32,34 @@ def test_pseudo_labelling_reports_progress_per_chunk() -> None:
 def test_eta_is_a_range_from_measured_steps() -> None:
     # 40 teacher steps at 1 s: left are 60 teacher steps, 50 pretraining (not timed: 2-3 s), 100 fine-tuning
     events = _steps("teacher", 40, 1.0, start=1000.0)
-    eta = training.eta_range(PLAN, events, events[-1], batch_size=4)
-    assert eta is not None and eta.low_s < eta.high_s
-    assert eta.low_s == 160 + 50 * 2.0  # seg steps at 1 s, pretraining at the measured 2x
-    assert eta.high_s == 160 + 50 * training.PRETRAIN_COST
-    assert "–" in eta.text()
+    left = eta.eta_range(PLAN, events, events[-1], batch_size=4)
+    assert left is not None and left.low_s < left.high_s
+    assert left.low_s == 160 + 50 * 2.0  # seg steps at 1 s, pretraining at the measured 2x
+    assert left.high_s == 160 + 50 * eta.PRETRAIN_COST
+    assert "–" in left.text()
     # pseudo-labelling counts as the start of the pretraining stage, not as "no progress"
     labelling = {"kind": "stage", "stage": "pseudo_labels", "round": 1, "step": 3, "total": 10, "time": 1050.0}
-    assert training.overall_fraction(PLAN, labelling) == 100 / 250
-    assert training.eta_range(PLAN, events, labelling, batch_size=4).low_s == 100 + 50 * 2.0
-    assert "pseudo-labelling" in training.activity_line(labelling, now=1051.0)
+    assert eta.overall_fraction(PLAN, labelling) == 100 / 250
+    assert eta.eta_range(PLAN, events, labelling, batch_size=4).low_s == 100 + 50 * 2.0
 
 
 def test_eta_scales_with_the_runs_measured_overhead() -> None:
     events = _steps("teacher", 40, 1.0, start=1000.0)
     slow = [dict(e, time=1000.0 + 2 * (e["time"] - 1000.0)) for e in events]  # wall time twice the step time
-    fast, halted = training.eta_range(PLAN, events, events[-1], 4), training.eta_range(PLAN, slow, slow[-1], 4)
+    fast, halted = eta.eta_range(PLAN, events, events[-1], 4), eta.eta_range(PLAN, slow, slow[-1], 4)
     assert halted.low_s > fast.low_s * 1.8
 
 
-def test_activity_line_says_how_long_ago_the_run_reported() -> None:
-    progress = {"kind": "step", "stage": "teacher", "round": 1, "step": 5, "total": 100, "time": 100.0}
-    assert "last report" not in training.activity_line(progress, now=101.0)
-    assert "last report 2 min 00 s ago" in training.activity_line(progress, now=220.0)
-    assert training.activity_line({}).startswith("preparing")
-
-
-def test_busy_machine_is_named() -> None:
-    assert training.machine_busy_note(run_live=False, load_1min=0.3, cores=2) is None
-    assert "busy" in training.machine_busy_note(run_live=False, load_1min=1.5, cores=2)
-    assert training.machine_busy_note(run_live=True, load_1min=2.4, cores=2) is None  # the run itself
-    assert "besides this run" in training.machine_busy_note(run_live=True, load_1min=3.6, cores=2)
+def test_estimate_and_formatting() -> None:
+    est = eta.estimate_run("pgssl", "test", {"seg": 1.0})
+    # test profile: teacher 4 + 2 rounds x (pretrain 4 at 3x + finetune 4)
+    assert est.steps == 20 and est.seconds == pytest.approx(4 + 2 * (4 * eta.PRETRAIN_COST + 4))
+    assert not est.overhead_known
+    assert eta.estimate_run("pgssl", "test", {"seg": 1.0, "pretrain": 2.0, "overhead": 2.0}).seconds == \
+        pytest.approx(2 * (4 + 2 * (4 * 2.0 + 4)))
+    # supervised gets the labelled steps of a pgssl run: teacher 4 + 2 rounds x fine-tune 4 = 12 steps
+    assert eta.estimate_run("supervised", "test", {"seg": 0.5}).seconds == pytest.approx(6.0)
+    assert eta.format_duration(42.4) == "42 s"
+    assert eta.format_duration(200) == "3 min 20 s"
+    assert eta.format_duration(3900) == "1 h 05 min"
+    assert eta.format_duration(None) == "—"
