@@ -19,6 +19,7 @@ def default_projects_ready(root: str) -> list[str]:
 
 
 def available_projects() -> list[ProjectEntry]:
+    """The projects of the projects folder (the default ones created on first use)."""
     root = projects_dir()
     default_projects_ready(str(root))
     return list_projects(root)
@@ -35,6 +36,20 @@ def current_project_entry() -> ProjectEntry | None:
         chosen = next((e for e in entries if "beijing" in e.slug), entries[0])
         session.set_current_project_slug(chosen.slug)
     return chosen
+
+
+NO_PROJECT = "No project yet: create one and upload tiles on the “Project & upload” page."
+
+
+def project_entry_or_stop(title: str) -> ProjectEntry:
+    """The current project's entry (see :func:`current_project_entry`). Without any project, the page shows
+    its ``title`` and where to create one, and stops."""
+    entry = current_project_entry()
+    if entry is None:
+        st.title(title)
+        st.info(NO_PROJECT)
+        st.stop()
+    return entry
 
 
 def open_project(entry: ProjectEntry) -> Project:

@@ -17,7 +17,7 @@ PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 
 st.set_page_config(page_title="PGSSL · buildings & rooftop PV", page_icon=":material/solar_power:", layout="wide")
 
-# (file under pages/, title, icon) in menu order; a page appears once its script exists
+# (file under pages/, title, icon) in menu order
 PAGES = [
     ("home.py", "Project & upload", ":material/folder_open:"),
     ("label.py", "Label", ":material/brush:"),
@@ -25,7 +25,7 @@ PAGES = [
     ("map.py", "Map", ":material/map:"),
 ]
 pages = [st.Page(PAGES_DIR / name, title=title, icon=icon, default=(name == "home.py"))
-         for name, title, icon in PAGES if (PAGES_DIR / name).is_file()]
+         for name, title, icon in PAGES]
 navigation = st.navigation(pages)
 render_sidebar()
 navigation.run()

@@ -4,11 +4,7 @@ import streamlit as st
 
 from app import context, labeling
 
-entry = context.current_project_entry()
-if entry is None:
-    st.title("Label")
-    st.info("No project yet: create one and upload tiles on the “Project & upload” page.")
-    st.stop()
+entry = context.project_entry_or_stop("Label")
 
 with context.open_project(entry) as project:
     st.title(f"Label · {project.name}")

@@ -5,11 +5,7 @@ import streamlit as st
 from app import boundaries, context, mappage, report_panel
 from pgssl_core.errors import PgsslError
 
-entry = context.current_project_entry()
-if entry is None:
-    st.title("Map")
-    st.info("No project yet: create one and upload tiles on the “Project & upload” page.")
-    st.stop()
+entry = context.project_entry_or_stop("Map")
 
 assumptions = mappage.pv_sliders()
 min_area_m2 = mappage.min_area_slider()

@@ -4,11 +4,7 @@ import streamlit as st
 
 from app import context, report_panel, train_panels, training
 
-entry = context.current_project_entry()
-if entry is None:
-    st.title("Train")
-    st.info("No project yet: create one and upload tiles on the “Project & upload” page.")
-    st.stop()
+entry = context.project_entry_or_stop("Train")
 
 registry = training.job_registry()
 with context.open_project(entry) as project:

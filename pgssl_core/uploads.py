@@ -19,8 +19,8 @@ from io import BytesIO
 from pathlib import Path, PurePosixPath
 
 from pgssl_core.catalog import ImportResult, Project, import_file
-from pgssl_core.catalog.importer import IMAGE_SUFFIXES
 from pgssl_core.io import atomic_write, atomic_write_bytes
+from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
 # Limits of one uploaded zip archive (documented in docs/RELIABILITY.md). Entries of every kind count, so
 # that thousands of sidecars or junk names cannot slip past the image count.
@@ -75,7 +75,7 @@ def _staged_path(name: str, folder: Path) -> Path:
     """Where the sanitised form of ``name`` goes under ``folder``."""
     parts = _safe_parts(name)
     suffix = PurePosixPath(parts[-1]).suffix.lower()
-    if suffix not in IMAGE_SUFFIXES | WORLD_FILE_SUFFIXES:
+    if suffix not in IMAGE_SUFFIXES and suffix not in WORLD_FILE_SUFFIXES:
         parts[-1] = f"{parts[-1]}.bin"  # never let an unexpected suffix pick a reader
     return folder.joinpath(*parts)
 

@@ -8,14 +8,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from pgssl_core.errors import PgsslError
+from pgssl_core.errors import PgsslError, first_line
 
 NAME_CANDIDATES = ("name", "NAME", "Name", "name_pinyin", "name_en", "NAME_EN", "district", "DISTRICT", "name_zh")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_boundary_file(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
@@ -28,7 +23,7 @@ def read_boundary_file(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         return gpd.read_file(target)
     except Exception as exc:  # noqa: BLE001 - every driver error means "cannot use this file"
         raise PgsslError(f"cannot read boundary file {path.name} (GeoJSON, GeoPackage or zipped Shapefile "
-                         f"expected): {_first_line(exc)}") from None
+                         f"expected): {first_line(exc)}") from None
 
 
 def _name_column(gdf: gpd.GeoDataFrame) -> pd.Series:

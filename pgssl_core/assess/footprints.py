@@ -18,7 +18,7 @@ from rasterio.crs import CRS
 from pgssl_core.assess.metric_crs import zone_crs, zone_groups
 from pgssl_core.assess.regularize import regularize_polygon
 from pgssl_core.assess.vector_io import write_vector
-from pgssl_core.errors import PgsslError
+from pgssl_core.errors import PgsslError, first_line
 
 
 def _empty(crs) -> gpd.GeoDataFrame:
@@ -127,7 +127,7 @@ def read_prediction_regions(path: str | os.PathLike[str], threshold: float = 0.5
                 building, valid, kind = _classify(band, kind, threshold)
                 yield building, valid, transform @ Affine.translation(col, row), crs
     except rasterio.errors.RasterioError as exc:
-        raise PgsslError(f"cannot read prediction raster {path.name}: {str(exc).splitlines()[0]}") from None
+        raise PgsslError(f"cannot read prediction raster {path.name}: {first_line(exc)}") from None
 
 
 def write_footprints(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str = "footprints") -> Path:

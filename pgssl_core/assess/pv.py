@@ -26,18 +26,17 @@ PVGIS; ``tmy_path``) replaces the estimate: its hourly GHI, DNI and DHI are used
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
-
 import math
 import os
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pvlib
 
-from pgssl_core.errors import PgsslError
+from pgssl_core.errors import PgsslError, first_line
 
 STC_IRRADIANCE_KW_M2 = 1.0  # standard test conditions: capacity is rated at 1 kW/m2
 
@@ -291,7 +290,7 @@ def load_tmy(path: str) -> TypicalYear:
             lat = float(meta.get("latitude", meta.get("lat")))
             lon = float(meta.get("longitude", meta.get("lon")))
         except Exception as exc:  # noqa: BLE001 - try the next reader, report all if none fits
-            problems.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            problems.append(first_line(exc))
             continue
         if len(weather) < 8000:
             raise PgsslError(f"{p.name}: a typical year has 8,760 hourly rows, this file has {len(weather)}")

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING
 from pgssl_core.catalog.records import ImportResult
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles import iter_raster_tiles, needs_split, read_tile
+from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 from pgssl_core.tiles.validate import validate_input
 
 if TYPE_CHECKING:
     from pgssl_core.catalog.project import Project
 
-# suffixes picked up when a folder is imported (explicitly named files are always tried)
-IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".png", ".jpg", ".jpeg", ".webp"})
 
 Progress = Callable[[int, int, ImportResult], None]
 
@@ -32,7 +31,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Files to import: files as given, folders walked recursively for image suffixes.
+    """Files to import: files as given (always tried), folders walked recursively for ``IMAGE_SUFFIXES``.
 
     Hidden files and folders (name starting with ".") inside folders are skipped; order is
     argument order, then sorted path order within a folder; duplicates are dropped. A path that

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pgssl_core.catalog import ImportResult, Project, expand_paths, import_paths
 from pgssl_core.errors import PgsslError
+from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
 NAME = "import"
 HELP = "add image files or folders (GeoTIFF, PNG, JPEG, WebP) to a project; large rasters are split"
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise PgsslError(f"--tile-size {args.tile_size} is too small: use at least 32 px")
     files = expand_paths(args.paths)
     if not files:
-        raise PgsslError("no image files found in the given folders (looked for .tif, .tiff, .png, .jpg, .jpeg, .webp)")
+        raise PgsslError(f"no image files found in the given folders (looked for {', '.join(IMAGE_SUFFIXES)})")
     with Project.open_or_create(args.project, args.name or args.project.resolve().name) as project:
         results = import_paths(project, files, tile_size=args.tile_size, band_map=args.bands,
                                progress=lambda done, total, r: print(_line(r, str(files[done - 1])), flush=True))

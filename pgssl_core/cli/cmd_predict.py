@@ -10,10 +10,10 @@ import geopandas as gpd
 import pandas as pd
 
 from pgssl_core.errors import PgsslError
+from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
 NAME = "predict"
 HELP = "predict building probability/mask GeoTIFFs over rasters (file or folder) with a model file"
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".webp")
 #: Under torchrun, GeoTIFFs of at least this many source pixels are split into row bands across the ranks:
 #: about a 10,000 x 10,000 px orthophoto, minutes of work for one process even on a GPU.
 BAND_MIN_PX: int = 100_000_000

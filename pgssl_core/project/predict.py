@@ -58,17 +58,21 @@ class ProjectMaps:
 
     @property
     def footprints(self) -> Path:
+        """The footprints GeoPackage (layer ``footprints``)."""
         return self.out_dir / FOOTPRINTS_FILE
 
     @property
     def extents(self) -> Path:
+        """The imaged-extents GeoPackage (layer ``extents``)."""
         return self.out_dir / EXTENTS_FILE
 
     @property
     def masks_zip(self) -> Path:
+        """Every mask GeoTIFF in one zip, for download."""
         return self.out_dir / MASKS_ZIP
 
     def mask(self, tile_id: str) -> Path:
+        """The mask GeoTIFF of ``tile_id``."""
         return self.out_dir / MASKS_DIR / f"{tile_id}.tif"
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
-from pgssl_core.errors import TileError
+from pgssl_core.errors import TileError, first_line
 from pgssl_core.tiles.formats import PILLOW_FORMATS, sniff_format
 from pgssl_core.tiles.raster import GDAL_READ_ERRORS
 
@@ -90,7 +90,7 @@ def _read_geotiff_band(path: Path) -> tuple[np.ndarray, str | None]:
                 compression = ds.compression.name.lower() if ds.compression is not None else None
                 return ds.read(1), compression
     except GDAL_READ_ERRORS as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise TileError(f"{path.name}: label mask is unreadable ({detail.replace(str(path), path.name)})") from None
 
 
@@ -105,7 +105,7 @@ def _read_plain_band(path: Path, fmt: str) -> tuple[np.ndarray, bool]:
             else:
                 arr = np.asarray(im)  # L, P (indices), I;16, I, F, 1
     except (OSError, SyntaxError, ValueError) as exc:
-        raise TileError(f"{path.name}: label mask is unreadable ({str(exc).splitlines()[0]})") from None
+        raise TileError(f"{path.name}: label mask is unreadable ({first_line(exc)})") from None
     return arr, lossy
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from rasterio.crs import CRS
 
-from pgssl_core.errors import TileError
+from pgssl_core.errors import TileError, first_line
 from pgssl_core.tiles.formats import DRIVER_NAMES, MAX_TILE_PIXELS, PILLOW_FORMATS, check_dimensions, check_min_size
 from pgssl_core.tiles.georef import Georef, georeference_image
 from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
@@ -48,7 +48,7 @@ def _decoding(path: Path, driver: str) -> Iterator[None]:
                         "MAX_TILE_PIXELS); "
                         "refused as a possible decompression bomb") from None
     except _DECODE_ERRORS as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         detail = detail.replace(str(path), name)  # never echo server-side folders to the user
         raise TileError(f"{name}: {driver} file is truncated or corrupt ({detail})") from None
 

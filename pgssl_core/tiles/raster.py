@@ -22,7 +22,7 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from pgssl_core.errors import TileError
+from pgssl_core.errors import TileError, first_line
 from pgssl_core.tiles.blocks import BlockPresence, block_presence
 from pgssl_core.tiles.formats import DRIVER_NAMES, check_dimensions, sniff_format
 from pgssl_core.tiles.georef import shift_transform
@@ -49,8 +49,7 @@ def _root_message(exc: BaseException) -> str:
     """First line of the innermost cause: GDAL's own reason ("Read failed" wraps the useful one)."""
     while (inner := exc.__cause__ or exc.__context__) is not None:
         exc = inner
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc)
 
 
 def corrupt_error(path: Path, exc: BaseException) -> TileError:

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from pgssl_core.errors import PgsslError
+from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 from pgssl_core.tiles.gsd import resample_fraction, resample_image, resample_label_mask, tile_gsd_m
 from pgssl_core.tiles.masks import read_label_mask
 
 IGNORE = 255
 Sample = dict[str, Any]
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
 
 @dataclass
