@@ -50,8 +50,23 @@ def _open_canvas(page, url: str):
     canvas = page.locator("canvas.upper-canvas")
     canvas.wait_for(timeout=120_000)
     page.locator("canvas.dc-background-canvas").wait_for(state="attached", timeout=30_000)
+    _wait_idle(page)
     time.sleep(1.0)  # the background image is drawn asynchronously after the canvas appears
     return canvas
+
+
+def _wait_idle(page, quiet_s: float = 2.0, timeout: float = 120) -> None:
+    """Until no script run has been in progress for ``quiet_s``: while one runs, Streamlit fades the canvas
+    (a reload runs the page again when the canvas reports its first state; slow on a loaded machine)."""
+    status = page.locator('[data-testid="stStatusWidget"]')
+    deadline, quiet_since = time.monotonic() + timeout, time.monotonic()
+    while time.monotonic() < deadline:
+        if status.is_visible():
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the app kept running for {timeout:.0f} s")
 
 
 def test_paint_save_undo_reload(app_server, page) -> None:
@@ -133,9 +148,9 @@ def test_brush_ring_trimmed_toolbar_eraser_and_rest_is_background(app_server, pa
     _stroke(page, canvas, 150, (100, 300))  # building: tile row 75, columns 50 .. 150
     _wait_until(lambda: _stroke_is_building(_saved(projects, tile_id)[0]), 60, "the building stroke saved")
     page.get_by_text("Eraser", exact=True).click()
-    time.sleep(2.0)  # the rerun hands the canvas the eraser colour
+    _wait_idle(page)  # the rerun hands the canvas the eraser colour
     _stroke(page, canvas, 150, (180, 220))  # erase tile columns 90 .. 110 of the stroke
-    _wait_until(lambda: (_saved(projects, tile_id)[0][75, 95:105] == 255).all(), 60, "the erased pixels saved")
+    _wait_until(lambda: (_saved(projects, tile_id)[0][75, 95:105] == 255).all(), 120, "the erased pixels saved")
     mask = _saved(projects, tile_id)[0]
     assert (mask[75, 55:80] == 1).all() and (mask[75, 120:145] == 1).all()  # the rest of the stroke stays
     page.get_by_text("Saved automatically", exact=False).first.wait_for(timeout=30_000)
