@@ -16,8 +16,14 @@ import shapely
 import streamlit as st
 
 from pgssl_core.assess.boundaries import NAME_CANDIDATES, load_boundaries, read_boundary_file
-from pgssl_core.assess.project_boundaries import (DEFAULT, FOLDER, SETTING, BoundaryChoice,  # noqa: F401 - re-exported
-                                                 districts_for, project_boundaries)
+from pgssl_core.assess.project_boundaries import (  # noqa: F401 - re-exported
+    DEFAULT,
+    FOLDER,
+    SETTING,
+    BoundaryChoice,
+    districts_for,
+    project_boundaries,
+)
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 

@@ -13,9 +13,9 @@ SVG nodes, and footprint coordinates are rounded to 1e-6 deg (~0.1 m) to keep th
 from __future__ import annotations
 
 import base64
-import importlib.util
 import functools
 import html
+import importlib.util
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass

@@ -56,7 +56,7 @@ def picker_entries(entries: list[ProjectEntry], current_slug: str,
 
 
 def picker_labels(entries: list[ProjectEntry]) -> dict[str, str]:
-    """slug -> the label the project picker shows: the name, plus the folder where two projects share a name.
+    """Slug -> the label the project picker shows: the name, plus the folder where two projects share a name.
 
     Streamlit's selectbox sends the chosen option back by its label, so two equal labels would make one
     of the projects impossible to pick.

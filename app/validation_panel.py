@@ -7,8 +7,6 @@ the run folder, the same counts the Map page's model-error correction uses).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 

@@ -46,11 +46,11 @@ sys.path.insert(0, str(ROOT))
 from pgssl_core.errors import PgsslError  # noqa: E402
 from pgssl_core.io import atomic_write_bytes, atomic_write_with  # noqa: E402
 from pgssl_core.models import load_model  # noqa: E402
+from pgssl_core.models.device import describe_device, prepare_module, resolve_device  # noqa: E402
 from pgssl_core.models.init_model import BASE_MODEL_PATH  # noqa: E402
 from pgssl_core.train import TrainConfig, TrainingData, load_folder, run_training, split_label_fraction  # noqa: E402
-from pgssl_core.models.device import describe_device, prepare_module, resolve_device  # noqa: E402
-from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
 from pgssl_core.train.data import TensorSet  # noqa: E402
+from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oam_buildings"
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
@@ -275,7 +275,7 @@ def _cell_text(stat: tuple[float, float, int] | None) -> str:
 
 
 def paired_differences(rows: list[dict[str, str]], method: str, reference: str) -> dict[float, list[float]]:
-    """fraction -> [test IoU of ``method`` - test IoU of ``reference``] over the seeds both have.
+    """Fraction -> [test IoU of ``method`` - test IoU of ``reference``] over the seeds both have.
 
     Cells with the same fraction and seed share their labelled tiles, so the paired difference removes
     the (large) part of the seed noise that comes from which tiles were labelled.

@@ -30,10 +30,10 @@ from pgssl_core.models.device import describe_device, resolve_device  # noqa: E4
 from pgssl_core.train.data import TensorSet, TrainingData, make_sample  # noqa: E402
 from pgssl_core.train.loop import RunContext, RunState  # noqa: E402
 from pgssl_core.train.pretrain_model import PretrainModel  # noqa: E402
+from pgssl_core.train.pretraining import pretrain  # noqa: E402
 from pgssl_core.train.profiles import get_profile  # noqa: E402
 from pgssl_core.train.progress import MetricsLog, Reporter  # noqa: E402
 from pgssl_core.train.rounds import model_config  # noqa: E402
-from pgssl_core.train.pretraining import pretrain  # noqa: E402
 from pgssl_core.train.segmenter import train_segmenter  # noqa: E402
 
 

@@ -6,9 +6,8 @@ import math
 
 import geopandas as gpd
 import numpy as np
-import shapely
-
 import pandas as pd
+import shapely
 
 from pgssl_core.assess.metric_crs import require_crs, zone_crs, zone_region, zones_touched
 from pgssl_core.errors import PgsslError

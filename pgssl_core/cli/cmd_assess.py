@@ -82,8 +82,16 @@ def _write_buildings(footprints, districts, assumptions, path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from pgssl_core.assess import (PVAssumptions, aggregate_districts, density_grid, footprints_and_extents,
-                                   list_rasters, load_boundaries, write_district_csv, write_vector)
+    from pgssl_core.assess import (
+        PVAssumptions,
+        aggregate_districts,
+        density_grid,
+        footprints_and_extents,
+        list_rasters,
+        load_boundaries,
+        write_district_csv,
+        write_vector,
+    )
 
     if args.out.suffix.lower() != ".csv":
         raise PgsslError(f"--out must be a .csv file, got {args.out.name}")

@@ -114,7 +114,7 @@ def _predict_function(args: argparse.Namespace, device: str):
 def _run_single(args: argparse.Namespace, inputs: list[Path], device: str) -> None:
     from tqdm import tqdm
 
-    from pgssl_core.assess import footprints_and_extents, write_footprints
+    from pgssl_core.assess import footprints_and_extents
 
     predict, *_ = _predict_function(args, device)
     outputs = []

@@ -15,8 +15,14 @@ from pgssl_core.infer.forward import forward_probabilities
 from pgssl_core.infer.geotiff_out import check_output, copy_as_cog, encode, output_profile, tag_output
 from pgssl_core.infer.stitch import Progress, plan_windows, stitch_predictions
 from pgssl_core.infer.tile import network_multiple
-from pgssl_core.infer.working_grid import (BACK_ROWS, ResampledSource, open_back_warp, probability_back_to_source,
-                                           working_file_georef, working_grid)
+from pgssl_core.infer.working_grid import (
+    BACK_ROWS,
+    ResampledSource,
+    open_back_warp,
+    probability_back_to_source,
+    working_file_georef,
+    working_grid,
+)
 from pgssl_core.io import atomic_write_with
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import RasterSource, Tile, open_raster

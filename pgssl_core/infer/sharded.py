@@ -39,8 +39,14 @@ from pgssl_core.infer.geotiff_out import encode, output_profile, tag_output
 from pgssl_core.infer.raster import GDAL_CACHE_MB
 from pgssl_core.infer.stitch import plan_windows, stitch_predictions
 from pgssl_core.infer.tile import network_multiple
-from pgssl_core.infer.working_grid import (BACK_ROWS, ResampledSource, open_back_warp, probability_back_to_source,
-                                           working_file_georef, working_grid)
+from pgssl_core.infer.working_grid import (
+    BACK_ROWS,
+    ResampledSource,
+    open_back_warp,
+    probability_back_to_source,
+    working_file_georef,
+    working_grid,
+)
 from pgssl_core.io import atomic_write_with
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import open_raster, probe_size

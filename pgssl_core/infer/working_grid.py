@@ -23,8 +23,16 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
-from pgssl_core.tiles.gsd import (UnresolvedGsdWarning, check_gsd, ground_gsd_m, image_resampling, needs_resampling,
-                                  pixel_frame, warn_if_too_coarse, warp_band)
+from pgssl_core.tiles.gsd import (
+    UnresolvedGsdWarning,
+    check_gsd,
+    ground_gsd_m,
+    image_resampling,
+    needs_resampling,
+    pixel_frame,
+    warn_if_too_coarse,
+    warp_band,
+)
 
 #: Rows of the source grid written per block when warping back (bounded memory: rows x width px).
 BACK_ROWS: int = 256

@@ -24,8 +24,8 @@ import pandas as pd
 from pgssl_core.assess.buildings_pv import join_building_districts
 from pgssl_core.assess.model_error import (
     AreaCorrection,
-    area_correction,
     TileConfusion,
+    area_correction,
     corrected_district_table,
     exact_correction,
     load_counts,

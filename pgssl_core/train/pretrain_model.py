@@ -124,7 +124,7 @@ class PretrainModel(nn.Module):
 
     @torch.no_grad()
     def update_target(self, momentum: float) -> None:
-        """target = m * target + (1 - m) * online, for parameters and floating BN buffers; integer
+        """Target = m * target + (1 - m) * online, for parameters and floating BN buffers; integer
         buffers (num_batches_tracked) are copied."""
         pairs = ((self.target_encoder, self.encoder), (self.target_projector, self.projector))
         for target, online in pairs:

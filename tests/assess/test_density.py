@@ -6,9 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from pyproj import Geod
-from shapely.geometry import box
-
 from rasterio.transform import from_origin
+from shapely.geometry import box
 
 from pgssl_core.assess.density import density_grid
 from pgssl_core.assess.imaged import imaged_extent

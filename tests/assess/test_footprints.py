@@ -6,10 +6,9 @@ import math
 
 import geopandas as gpd
 import numpy as np
-from pyproj import Geod
 import pytest
 from affine import Affine
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 from shapely import affinity
 from shapely.geometry import Polygon, box
 

@@ -22,7 +22,7 @@ from pgssl_core.demo.projects import (  # noqa: E402
     read_demo_marker,
     split_for_index,
 )
-from pgssl_core.demo.scene import render_site, pick_sites  # noqa: E402
+from pgssl_core.demo.scene import pick_sites, render_site  # noqa: E402
 from pgssl_core.errors import PgsslError  # noqa: E402
 
 

@@ -6,7 +6,6 @@ Screenshots go to ``test-artifacts/`` (kept after the run so a person can look a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

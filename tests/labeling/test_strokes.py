@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from pgssl_core.labeling import DEFAULT_PALETTE, ERASED, fill_unlabelled, merge_labels, resize_nearest, strokes_to_labels
+from pgssl_core.labeling import (
+    DEFAULT_PALETTE,
+    ERASED,
+    fill_unlabelled,
+    merge_labels,
+    resize_nearest,
+    strokes_to_labels,
+)
 
 B, G = DEFAULT_PALETTE.building, DEFAULT_PALETTE.background
 STROKE_ALPHA = round(255 * DEFAULT_PALETTE.opacity)

@@ -8,7 +8,6 @@ The same files on disk go through the CLI ``import``.
 
 from __future__ import annotations
 
-import io
 import json
 import stat
 import struct

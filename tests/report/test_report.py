@@ -10,8 +10,8 @@ import pytest
 
 from pgssl_core.catalog import Project
 from pgssl_core.cli import main
-from pgssl_core.report import export_report
 from pgssl_core.project.validation_iou import validation_iou
+from pgssl_core.report import export_report
 from pgssl_core.report.gather import GROUND_TRUTH, MODEL_ERROR_FILE, run_info, validation_counts
 
 from .conftest import N_LABELLED, N_TILES

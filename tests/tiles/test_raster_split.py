@@ -11,8 +11,8 @@ from PIL import Image
 from rasterio.windows import Window
 
 from pgssl_core.errors import TileError
-from pgssl_core.tiles import raster as raster_module
 from pgssl_core.tiles import iter_raster_tiles, needs_split, open_raster, read_tile, tile_windows
+from pgssl_core.tiles import raster as raster_module
 
 from .conftest import ORIGIN_TRANSFORM, UTM50N
 
