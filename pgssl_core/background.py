@@ -77,6 +77,14 @@ class BackgroundJob:
 
     # --- hooks -------------------------------------------------------------------------------
     def work(self) -> dict[str, Any]:
+        """Do the job's work on the job thread (subclasses implement it).
+
+        Returns:
+            Extra fields merged into the ``done`` status.
+
+        Raises:
+            NotImplementedError: always, in the base class.
+        """
         raise NotImplementedError
 
     def before_start(self) -> None:
@@ -140,10 +148,16 @@ class BackgroundJob:
         self._cancel.set()
 
     def join(self, timeout: float | None = None) -> dict[str, Any]:
+        """Wait for the job thread to end (at most ``timeout`` seconds; None waits forever).
+
+        Returns:
+            The status snapshot after waiting, as :meth:`snapshot` gives it.
+        """
         if self._thread is not None:
             self._thread.join(timeout)
         return self.snapshot()
 
     @property
     def alive(self) -> bool:
+        """True while the job thread is running."""
         return self._thread is not None and self._thread.is_alive()

@@ -44,9 +44,11 @@ class DistInfo:
 
     @property
     def distributed(self) -> bool:
+        """True when the run spans more than one process."""
         return self.world_size > 1
 
     def to_dict(self) -> dict[str, Any]:
+        """World size and backend, for a run's metadata."""
         return {"world_size": self.world_size, "backend": self.backend}
 
 

@@ -61,10 +61,12 @@ class TileConfusion:
 
     @property
     def reference_px(self) -> int:
+        """Building pixels in the tile's mask (TP + FN)."""
         return self.tp + self.fn
 
     @property
     def predicted_px(self) -> int:
+        """Building pixels the model predicted (TP + FP)."""
         return self.tp + self.fp
 
 
@@ -102,6 +104,7 @@ class AreaCorrection:
                 f"{self.recall:.2f}, {self.level:.0%} bootstrap interval")
 
     def to_dict(self) -> dict[str, Any]:
+        """The correction as a JSON-ready dict, tagged with ``format`` (:data:`FORMAT`)."""
         return {"format": FORMAT, **asdict(self)}
 
 

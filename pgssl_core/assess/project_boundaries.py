@@ -29,6 +29,7 @@ class BoundaryChoice:
 
     @property
     def label(self) -> str:
+        """Display name: the uploaded file and its name column, or the shipped Beijing districts."""
         return f"{self.original} (column “{self.name_column}”)" if self.file else "Beijing's 16 districts (shipped)"
 
     @property

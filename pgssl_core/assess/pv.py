@@ -261,6 +261,7 @@ class TypicalYear:
 
     @property
     def annual_ghi_kwh_m2(self) -> float:
+        """Annual global horizontal irradiation in kWh/m2: the sum of hourly GHI (W/m2 x 1 h) / 1000."""
         return float(self.weather["ghi"].sum()) / 1000.0
 
 

@@ -31,26 +31,32 @@ class ProjectLayout:
 
     @property
     def db_path(self) -> Path:
+        """The project's SQLite catalog, ``<root>/project.sqlite``."""
         return self.root / DB_NAME
 
     @property
     def tiles_dir(self) -> Path:
+        """Folder of the imported GeoTIFF tiles."""
         return self.root / "tiles"
 
     @property
     def labels_dir(self) -> Path:
+        """Folder of the label masks, one PNG per tile and version."""
         return self.root / "labels"
 
     @property
     def reference_dir(self) -> Path:
+        """Folder of the imported reference (ground-truth) masks."""
         return self.root / "reference"
 
     @property
     def thumbs_dir(self) -> Path:
+        """Folder of the cached tile thumbnails."""
         return self.root / "thumbs"
 
     @property
     def runs_dir(self) -> Path:
+        """Folder of the training and prediction runs, one sub-folder per run."""
         return self.root / "runs"
 
     def data_dirs(self) -> tuple[Path, ...]:
@@ -58,20 +64,25 @@ class ProjectLayout:
         return (self.tiles_dir, self.labels_dir, self.reference_dir, self.thumbs_dir)
 
     def tile_path(self, tile_id: str) -> Path:
+        """The GeoTIFF of tile ``tile_id`` (``tiles/<id>.tif``)."""
         return self.tiles_dir / f"{tile_id}.tif"
 
     def label_path(self, tile_id: str, version: int) -> Path:
+        """The label mask of ``tile_id`` at ``version`` (``labels/<id>-v<version>.png``)."""
         # one file per version: a new version is written beside the old one and only becomes
         # current when the database commits, so a crash at any point leaves a consistent pair
         return self.labels_dir / f"{tile_id}-v{version}.png"
 
     def reference_path(self, tile_id: str) -> Path:
+        """The reference mask of ``tile_id`` (``reference/<id>.png``)."""
         return self.reference_dir / f"{tile_id}.png"
 
     def thumb_path(self, tile_id: str, size: int) -> Path:
+        """The thumbnail of ``tile_id`` at ``size`` pixels (``thumbs/<id>-<size>.png``)."""
         return self.thumbs_dir / f"{tile_id}-{size}.png"
 
     def run_dir(self, run_id: str) -> Path:
+        """The folder of run ``run_id`` (``runs/<run_id>/``)."""
         return self.runs_dir / run_id
 
 

@@ -67,6 +67,7 @@ class TileRecord:
 
     @property
     def label_state(self) -> LabelState:
+        """The tile's label version, completeness, labelled and building fractions as a :class:`LabelState`."""
         return LabelState(self.label_version, self.label_complete, self.labelled_fraction, self.building_fraction)
 
     @classmethod
@@ -99,6 +100,7 @@ class ImportResult:
 
     @property
     def ok(self) -> bool:
+        """True if the file was stored (status ``added`` or ``split``), False on ``error``."""
         return self.status != "error"
 
     def line(self, shown_as: str | None = None) -> str:

@@ -18,6 +18,7 @@ PV_FLAGS = {"annual_ghi": "annual_ghi_kwh_m2", "tilt": "tilt_deg", "azimuth": "a
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``assess`` options: footprint source, districts, outputs, model error and PV assumptions."""
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--buildings", type=Path, help="footprints file (.gpkg/.geojson/zipped .shp)")
     src.add_argument("--masks", type=Path, help="folder (or file) of prediction GeoTIFFs from `predict`")
@@ -80,6 +81,14 @@ def _write_buildings(footprints, districts, assumptions, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the district table (and optional density grid and per-building file) from footprints or masks.
+
+    Returns:
+        Exit status 0.
+
+    Raises:
+        PgsslError: ``--out`` is not a .csv file, or a boundary, raster or model-error file is unusable.
+    """
     from tqdm import tqdm
 
     from pgssl_core.assess import (

@@ -10,6 +10,7 @@ HELP = "evaluate a model file on tiles with masks and print JSON (iou, f1, preci
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``evaluate`` options: model, image and mask folders, manifest split, GSD and device."""
     parser.add_argument("--model", required=True, help="model file (model.pt / best.pt)")
     parser.add_argument("--images", required=True, help="folder of image tiles")
     parser.add_argument("--masks", required=True, help="folder of binary masks with the same names")
@@ -25,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Evaluate a model on image/mask pairs and print its figures (IoU etc. and ``gsd_m``) as one JSON line.
+
+    Returns:
+        Exit status 0.
+    """
     from pgssl_core.models import load_model
     from pgssl_core.models.device import prepare_module, resolve_device
     from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd

@@ -32,6 +32,7 @@ def _band_map(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``import`` options: paths, project folder and name, tile size and band map."""
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders (recursive)")
     parser.add_argument("--project", required=True, type=Path, metavar="DIR",
                         help="project folder (created if it holds no project)")
@@ -59,6 +60,14 @@ def _line(result: ImportResult, shown_as: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Import image files into a project (created if needed), printing one line per file and a summary.
+
+    Returns:
+        :data:`EXIT_OK` (0) if every file was imported, :data:`EXIT_SOME_REFUSED` (1) if some were refused.
+
+    Raises:
+        PgsslError: ``--tile-size`` below 32 px, no image files found, or none of the files could be imported.
+    """
     if args.tile_size < 32:
         raise PgsslError(f"--tile-size {args.tile_size} is too small: use at least 32 px")
     files = expand_paths(args.paths)

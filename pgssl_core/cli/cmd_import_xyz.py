@@ -18,6 +18,7 @@ HELP = "download tiles of a tile service ({z}/{x}/{y} URL) over a bbox or distri
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``import-xyz`` options: URL template, zoom, area (bbox or district), project, credit, fetch limits."""
     from pgssl_core.xyz.fetch import FetchSettings
     from pgssl_core.xyz.importer import DEFAULT_MAX_TILES
 
@@ -51,6 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Download the XYZ tiles covering a bbox or district and add them to a project.
+
+    The project is created only after every tile was downloaded, so a failed import leaves none behind.
+
+    Returns:
+        Exit status 0.
+
+    Raises:
+        PgsslError: empty ``--attribution``, unknown district, too many tiles without ``--yes``, or a failed download.
+    """
     from tqdm import tqdm
 
     from pgssl_core.assess.project_boundaries import BoundaryChoice, find_district, project_boundaries

@@ -18,6 +18,7 @@ HELP = "Print a JSON summary of an image or raster (size, bands, dtype, CRS, bou
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``inspect`` options: the file, its band map and the tile size used to judge splitting."""
     parser.add_argument("path", type=Path, help="GeoTIFF, PNG, JPEG or WebP file")
     parser.add_argument("--band-map", default=None, metavar="R,G,B",
                         help="1-based source bands for red, green, blue (e.g. 4,3,2), or one band for grey")
@@ -52,6 +53,16 @@ def _summary(source: Tile | RasterSource, nodata_fraction: float, tile_size: int
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate one image file and print its summary (size, bands, GSD, nodata share, splitting) as JSON.
+
+    Large GeoTIFFs are read window by window rather than whole.
+
+    Returns:
+        Exit status 0.
+
+    Raises:
+        PgsslError: the file fails the import checks (format, size, bands) or holds only nodata.
+    """
     band_map = _parse_band_map(args.band_map)
     validate_input(args.path, band_map)  # the checks every entry point runs, before any full read
     fmt, width, height = probe_size(args.path)

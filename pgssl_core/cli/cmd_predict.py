@@ -20,6 +20,7 @@ BAND_MIN_PX: int = 100_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``predict`` options: model, inputs, outputs, windowing, GSD, device, footprints and resume."""
     parser.add_argument("--model", required=True, type=Path, help="model file (pgssl-model/1, from training)")
     parser.add_argument("--input", required=True, type=Path,
                         help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths")
@@ -50,6 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Predict every input raster (sharded over ranks under torchrun) and write GeoTIFFs and optional footprints.
+
+    Returns:
+        0 if every input was predicted, 1 if some inputs were refused by the input checks.
+
+    Raises:
+        PgsslError: negative ``--band-min-mpx`` or a ``--polygons`` path that is not .gpkg/.geojson.
+    """
     import torch
 
     from pgssl_core import distributed

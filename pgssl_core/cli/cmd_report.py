@@ -12,6 +12,7 @@ HELP = "self-contained HTML report of a project: map, districts with ranges, lar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``report`` options: project, output HTML, prediction folder, CSV copy, districts and device."""
     parser.add_argument("--project", required=True, type=Path, help="project folder")
     parser.add_argument("--out", required=True, type=Path, help="report file (.html)")
     parser.add_argument("--maps", type=Path,
@@ -23,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Export a project's HTML report and print a one-line summary (warnings on stderr).
+
+    Returns:
+        Exit status 0.
+    """
     from pgssl_core.report import export_report
 
     start = time.perf_counter()

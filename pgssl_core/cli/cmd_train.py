@@ -19,6 +19,7 @@ HELP = "train a building segmentation model with PGSSL or a baseline (few labels
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` options: data (folders or project), split and subsets, method, schedule and outputs."""
     from pgssl_core.train.plan import METHODS
     from pgssl_core.train.profiles import PROFILES
 
@@ -103,6 +104,11 @@ def _project_data(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train a model under the machine-wide training lock (taken by local rank 0 under torchrun).
+
+    Returns:
+        The exit status of the training run.
+    """
     from pgssl_core import distributed
     from pgssl_core.machine_lock import acquire_machine_lock, release_machine_lock
     from pgssl_core.models.device import resolve_device

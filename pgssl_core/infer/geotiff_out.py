@@ -34,6 +34,11 @@ def encode(prob: np.ndarray, valid: np.ndarray, output: str, threshold: float) -
 
 
 def check_output(output: str, threshold: float) -> None:
+    """Check the output kind and the probability threshold.
+
+    Raises:
+        PgsslError: ``output`` is not one of :data:`OUTPUTS`, or ``threshold`` is not in (0, 1).
+    """
     if output not in OUTPUTS:
         raise PgsslError(f"output must be one of {OUTPUTS}, got {output!r}")
     if not 0.0 < threshold < 1.0:

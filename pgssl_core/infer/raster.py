@@ -53,6 +53,11 @@ class TileSource:
         self.transform, self.crs = tile.transform, tile.crs
 
     def read_window(self, col_off: int, row_off: int, width: int, height: int):
+        """Read a window of the in-memory tile.
+
+        Returns:
+            ``(rgb, valid)``: uint8 (height, width, 3) and bool (height, width) views of the tile.
+        """
         rows, cols = slice(row_off, row_off + height), slice(col_off, col_off + width)
         return self.tile.image[rows, cols], self.tile.valid[rows, cols]
 

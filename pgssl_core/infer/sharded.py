@@ -71,6 +71,7 @@ class PredictSettings:
 
     @property
     def meta(self) -> dict:
+        """The settings that shape the output (window px, overlap px, TTA), tagged into each written GeoTIFF."""
         return {"tile": self.tile, "overlap": self.overlap, "tta": self.tta}
 
 
@@ -90,6 +91,7 @@ class RankReport:
 
     @property
     def px_per_s(self) -> float:
+        """Source pixels predicted per second by this rank (0 if it spent no time)."""
         return self.pixels / self.seconds if self.seconds > 0 else 0.0
 
 

@@ -47,6 +47,7 @@ class WindowLayout:
 
     @property
     def count(self) -> int:
+        """Number of windows (rows x columns)."""
         return len(self.row_starts) * len(self.col_starts)
 
 

@@ -47,6 +47,11 @@ class WindowSource(Protocol):
     crs: CRS | None
 
     def read_window(self, col_off: int, row_off: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window of ``width`` x ``height`` px at (``col_off``, ``row_off``).
+
+        Returns:
+            ``(rgb, valid)``: uint8 (height, width, 3) and bool (height, width).
+        """
         ...
 
 

@@ -50,6 +50,7 @@ class ModelConfig:
         return 2 ** int(self.encoder_depth)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a JSON-ready dict (tuples become lists)."""
         data = asdict(self)
         data["decoder_channels"] = list(self.decoder_channels)
         data["mean"] = list(self.mean)
@@ -58,6 +59,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild a config from :meth:`to_dict` output; unknown keys (from newer files) are ignored."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("decoder_channels", "mean", "std"):
             if key in known:

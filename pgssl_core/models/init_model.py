@@ -35,6 +35,7 @@ class InitModel:
     message: str
 
     def to_dict(self) -> dict[str, str | None]:
+        """Kind, model path and message as a JSON-ready dict, for the run card."""
         return {"kind": self.kind, "path": str(self.path) if self.path else None, "message": self.message}
 
 

@@ -35,9 +35,15 @@ class PredictJob(BackgroundJob):
         self.project_root, self.model_path, self.run_id = Path(project_root), Path(model_path), run_id
 
     def initial_fields(self) -> dict[str, Any]:
+        """Status fields set when the job is queued: the model path and empty progress."""
         return {"model": str(self.model_path), "progress": {"done": 0, "total": None}}
 
     def work(self) -> dict[str, Any]:
+        """Predict every tile of the project with the job's model (its own project handle).
+
+        Returns:
+            The ``tiles`` and ``footprints`` entries of the written prediction manifest.
+        """
         # a handle of its own: the page's handle closes when its script run ends
         with Project.open(self.project_root) as project:
             maps = predict_project(project, self.model_path, self.run_dir, progress=self._on_progress,

@@ -41,6 +41,7 @@ class ValidationIoU:
 
     @property
     def has_interval(self) -> bool:
+        """True when both interval ends are finite numbers."""
         return math.isfinite(self.low) and math.isfinite(self.high)
 
     def line(self) -> str:

@@ -57,10 +57,16 @@ class ValidationSize:
                 f"{self.labelled_px:,} labelled pixels, {self.buildings} building{'s' if self.buildings != 1 else ''}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The counts as a JSON-ready dict."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationSize:
+        """Rebuild the counts from :meth:`to_dict` output.
+
+        Raises:
+            KeyError: a count is missing from ``data``.
+        """
         return cls(**{k: int(data[k]) for k in ("tiles", "labelled_px", "building_px", "buildings",
                                                   "complete_tiles")})
 

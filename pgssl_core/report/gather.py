@@ -76,6 +76,7 @@ class ReportData:
 
     @property
     def districts(self) -> gpd.GeoDataFrame:
+        """The district table of the assessment (one row per district, with geometry)."""
         return self.assessment.table
 
     def district_frame(self) -> pd.DataFrame:
@@ -98,6 +99,15 @@ def default_maps(project: Project) -> ProjectMaps:
 
 
 def run_info(model: str | os.PathLike[str] | None) -> RunInfo | None:
+    """The training run that produced ``model``, read from the model's folder.
+
+    Args:
+        model: Path of a model file inside a run folder, or None.
+
+    Returns:
+        The run's folder, ``config.json``, ``result.json`` (None if absent) and model path (None if the file is
+        gone); None when ``model`` is empty or its folder holds no readable training config.
+    """
     if not model:
         return None
     path = Path(model)

@@ -153,6 +153,7 @@ def _warp(band: np.ndarray, shape: tuple[int, int], resampling: Resampling) -> n
 
 
 def image_resampling(source_gsd_m: float, working_gsd_m: float) -> Resampling:
+    """Image resampling from ``source_gsd_m`` to ``working_gsd_m`` (m/px): average to shrink, bilinear to enlarge."""
     # Averaging when shrinking keeps thin roof edges from aliasing; bilinear when enlarging.
     return Resampling.average if source_gsd_m < working_gsd_m else Resampling.bilinear
 

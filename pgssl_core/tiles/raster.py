@@ -202,6 +202,7 @@ class RasterSource(GeoGrid):
 
     # -- context manager -------------------------------------------------------------------------
     def close(self) -> None:
+        """Close the underlying rasterio dataset."""
         self._ds.close()
 
     def __enter__(self) -> RasterSource:

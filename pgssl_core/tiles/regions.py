@@ -62,16 +62,26 @@ class RasterRegion(RasterSource):
         self.meta = parent.meta
 
     def read_window(self, col_off: int, row_off: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window given in region pixels from the parent raster.
+
+        Returns:
+            ``(rgb, valid)``: uint8 (height, width, 3) and bool (height, width).
+
+        Raises:
+            ValueError: the window reaches outside the region.
+        """
         if col_off < 0 or row_off < 0 or col_off + width > self.width or row_off + height > self.height:
             raise ValueError(f"window cols {col_off}+{width}, rows {row_off}+{height} is outside the "
                              f"{self.width} x {self.height} region")
         return self.parent.read_window(self.col_off + col_off, self.row_off + row_off, width, height)
 
     def window_has_data(self, col_off: int, row_off: int, width: int, height: int) -> bool:
+        """False when the parent raster stores no block under this window (region px): skip it unread."""
         return self.parent.window_has_data(self.col_off + col_off, self.row_off + row_off, width, height)
 
     @property
     def data_share(self) -> float:
+        """The parent raster's share (0..1) inside stored blocks (1.0 unless sparse), used for the region too."""
         return self.parent.data_share
 
     def close(self) -> None:

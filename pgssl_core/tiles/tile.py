@@ -74,10 +74,12 @@ class Tile(GeoGrid):
 
     @property
     def height(self) -> int:
+        """Height in pixels."""
         return int(self.image.shape[0])
 
     @property
     def width(self) -> int:
+        """Width in pixels."""
         return int(self.image.shape[1])
 
     @property

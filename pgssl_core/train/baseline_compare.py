@@ -128,6 +128,7 @@ class Comparison:
         return f"no clear difference: {self.delta:+.2f} IoU over the supervised baseline {where} ({interval})"
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison's fields plus its plain-words ``verdict``, JSON-ready."""
         return {**asdict(self), "verdict": self.verdict}
 
 

@@ -64,6 +64,7 @@ class TensorSet:
 
     @classmethod
     def from_samples(cls, samples: Sequence[Sample]) -> TensorSet:
+        """Convert samples (image (H, W, C) uint8, optional mask (H, W) uint8) to channel-first tensors."""
         images = [torch.from_numpy(s["image"]).permute(2, 0, 1).contiguous() for s in samples]
         masks = [None if s.get("mask") is None else torch.from_numpy(s["mask"]) for s in samples]
         return cls(images, masks)

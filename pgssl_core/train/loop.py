@@ -45,6 +45,7 @@ class RunState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """Best validation IoU and the history of evaluations, as plain data for the checkpoint."""
         return {"best_iou": self.best_iou, "history": list(self.history)}
 
 
@@ -74,6 +75,7 @@ class RunContext:
 
     @property
     def checkpoint_path(self) -> Path:
+        """The resumable checkpoint, ``<out_dir>/checkpoint.pt``."""
         return self.out_dir / "checkpoint.pt"
 
 

@@ -32,6 +32,16 @@ class WeightedSegLoss(nn.Module):
         self.smooth = smooth
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Weighted cross-entropy plus ``dice_weight`` x soft Dice (smoothing ``smooth``), averaged over classes.
+
+        Args:
+            logits: (N, K, H, W) float.
+            target: (N, H, W) int class ids, ``ignore_index`` where the pixel is ignored.
+            weight: (N, H, W) float >= 0 per-pixel weights, or None for 1.
+
+        Returns:
+            Scalar loss; 0 (still on the graph) when no pixel has a positive weight.
+        """
         logits = logits.float()
         valid = target != self.ignore_index
         w = valid.float() if weight is None else weight.float() * valid
@@ -57,6 +67,15 @@ class ByolLoss(nn.Module):
     """
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """BYOL loss 2 - 2 cos(prediction, target), averaged over the batch.
+
+        Args:
+            prediction: (N, D) online prediction.
+            target: (N, D) target projection (detached here).
+
+        Returns:
+            Scalar in 0..4.
+        """
         p = F.normalize(prediction.float(), dim=-1)
         z = F.normalize(target.detach().float(), dim=-1)
         return (2 - 2 * (p * z).sum(dim=-1)).mean()
@@ -67,6 +86,16 @@ class MaskedReconstructionLoss(nn.Module):
     -> mean squared error over masked pixels only (0 with a graph when nothing is masked)."""
 
     def forward(self, reconstruction: torch.Tensor, original: torch.Tensor, hole_mask: torch.Tensor) -> torch.Tensor:
+        """Mean squared error over the masked pixels only.
+
+        Args:
+            reconstruction: (N, C, H, W) float.
+            original: (N, C, H, W) float, the uncorrupted view.
+            hole_mask: (N, 1, H, W) bool, True inside the holes (broadcast over channels).
+
+        Returns:
+            Scalar MSE per masked value; 0 (still on the graph) when nothing is masked.
+        """
         m = hole_mask.float().expand_as(original)
         count = m.sum()
         if count <= 0:

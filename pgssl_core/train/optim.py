@@ -22,6 +22,7 @@ class WarmupDecay:
         self.warmup, self.total, self.kind = int(warmup), int(total), kind
 
     def __call__(self, step: int) -> float:
+        """The LR factor at ``step``: (step + 1) / (warmup + 1) during warm-up, then cosine or (1 - frac)^0.9 to 0."""
         if step < self.warmup:
             return (step + 1) / (self.warmup + 1)
         frac = min((step - self.warmup) / max(self.total - self.warmup, 1), 1.0)

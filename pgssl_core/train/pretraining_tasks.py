@@ -37,6 +37,7 @@ class PretrainBatch:
 
     @property
     def n(self) -> int:
+        """Number of tiles N in each view."""
         return int(self.x1.shape[0])
 
 
@@ -80,9 +81,11 @@ class PseudoLabelSegmentation(PretrainTask):
         self.loss_fn = WeightedSegLoss()
 
     def head(self, model: PretrainModel, feats: list[torch.Tensor], batch: PretrainBatch) -> torch.Tensor:
+        """Segmentation logits (2N, 2, H, W) of both views."""
         return model.segment(feats)
 
     def loss(self, output: torch.Tensor, batch: PretrainBatch, model: PretrainModel) -> torch.Tensor:
+        """Confidence-weighted segmentation loss against both views' pseudo-labels."""
         return self.loss_fn(output, torch.cat([batch.maps1[0], batch.maps2[0]]),
                             torch.cat([batch.maps1[1], batch.maps2[1]]))
 
@@ -99,14 +102,17 @@ class Byol(PretrainTask):
         self.loss_fn = ByolLoss()
 
     def head(self, model: PretrainModel, feats: list[torch.Tensor], batch: PretrainBatch) -> torch.Tensor:
+        """Online predictions (2N, D) of both views."""
         return model.predict(feats)
 
     def loss(self, output: torch.Tensor, batch: PretrainBatch, model: PretrainModel) -> torch.Tensor:
+        """Symmetric BYOL loss: each view's prediction against the target projection of the other view."""
         n = batch.n
         target = model.target_projection(torch.cat([batch.x1, batch.x2]))
         return (self.loss_fn(output[:n], target[n:]) + self.loss_fn(output[n:], target[:n])) / 2
 
     def after_step(self, model: PretrainModel, step: int, steps: int, profile: Profile) -> None:
+        """Move the EMA target towards the online network (momentum from ``profile.byol_momentum`` to 1)."""
         model.update_target(byol_momentum(step, steps, profile.byol_momentum))
 
 
@@ -121,15 +127,19 @@ class Inpainting(PretrainTask):
         self.loss_fn = MaskedReconstructionLoss()
 
     def draw(self, n: int, h: int, w: int, profile: Profile, gen: torch.Generator) -> torch.Tensor:
+        """Hole masks bool (n, 1, h, w): ``profile.inpaint_block`` px cells, ``profile.inpaint_ratio`` of the area."""
         return random_block_mask(n, h, w, profile.inpaint_block, profile.inpaint_ratio, gen)
 
     def corrupt(self, x1: torch.Tensor, batch: PretrainBatch) -> torch.Tensor:
+        """View 1 with the holes set to 0 (the mean colour in normalised units)."""
         return x1.masked_fill(batch.drawn[self.name], 0.0)  # 0 in normalised units = the mean colour
 
     def head(self, model: PretrainModel, feats: list[torch.Tensor], batch: PretrainBatch) -> torch.Tensor:
+        """Reconstruction (N, C, H, W) of view 1 from its features."""
         return model.inpaint([f[:batch.n] for f in feats])
 
     def loss(self, output: torch.Tensor, batch: PretrainBatch, model: PretrainModel) -> torch.Tensor:
+        """MSE of the reconstruction against the clean view 1, on the holes only."""
         return self.loss_fn(output, batch.x1, batch.drawn[self.name])
 
 
@@ -155,5 +165,10 @@ class OnlineHeads(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor, tasks: list[PretrainTask], batch: PretrainBatch) -> dict[str, torch.Tensor]:
+        """Run the online encoder on ``x`` and each task's head on its features.
+
+        Returns:
+            Each task's output by task name.
+        """
         feats = self.model.features(x)
         return {task.name: task.head(self.model, feats, batch) for task in tasks}

@@ -108,6 +108,7 @@ class Profile:
             raise bad(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The profile as a JSON-ready dict (tuples become lists)."""
         data = asdict(self)
         data["decoder_channels"] = list(self.decoder_channels)
         data["scale"] = list(self.scale)
@@ -115,6 +116,7 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """Rebuild a profile from :meth:`to_dict` output; unknown keys (from newer files) are ignored."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("decoder_channels", "scale"):
             if key in known:

@@ -38,6 +38,7 @@ class MetricsLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: dict[str, Any]) -> None:
+        """Append ``event`` as one JSON line (non-finite floats become null) in a single ``write``."""
         line = (json.dumps(_clean(event), sort_keys=True) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -79,12 +80,18 @@ class Reporter:
         self._rate_time += seconds
 
     def eta(self, step_in_stage: int) -> float | None:
+        """Seconds left in the whole run at ``step_in_stage`` of the current stage, from the measured step rate.
+
+        Returns:
+            The estimate, or None before any step was timed.
+        """
         if not self._rate_steps:
             return None
         left = max(self.plan_total - self.done_before - step_in_stage, 0)
         return left * self._rate_time / self._rate_steps
 
     def emit(self, event: dict[str, Any], log: bool = True) -> None:
+        """Stamp ``event`` with the time, append it to the log (if ``log``) and pass it to the callback."""
         event = {"time": time.time(), **event}
         if log and self.log is not None:
             self.log.write(event)

@@ -68,12 +68,14 @@ class TrainConfig:
     profile_overrides: dict[str, Any] = field(default_factory=dict)
 
     def resolved_profile(self) -> Profile:
+        """The named profile with the overrides (and ``rounds``, if set) applied."""
         overrides = dict(self.profile_overrides)
         if self.rounds is not None:
             overrides["rounds"] = self.rounds
         return get_profile(self.profile, **overrides)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict, for the run's ``config.json``."""
         return asdict(self)
 
 

@@ -54,6 +54,10 @@ class WeightAverage:
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
+        """Blend ``model``'s state into the average with decay ``min(decay, (1 + step) / (10 + step))``.
+
+        Floating-point tensors are averaged; integer buffers (e.g. BatchNorm's batch count) are copied.
+        """
         d = min(self.decay, (1 + step) / (10 + step))
         live = model.state_dict()
         for name, avg in self.model.state_dict().items():

@@ -144,6 +144,7 @@ class TileFetcher:
         self.downloaded = self.from_cache = 0
 
     def close(self) -> None:
+        """Close the HTTP session."""
         self.session.close()
 
     def __enter__(self) -> TileFetcher:

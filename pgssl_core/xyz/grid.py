@@ -29,6 +29,11 @@ class TilePlan:
 
 
 def check_zoom(zoom: int) -> int:
+    """Return ``zoom`` if it is a valid XYZ zoom level.
+
+    Raises:
+        PgsslError: ``zoom`` is outside 0..:data:`MAX_XYZ_ZOOM` (30).
+    """
     if not 0 <= zoom <= MAX_XYZ_ZOOM:
         raise PgsslError(f"zoom must be between 0 and {MAX_XYZ_ZOOM}, got {zoom}")
     return zoom

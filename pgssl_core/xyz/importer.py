@@ -48,6 +48,7 @@ class XyzImportResult:
     from_cache: int = 0
 
     def line(self) -> str:
+        """One-line summary: tiles added, already present, downloaded and taken from the cache."""
         return (f"{self.area}: {len(self.added)} tiles added, {self.skipped} already in the project "
                 f"({self.downloaded} downloaded, {self.from_cache} from the cache)")
 
