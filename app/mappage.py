@@ -310,7 +310,8 @@ def map_panel(project: Project, view: MapView) -> None:
     every = int(view.maps.manifest.get("footprints", 0))
     counted = f"{len(view.footprints):,} footprints" + (f" ({every - len(view.footprints):,} smaller ones left out)"
                                                        if len(view.footprints) < every else "")
-    st.caption(f"Buildings: {data.source_label} · {counted} on {view.maps.manifest.get('tiles', 0)} tiles. {shown} Zoom in past level {OUTLINE_ZOOM} and the "
+    st.caption(f"Buildings: {data.source_label} · {counted} on {view.maps.manifest.get('tiles', 0)} tiles. {shown} "
+               f"Zoom in past level {OUTLINE_ZOOM} and the "
                "districts turn to outlines so the imagery shows; “Zoom to my tiles” (top left) frames your tiles.")
     st.iframe(_map_html(_fingerprint(data, metric, basemap, view.maps), data, metric, basemap), height=MAP_HEIGHT)
 
@@ -326,8 +327,8 @@ def _fingerprint(data: MapData, metric: str, basemap: bool, maps: ProjectMaps) -
                                   data.source_label, data.tiles_total, [o.tile_id for o in data.overlays],
                                   None if data.extents is None else len(data.extents))).encode())
     for frame in (data.districts, data.footprints, data.grid):
-        digest.update(pd.util.hash_pandas_object(pd.DataFrame(frame.drop(columns="geometry", errors="ignore")), index=True)
-                      .to_numpy().tobytes())
+        attributes = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+        digest.update(pd.util.hash_pandas_object(attributes, index=True).to_numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -345,7 +346,8 @@ def map_districts(table):
 
 TABLE_COLUMNS = {"district": "District", "status": "Imagery", "imaged_km2": "Imaged km²",
                  "building_count": "Buildings", "footprint_m2": "Footprint m²", "coverage": "Coverage",
-                 "capacity_mwp": "PV MWp", "generation_gwh": "GWh/yr", "co2_t": "CO₂ avoided t/yr", "pv_basis": "PV assumptions"}
+                 "capacity_mwp": "PV MWp", "generation_gwh": "GWh/yr", "co2_t": "CO₂ avoided t/yr",
+                 "pv_basis": "PV assumptions"}
 
 
 def district_table(view: MapView) -> None:

@@ -4,10 +4,11 @@ Pure folium (no Streamlit), so the benchmark and tests build the same map the pa
 Offline by default: no basemap (``tiles=None``) and no CDN. folium and streamlit-folium load
 Leaflet and plugins from CDNs, which an offline browser cannot reach (the map then stays blank),
 so :func:`make_offline` swaps them for data URLs of local copies (Leaflet 1.9.4 from the PyPI
-package ``django-js-lib-leaflet``, installed by requirements-app.txt; the heatmap plugin bundled with folium) and legends are plain HTML controls
-rather than branca's d3-drawn ones (streamlit-folium adds d3 from a CDN for those). The
-OpenStreetMap basemap is optional and needs a connection. ``prefer_canvas`` draws the vectors on one canvas instead of thousands of
-SVG nodes, and footprint coordinates are rounded to 1e-6 deg (~0.1 m) to keep the HTML small.
+package ``django-js-lib-leaflet``, installed by requirements-app.txt; the heatmap plugin bundled with folium)
+and legends are plain HTML controls rather than branca's d3-drawn ones (streamlit-folium adds d3 from a CDN
+for those). The OpenStreetMap basemap is optional and needs a connection. ``prefer_canvas`` draws the vectors
+on one canvas instead of thousands of SVG nodes, and footprint coordinates are rounded to 1e-6 deg (~0.1 m)
+to keep the HTML small.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ class Legend(MacroElement):
         {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div", "legend");
             div.innerHTML = {{ this.html|tojson }};
-            div.style.cssText = "background:rgba(255,255,255,0.9);padding:6px 8px;border-radius:4px;font:12px sans-serif;" +
+            div.style.cssText = "background:rgba(255,255,255,0.9);padding:6px 8px;border-radius:4px;" +
+                "font:12px sans-serif;" +
                 "max-width:260px;white-space:normal;overflow-wrap:anywhere;";
             return div;
         };
@@ -212,7 +214,8 @@ def density_layer(grid: gpd.GeoDataFrame, cell_label: str) -> folium.plugins.Hea
     """Heatmap of grid-cell centres weighted by building coverage (0..1)."""
     points = grid.loc[grid["coverage"] > 0, ["lat", "lon", "coverage"]].to_numpy(dtype=float).round(6).tolist()
     # Leaflet greys a layer's checkbox out beyond its maxZoom: the name says so, so the grey is explained
-    return folium.plugins.HeatMap(points, name=f"Building density heatmap ({cell_label} cells; up to zoom {HEAT_MAX_ZOOM})",
+    name = f"Building density heatmap ({cell_label} cells; up to zoom {HEAT_MAX_ZOOM})"
+    return folium.plugins.HeatMap(points, name=name,
                                   min_opacity=0.3, radius=18, blur=14, max_zoom=HEAT_MAX_ZOOM, gradient=HEAT_GRADIENT,
                                   show=False)
 

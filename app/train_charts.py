@@ -61,7 +61,8 @@ def loss_chart(losses: pd.DataFrame) -> alt.Chart:
     """``losses``: columns step, stage, task, loss (see :func:`metrics_tables`)."""
     data = losses.assign(series=losses["task"] + " (" + losses["stage"] + ")")
     return alt.Chart(data).mark_line().encode(
-        _step_axis(), alt.Y("loss:Q", title="loss"), alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        _step_axis(), alt.Y("loss:Q", title="loss"),
+        alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["step", "series", alt.Tooltip("loss:Q", format=".4f")])
 
 

@@ -190,7 +190,8 @@ def _charts(run: dict) -> None:
             st.caption("No validation yet.")
         else:
             st.altair_chart(train_charts.val_chart(vals), width="stretch")
-            last = vals.groupby(["round", "stage"], sort=False).last().reset_index()[["round", "stage", "step", "iou", "f1"]]
+            last = vals.groupby(["round", "stage"], sort=False).last().reset_index()
+            last = last[["round", "stage", "step", "iou", "f1"]]
             st.dataframe(last.style.format({"iou": "{:.3f}", "f1": "{:.3f}"}, na_rep="—"), hide_index=True)
 
 

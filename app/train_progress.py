@@ -28,7 +28,8 @@ def activity_line(progress: dict[str, Any] | None, now: float | None = None) -> 
         return "preparing (reading the tiles, building the model)…"
     stage, rnd = str(progress["stage"]), progress.get("round", 1)
     if stage == PSEUDO_LABEL_STAGE:
-        what = f"round {rnd} · pseudo-labelling the unlabelled tiles · {progress.get('step', 0)}/{progress.get('total', '?')}"
+        what = (f"round {rnd} · pseudo-labelling the unlabelled tiles · "
+                f"{progress.get('step', 0)}/{progress.get('total', '?')}")
     elif progress.get("kind") == "val":
         what = f"round {rnd} · {stage} · validating at step {progress.get('step', 0)}/{progress.get('total', '?')}"
     else:

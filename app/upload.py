@@ -60,7 +60,8 @@ def upload_form(project: Project) -> None:
             bar.progress(done / max(total, 1), text=f"{done}/{total}: {result.line()}")
 
         results = import_uploads(project, ((f.name, f.getvalue()) for f in files), progress=progress)
-        session.set_last_import([(r.source_name, r.status, r.message.removeprefix(f"{r.source_name}: ") if r.status == "error" else
+        session.set_last_import([(r.source_name, r.status,
+                                  r.message.removeprefix(f"{r.source_name}: ") if r.status == "error" else
                                   f"{len(r.tile_ids)} tile(s)") for r in results])
         session.next_uploader_generation()  # clears the uploader for the next batch
         st.rerun()

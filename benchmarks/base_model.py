@@ -33,10 +33,7 @@ sys.path.insert(0, str(ROOT))
 from pgssl_core.infer import predict_raster  # noqa: E402
 from pgssl_core.models import load_model  # noqa: E402
 from pgssl_core.models.init_model import BASE_MODEL_PATH  # noqa: E402
-from pgssl_core.train.data import (
-    TensorSet,  # noqa: E402
-    load_folder,  # noqa: E402
-)
+from pgssl_core.train.data import TensorSet, load_folder  # noqa: E402
 from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "oam_buildings"

@@ -7,7 +7,8 @@ of each run is the checkpoint with the best val IoU), ``test`` gives every repor
 
 Methods: ``supervised``, ``pgssl``, ``byol``, ``inpaint`` and the ablation ``pgssl_noconf`` (pgssl
 without confidence weighting). When the profile has two or more rounds, every pgssl run also reports
-``pgssl_r1``, its best model up to the end of round 1 (the rounds ablation, at no extra training). One grid cell = (method, fraction, seed); a cell already in the CSV
+``pgssl_r1``, its best model up to the end of round 1 (the rounds ablation, at no extra training).
+One grid cell = (method, fraction, seed); a cell already in the CSV
 (same method, fraction, seed, profile, pool limit and profile overrides) is not recomputed, and the CSV
 is rewritten atomically after each cell, so the study can be stopped and restarted at any time.
 
@@ -129,7 +130,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def grid(methods: list[str], fractions: list[float], seeds: list[int], extra_max: float) -> list[tuple[str, float, int]]:
+def grid(methods: list[str], fractions: list[float], seeds: list[int],
+         extra_max: float) -> list[tuple[str, float, int]]:
     """Cells (method, fraction, seed): the first seed everywhere, further seeds for fractions <= ``extra_max``."""
     cells = []
     for fraction in sorted(fractions):
@@ -291,8 +293,9 @@ def paired_differences(rows: list[dict[str, str]], method: str, reference: str) 
 def paired_lines(rows: list[dict[str, str]], methods: list[str], fractions: list[float]) -> list[str]:
     """Markdown table of paired test-IoU differences against ``supervised`` (and pgssl's ablations)."""
     pairs = [(m, "supervised") for m in methods if m != "supervised"]
-    pairs += [(m, ref) for m, ref in (("pgssl", "pgssl_noconf"), ("pgssl", "pgssl_r1"), ("pgssl_base", "supervised_base"),
-                                      ("pgssl_base", "pgssl")) if m in methods and ref in methods]
+    pairs += [(m, ref) for m, ref in (("pgssl", "pgssl_noconf"), ("pgssl", "pgssl_r1"),
+                                      ("pgssl_base", "supervised_base"), ("pgssl_base", "pgssl"))
+              if m in methods and ref in methods]
     lines = ["## Paired test-IoU differences", "", "Same fraction and seed = same labelled tiles; mean of the "
              "differences (n = seeds).", "", "| difference | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
              "|---|" + "---|" * len(fractions)]

@@ -109,7 +109,8 @@ def write_markdown(path: Path, rows: list[dict[str, str]], settings: dict[str, A
              "never used. 'after round 1' is the same runs' best model up to the end of round 1. The base is the "
              "profile as it stood when the rows were computed (plus the base overrides); `tuning.csv` lists each "
              "row's overrides.", "",
-             "| candidate | val IoU | ± sd | n | vs base | after round 1 | overrides |", "|---|---|---|---|---|---|---|"]
+             "| candidate | val IoU | ± sd | n | vs base | after round 1 | overrides |",
+             "|---|---|---|---|---|---|---|"]
     for cand, mean, sd, n in ranked:
         delta = "" if base is None else f"{mean - base:+.3f}"
         r1 = f"{after_r1[cand]:.3f}" if cand in after_r1 else "-"
