@@ -63,7 +63,8 @@ def test_no_validation_is_marked_unknown_never_zero_width():
     assert not c.known and c.status == UNKNOWN
     out = corrected_district_table(_district_table(), c).set_index("district")
     assert out.loc["A", "footprint_m2_corrected"] == 1000.0
-    assert math.isnan(out.loc["A", "footprint_m2_corrected_low"]) and math.isnan(out.loc["A", "capacity_mwp_corrected_high"])
+    assert math.isnan(out.loc["A", "footprint_m2_corrected_low"])
+    assert math.isnan(out.loc["A", "capacity_mwp_corrected_high"])
     assert (out["model_error"] == UNKNOWN).all()
 
 

@@ -98,7 +98,8 @@ def test_tiles_inside_their_district(scene_tiles: list[SceneTile], districts: gp
         assert not same[0].intersects(same[1])
 
 
-def test_geotiffs_georeferenced_and_tagged(scene_geotiffs: list[tuple[Path, Path]], districts: gpd.GeoDataFrame) -> None:
+def test_geotiffs_georeferenced_and_tagged(scene_geotiffs: list[tuple[Path, Path]],
+                                           districts: gpd.GeoDataFrame) -> None:
     assert len(scene_geotiffs) == 16
     image_path, mask_path = scene_geotiffs[0]  # Dongcheng
     with rasterio.open(image_path) as src:

@@ -16,7 +16,8 @@ def test_map_shows_district_layer(app_server, page) -> None:
     control.get_by_text("Districts: Building coverage", exact=False).wait_for(timeout=120_000)
     assert control.get_by_text("Building footprints (reference masks (ground truth)", exact=False).count() == 1
     # a district polygon is drawn on the canvas and the legend names the metric
-    frame.locator(".legend", has_text="Building coverage of the imaged area").wait_for(timeout=30_000)  # the heatmap legend hides with its layer
+    # the heatmap legend hides with its layer
+    frame.locator(".legend", has_text="Building coverage of the imaged area").wait_for(timeout=30_000)
     page.get_by_text("Districts", exact=True).first.wait_for(timeout=30_000)  # the table heading below the map
     page.wait_for_timeout(1500)  # let Leaflet finish drawing the overlays before the screenshot
     screenshot(page, "map-beijing-demo")

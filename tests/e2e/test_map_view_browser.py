@@ -15,7 +15,9 @@ MAP_STATE = """() => {
     const map = window[name];
     const c = map.getCenter();
     let filled = 0;
-    map.eachLayer(l => { if (l.feature && l.options && l.options.fillOpacity > 0 && l.feature.properties.status !== undefined) filled++; });
+    map.eachLayer(l => {
+        if (l.feature && l.options && l.options.fillOpacity > 0 && l.feature.properties.status !== undefined) filled++;
+    });
     return {zoom: map.getZoom(), lat: c.lat, lng: c.lng, filled: filled};
 }"""
 
@@ -26,7 +28,8 @@ def _map_frame(page):
     for _ in range(100):
         for frame in page.frames:
             try:
-                if frame.evaluate("() => Object.keys(window).some(k => k.startsWith('map_') && window[k] && window[k].getZoom)"):
+                if frame.evaluate("() => Object.keys(window).some("
+                                  "k => k.startsWith('map_') && window[k] && window[k].getZoom)"):
                     return frame
             except Exception:  # noqa: BLE001 - a frame that is navigating or detached
                 continue
@@ -63,7 +66,8 @@ def test_option_change_keeps_the_view_and_zoom_to_tiles(app_server, page) -> Non
     frame = _map_frame(page)
     kept = frame.evaluate(MAP_STATE)
     assert kept["zoom"] == zoomed["zoom"]
-    assert kept["lat"] == pytest.approx(zoomed["lat"], abs=1e-4) and kept["lng"] == pytest.approx(zoomed["lng"], abs=1e-4)
+    assert kept["lat"] == pytest.approx(zoomed["lat"], abs=1e-4)
+    assert kept["lng"] == pytest.approx(zoomed["lng"], abs=1e-4)
     screenshot(page, "map-view-kept-zoomed")
 
     # "Zoom to my tiles" frames every tile again

@@ -129,7 +129,8 @@ def test_resume_skips_finished_outputs(inputs, tmp_path: Path) -> None:
     # one process: --resume skips finished outputs too
     (out / "small0_probability.tif").unlink()
     single = _run([sys.executable, "-m", "pgssl_core", "predict", *common[:-2], "--resume"]).stdout
-    assert single.count("exists, skipped (--resume)") == len(stems) - 1 and "small0_probability.tif: 170 x 150 px" in single
+    assert single.count("exists, skipped (--resume)") == len(stems) - 1
+    assert "small0_probability.tif: 170 x 150 px" in single
 
 
 def _with_descendants(pid: int) -> list[int]:

@@ -27,7 +27,8 @@ def test_map_page_shows_reference_layers_and_recomputes_pv(projects_env: Path) -
     table = at.dataframe[0].value
     assert len(table) == 16 and table["Buildings"].sum() > 0
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["Districts (CSV)", "Footprints (GeoPackage)", "Masks (GeoTIFF, zip)"]  # issue 15 adds more below
+    # issue 15 adds more below
+    assert labels[:3] == ["Districts (CSV)", "Footprints (GeoPackage)", "Masks (GeoTIFF, zip)"]
     assert (projects_env / "beijing-demo" / "maps" / "reference" / "footprints.gpkg").is_file()
 
     drawn = at.get("iframe")[0].proto.srcdoc  # the map's HTML

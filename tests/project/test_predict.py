@@ -57,7 +57,8 @@ def test_reference_footprints_reuse_a_finished_folder(small_project: Project, tm
 
 def test_predict_project_writes_masks_and_resumes(small_project: Project, tiny_model_file, tmp_path) -> None:
     calls = []
-    maps = predict_project(small_project, tiny_model_file, tmp_path / "pred", progress=lambda d, t: calls.append((d, t)))
+    maps = predict_project(small_project, tiny_model_file, tmp_path / "pred",
+                           progress=lambda d, t: calls.append((d, t)))
     ids = georef_ids(small_project)
     assert calls == [(1, 3), (2, 3), (3, 3)]
     assert maps.manifest["source"] == "model" and maps.manifest["tiles"] == 3

@@ -39,7 +39,8 @@ def test_inspect_real_oam_tile(oam_dir, capsys):
     path = next((oam_dir / "images").glob("*-19.png"))
     assert main(["inspect", str(path)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["crs"] == "EPSG:3857" and out["georeferenced"] and out["driver"] in ("PNG", "JPEG")  # some .png files hold JPEG data
+    assert out["crs"] == "EPSG:3857" and out["georeferenced"]
+    assert out["driver"] in ("PNG", "JPEG")  # some .png files hold JPEG data
 
 
 @pytest.mark.parametrize("content", [b"", b"just some text", b"%!PS-Adobe-3.0 EPSF-3.0\n"])

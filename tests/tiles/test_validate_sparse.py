@@ -162,7 +162,8 @@ def test_sparse_raster_predict_covers_only_the_data_and_the_assessment_follows(t
     assert rc == 0, captured.err
     assert "200000 x 200000 px" in printed and "data in 0.0007% of the raster, 1 region(s) predicted" in printed
     with rasterio.open(out / "sparse_probability.tif") as ds:
-        assert (ds.width, ds.height) == (200_000, 200_000) and ds.transform == from_origin(440_000.0, 4_420_000.0, 0.5, 0.5)
+        assert (ds.width, ds.height) == (200_000, 200_000)
+        assert ds.transform == from_origin(440_000.0, 4_420_000.0, 0.5, 0.5)
         written = ds.read(1, window=Window(1024, 2048, 512, 512))
         assert (written != 255).all()  # the data block was predicted
         assert (ds.read(1, window=Window(0, 0, 512, 512)) == 255).all()  # an absent block is nodata
