@@ -39,7 +39,8 @@ def polygons_from_mask(mask: np.ndarray, transform: Affine, crs: CRS | str | Non
 
 
 def clean_footprints(outlines: gpd.GeoSeries, min_area_m2: float = 4.0, simplify_m: float = 0.5,
-                     regularize: bool = False, out_crs=None, attributes: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+                     regularize: bool = False, out_crs=None,
+                     attributes: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Simplify (tolerance in m), optionally square, filter by area (m2) and measure footprints.
 
     Each outline is worked on in the equal-area CRS of its own zone (``metric_crs.zone_crs``), so

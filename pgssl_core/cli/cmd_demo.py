@@ -33,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
 
     jobs = []
     if args.which in ("beijing", "both"):
-        jobs.append((projects.BEIJING_SLUG, "Beijing (SYNTHETIC)", lambda root, cb: projects.create_beijing_demo_project(
-            root, args.tiles_per_district, args.seed, progress=cb)))
+        jobs.append((projects.BEIJING_SLUG, "Beijing (SYNTHETIC)",
+                     lambda root, cb: projects.create_beijing_demo_project(root, args.tiles_per_district, args.seed,
+                                                                           progress=cb)))
     if args.which in ("sample", "both"):
         jobs.append((projects.OAM_SLUG, "OAM sample", lambda root, cb: projects.create_oam_sample_project(root, cb)))
     for slug, label, make in jobs:

@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
                         help=f"seconds to wait for the service (default {defaults.timeout_s:g})")
     parser.add_argument("--retries", type=int, default=defaults.retries,
-                        help=f"further tries of a failed request, with exponential backoff (default {defaults.retries})")
+                        help="further tries of a failed request, with exponential backoff "
+                             f"(default {defaults.retries})")
     parser.add_argument("--backoff", type=float, default=defaults.backoff_s, metavar="S",
                         help=f"backoff factor: waits of S x 2^n seconds between tries (default {defaults.backoff_s:g})")
     parser.add_argument("--cache", type=Path, default=None, metavar="DIR",

@@ -90,7 +90,8 @@ def _sun_vectors() -> tuple[NDArray[np.float64], float]:
     return np.array([-math.cos(az), math.sin(az)]), math.tan(math.radians(SUN_ELEVATION_DEG))
 
 
-def _street_grid(rng: np.random.Generator, size: int, density: float) -> tuple[NDArray[np.bool_], list[tuple[int, int, int, int]], bool]:
+def _street_grid(rng: np.random.Generator, size: int,
+                 density: float) -> tuple[NDArray[np.bool_], list[tuple[int, int, int, int]], bool]:
     """Road mask (H, W) bool, the blocks between roads as (r0, c0, r1, c1), and whether roads are paved.
 
     Denser districts get closer, wider, paved streets; rural tiles get at most one dirt track.
@@ -127,7 +128,8 @@ def _street_grid(rng: np.random.Generator, size: int, density: float) -> tuple[N
     return road, blocks, paved
 
 
-def _candidate(rng: np.random.Generator, style: str, block: tuple[int, int, int, int], px_per_m: float) -> list[Building]:
+def _candidate(rng: np.random.Generator, style: str, block: tuple[int, int, int, int],
+               px_per_m: float) -> list[Building]:
     """One candidate building (or L-shaped pair) of ``style`` at a random place inside ``block`` (pixels).
 
     ``style`` is "house", "slab" or "industrial"; courtyards are packed by ``_courtyard_rows``.
@@ -194,7 +196,8 @@ def _layout(rng: np.random.Generator, size: int, density: float, styles: dict[st
                 continue
             boxes = [(b.r0 + pad - 2, b.c0 + pad - 2, b.r0 + b.h + pad + 2, b.c0 + b.w + pad + 2) for b in parts]
             inside = all(b.r0 >= r0b and b.c0 >= c0b and b.r0 + b.h <= r1b and b.c0 + b.w <= c1b for b in parts)
-            if not inside or any(b.h < 3 or b.w < 3 for b in parts) or any(occupied[a:c, b_:d].any() for a, b_, c, d in boxes):
+            if (not inside or any(b.h < 3 or b.w < 3 for b in parts)
+                    or any(occupied[a:c, b_:d].any() for a, b_, c, d in boxes)):
                 misses += 1
                 continue
             for a, b_, c, d in boxes:
@@ -275,7 +278,8 @@ def _paint_roof(img: NDArray[np.float32], b: Building, rng: np.random.Generator,
         n_units = int(rng.integers(0, 4))
         for _ in range(n_units):
             uh, uw = int(rng.integers(2, 5)), int(rng.integers(2, 6))
-            s = _clip(b.r0 + int(rng.integers(3, b.h - uh - 2)), b.c0 + int(rng.integers(3, b.w - uw - 2)), uh, uw, size)
+            s = _clip(b.r0 + int(rng.integers(3, b.h - uh - 2)), b.c0 + int(rng.integers(3, b.w - uw - 2)),
+                      uh, uw, size)
             if s is not None:
                 img[s] = img[s] * 0.6
         if rng.random() < 0.25 and b.h > 16 and b.w > 16:  # a solar array: dark blue panel rows

@@ -129,7 +129,8 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
             try:
                 with rasterio.open(path, "w", **profile) as ds:
                     tag_output(ds, output, threshold, {"tile": tile, "overlap": overlap, "tta": tta,
-                                                       "gsd_m": grid.gsd_m, "source_gsd_m": round(grid.source_gsd_m, 4)})
+                                                       "gsd_m": grid.gsd_m,
+                                                       "source_gsd_m": round(grid.source_gsd_m, 4)})
                     for row_off in range(0, source.height, BACK_ROWS):
                         rows = min(BACK_ROWS, source.height - row_off)
                         prob, valid = probability_back_to_source(source, row_off, rows, vrt)

@@ -161,7 +161,8 @@ def predict_banded(model: nn.Module, config: ModelConfig, path: Path, dst: Path,
                 ds_in, vrt = open_back_warp(str(vrt_path), source, grid)
                 try:
                     blocks = ((row_off, *probability_back_to_source(
-                        source, row_off, min(BACK_ROWS, stop - row_off), vrt)) for row_off in range(start, stop, BACK_ROWS))
+                        source, row_off, min(BACK_ROWS, stop - row_off), vrt))
+                        for row_off in range(start, stop, BACK_ROWS))
                     _band_file(work / f"source{info.rank}.tif", (start, stop), source.transform, source.crs,
                                source.width, settings.output, settings,
                                {"gsd_m": grid.gsd_m, "source_gsd_m": round(grid.source_gsd_m, 4)}, blocks)

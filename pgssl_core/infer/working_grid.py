@@ -135,7 +135,8 @@ def probability_back_to_source(source: WindowSource, row_off: int, rows: int,
     return prob, valid
 
 
-def open_back_warp(working_tif: str, source: WindowSource, grid: WorkingGrid) -> tuple[rasterio.DatasetReader, WarpedVRT]:
+def open_back_warp(working_tif: str, source: WindowSource,
+                   grid: WorkingGrid) -> tuple[rasterio.DatasetReader, WarpedVRT]:
     """Open the working-grid prediction and a ``WarpedVRT`` of it on the source grid (caller closes both).
 
     The source grid is described in the same planar pixel frame as the working file when the source

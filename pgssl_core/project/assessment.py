@@ -88,7 +88,7 @@ def prepare_assessment(footprints: gpd.GeoDataFrame, extents: gpd.GeoDataFrame,
 
 
 def assess_project(footprints_gdf: gpd.GeoDataFrame, extents: gpd.GeoDataFrame,
-                   districts: gpd.GeoDataFrame | str | os.PathLike[str] | None, assumptions: PVAssumptions | None = None,
-                   cell_m: float = 100.0) -> Assessment:
+                   districts: gpd.GeoDataFrame | str | os.PathLike[str] | None,
+                   assumptions: PVAssumptions | None = None, cell_m: float = 100.0) -> Assessment:
     """District table and density grid in one call (see :func:`prepare_assessment`)."""
     return prepare_assessment(footprints_gdf, extents, districts, assumptions, cell_m)

@@ -141,7 +141,8 @@ def run_data(project: Project, run: RunInfo) -> TrainingData:
     The plan is recomputed with the run's seed and its number of validation tiles: the seeded pick
     takes the first tiles of one permutation, so the same tiles come back as long as the project's
     tiles and labels are the ones the run saw. Ids recorded in the run's catalog config
-    (``data.train_ids`` / ``data.val_ids``) or a baseline's ``tiles.json`` name the tiles exactly. Raises PgsslError when the project has too few labels now.
+    (``data.train_ids`` / ``data.val_ids``) or a baseline's ``tiles.json`` name the tiles exactly.
+    Raises PgsslError when the project has too few labels now.
     """
     from pgssl_core.project.data_plan import DataPlan, load_plan, plan_project_data
 
@@ -194,7 +195,8 @@ def validation_counts(project: Project, run: RunInfo, threshold: float = 0.5,
     return counts
 
 
-def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps, device: str | None = None) -> AreaCorrection:
+def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps,
+                     device: str | None = None) -> AreaCorrection:
     """The area correction of the buildings in ``maps`` (see the module doc), cached per model file."""
     if maps.manifest.get("source") == "reference":
         return exact_correction(GROUND_TRUTH)

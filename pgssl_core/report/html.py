@@ -113,7 +113,8 @@ def _budget_png(points: list[dict[str, Any]]) -> str | None:
 def _model_card(data: ReportData) -> list[tuple[str, str]]:
     manifest = data.maps.manifest
     rows = [("Buildings from", str(manifest.get("label", manifest.get("source", "?")))),
-            ("Footprints / tiles", f"{manifest.get('footprints', len(data.buildings)):,} on {manifest.get('tiles', '?')} tiles")]
+            ("Footprints / tiles",
+             f"{manifest.get('footprints', len(data.buildings)):,} on {manifest.get('tiles', '?')} tiles")]
     if data.run is None:
         rows.append(("Training run", "none: the buildings come from the reference masks (ground truth)"
                      if manifest.get("source") == "reference" else "not found in this project"))
@@ -175,7 +176,8 @@ def render_report(data: ReportData, largest: int = LARGEST_ROOFS) -> str:
         "totals": _totals(frame), "district_note": data.district_note,
         "district_headers": [label for _c, label, _d in DISTRICT_RANGES], "districts": _district_rows(frame),
         "roof_headers": [label for _c, label, _d in ROOF_RANGES], "roofs": _roof_rows(data.buildings, largest),
-        "n_buildings": len(data.buildings), "assumptions": assumptions.to_dict("records"), "model_card": _model_card(data),
+        "n_buildings": len(data.buildings), "assumptions": assumptions.to_dict("records"),
+        "model_card": _model_card(data),
         "correction": _correction(data), "method": _method_paragraphs(),
         "verdict": data.comparison.verdict if data.comparison is not None else None,
         "comparison": data.comparison, "rounds": data.rounds, "budget": data.budget,

@@ -91,7 +91,8 @@ def ground_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, h
     if transform is None or crs is None:
         return None
     cx, cy = width / 2.0, height / 2.0
-    pts = [transform @ (cx - 0.5, cy), transform @ (cx + 0.5, cy), transform @ (cx, cy - 0.5), transform @ (cx, cy + 0.5)]
+    pts = [transform @ (cx - 0.5, cy), transform @ (cx + 0.5, cy),
+           transform @ (cx, cy - 0.5), transform @ (cx, cy + 0.5)]
     to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     lon, lat = to_lonlat.transform([p[0] for p in pts], [p[1] for p in pts])
     if not all(math.isfinite(v) for v in (*lon, *lat)):

@@ -5,7 +5,7 @@ its size (header, at least ``MIN_TILE_SIDE`` px a side), its bands (the band map
 bands), its pixel type (no complex values), its georeference (when polygons or areas are asked
 for) and that its data can be decoded (one stored block of a GeoTIFF is read; a plain image is
 checked by its header and Pillow's ``verify``: chunk checksums, truncation; the full decode
-follows in the reader). Errors are one-line ``TileError``\\ s that
+follows in the reader). Errors are one-line ``TileError`` exceptions that
 start with the file name, the same wording whichever entry point finds them.
 """
 

@@ -62,7 +62,8 @@ def run_config(run_dir: str | Path) -> TrainConfig:
 
 def tile_ids(data: TrainingData) -> dict[str, list[str]]:
     """Names of the labelled and validation tiles of ``data``."""
-    return {"labelled": [str(s.get("name", "")) for s in data.labelled], "val": [str(s.get("name", "")) for s in data.val]}
+    return {"labelled": [str(s.get("name", "")) for s in data.labelled],
+            "val": [str(s.get("name", "")) for s in data.val]}
 
 
 def train_baseline(data: TrainingData, run_dir: str | Path, progress: ProgressCallback | None = None,

@@ -93,7 +93,8 @@ class Profile:
             raise bad(f"unknown task_schedule {self.task_schedule!r}; choose one of {', '.join(TASK_SCHEDULES)}")
         unknown = sorted(set(self.task_weights) - set(PRETRAIN_TASKS))
         if unknown:
-            raise bad(f"unknown pretraining task {unknown[0]!r} in task_weights; choose from {', '.join(PRETRAIN_TASKS)}")
+            raise bad(f"unknown pretraining task {unknown[0]!r} in task_weights; "
+                      f"choose from {', '.join(PRETRAIN_TASKS)}")
         if any(not (math.isfinite(w) and w >= 0) for w in self.task_weights.values()):
             raise bad("task_weights must be finite and >= 0")
         for name in ("crop", "batch_size", "rounds"):

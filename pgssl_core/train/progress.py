@@ -1,7 +1,8 @@
 """Progress events: a callback for the caller and an append-only ``metrics.jsonl`` in the run folder.
 
 An event is a plain dict: ``kind`` ("step", "val", "stage", "activity" = work between stages such as
-pseudo-labelling, "info"), ``stage``, ``round``, ``step``, ``total``, ``losses`` (task -> float), ``lr``, ``images_per_s``, ``eta_s`` (whole run), ``val``
+pseudo-labelling, "info"), ``stage``, ``round``, ``step``, ``total``, ``losses`` (task -> float), ``lr``,
+``images_per_s``, ``eta_s`` (whole run), ``val``
 (iou/f1/precision/recall) and ``time`` (unix seconds).
 """
 

@@ -108,7 +108,8 @@ def run_model_path(run_dir: str | Path) -> Path | None:
     return best if best.is_file() else folder / "model.pt"
 
 
-def model_config(profile: Profile, bands: int, gsd_m: float | None = None, init: InitModel | None = None) -> ModelConfig:
+def model_config(profile: Profile, bands: int, gsd_m: float | None = None,
+                 init: InitModel | None = None) -> ModelConfig:
     """The U-Net of a run for ``bands`` input bands (ImageNet statistics only for 3 bands).
 
     A run that starts from a model keeps that model's network and normalisation (its weights must fit);

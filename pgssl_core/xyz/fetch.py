@@ -111,7 +111,8 @@ def check_tile_bytes(body: bytes, content_type: str) -> str:
                 image.load()  # decodes every byte: a truncated or corrupt tile fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise TileFetchError(f"the response is not a readable image ({len(body)} bytes, "
-                             f"{content_type or 'no content type'}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+                             f"{content_type or 'no content type'}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     if fmt not in FORMATS:
         raise TileFetchError(f"the response is a {fmt} image; tiles must be PNG, JPEG or WebP")
     if max(size) > MAX_TILE_SIDE:
