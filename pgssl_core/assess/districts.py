@@ -71,10 +71,30 @@ def aggregate_districts(districts: gpd.GeoDataFrame | str | os.PathLike[str], fo
                         imaged: gpd.GeoDataFrame | None, assumptions: PVAssumptions | None = None) -> DistrictReport:
     """Aggregate footprints and imaged extents (one row per tile, column ``tile``) per district.
 
-    Areas are computed in an Albers equal-area CRS fitted to the districts. A building belongs to
-    the district containing its representative point. PV figures come from ``pv_potential`` at
-    the district centroid, with low/high columns. ``imaged=None`` (only a buildings file known)
-    leaves imaged area and coverage NaN with status ``imaged extent unknown``.
+    Areas are computed in an Albers equal-area CRS fitted to the districts
+    (:func:`~pgssl_core.assess.metric_crs.equal_area`). A building belongs to the district containing
+    its representative point. PV figures come from :func:`~pgssl_core.assess.pv.pv_potential` at the
+    district centroid, with low/high columns. A district counts as fully imaged above
+    :data:`FULL_SHARE` (0.999) of its area, which absorbs the rounding of pixel edges.
+
+    Args:
+        districts: ``"beijing"`` (the shipped 16 districts), a boundary file path, or a GeoDataFrame
+            with a ``district`` name column (see :func:`~pgssl_core.assess.boundaries.load_boundaries`).
+        footprints: building polygons in any CRS (one row per building).
+        imaged: imaged extents, one polygon per tile with a ``tile`` column, in any CRS; None (only a
+            buildings file known) leaves imaged area and coverage NaN with status ``imaged extent unknown``.
+        assumptions: the PV assumptions (default :class:`~pgssl_core.assess.pv.PVAssumptions`).
+
+    Returns:
+        The district table (WGS84 geometry; ``district_km2``, ``imaged_km2``, ``imaged_share`` (0..1),
+        ``status``; for imaged districts ``building_count``, ``footprint_m2``, ``coverage`` (footprint /
+        imaged area, 0..1), ``usable_roof_m2``, ``capacity_mwp``, ``generation_gwh`` (GWh/yr), ``co2_t``
+        (t/yr), each with ``_low``/``_high``, and the site columns; NaN where not imaged), the tiles
+        outside every district, the number of buildings outside every district, and the assumptions.
+
+    Raises:
+        PgsslError: an unreadable boundary file, footprints or extents without a CRS, no tile
+            overlapping any district, or (without ``imaged``) no building inside any district.
     """
     a = assumptions or PVAssumptions()
     d = load_boundaries(districts)

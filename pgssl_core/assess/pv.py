@@ -200,7 +200,20 @@ def annual_poa_kwh_m2(lat: float, lon: float, tilt_deg: float, azimuth_deg: floa
                       year: int = 2023) -> float:
     """Annual plane-of-array irradiation (kWh/m2/yr) for the given plane and annual GHI.
 
-    Hourly sums: W/m2 over one hour = Wh/m2.
+    Hourly Ineichen clear-sky GHI (pvlib's bundled Linke turbidity) is scaled so that its annual sum is
+    ``annual_ghi_kwh_m2``, split with Erbs and transposed with Hay-Davies. Hourly sums: W/m2 over one
+    hour = Wh/m2. Cached; ``lat``/``lon`` are rounded to 0.001 deg for the clear-sky year.
+
+    Args:
+        lat: latitude, deg (WGS84).
+        lon: longitude, deg (WGS84).
+        tilt_deg: module tilt, deg from horizontal.
+        azimuth_deg: module azimuth, deg clockwise from north (180 = south).
+        annual_ghi_kwh_m2: annual global horizontal irradiation, kWh/m2/yr.
+        year: the calendar year whose hours are simulated (only the sun's path depends on it).
+
+    Returns:
+        Annual irradiation on the module plane, kWh/m2/yr.
     """
     solpos, clear, dni_extra = _clear_sky_year(round(lat, 3), round(lon, 3), year)
     ghi = clear["ghi"] * (annual_ghi_kwh_m2 * 1000.0 / float(clear["ghi"].sum()))
@@ -223,7 +236,10 @@ def _site_range(name: str, value: float, a: PVAssumptions) -> dict[str, float]:
 
 @lru_cache(maxsize=256)
 def clear_sky_annual_ghi_kwh_m2(lat: float, lon: float, year: int = 2023) -> float:
-    """Annual clear-sky GHI (kWh/m2) at ``lat``/``lon``: Ineichen with pvlib's bundled Linke turbidity."""
+    """Annual clear-sky GHI (kWh/m2/yr) at ``lat``/``lon`` (deg): Ineichen with pvlib's bundled Linke turbidity.
+
+    The hourly (mid-hour, UTC) values of ``year`` are summed; places are rounded to 0.001 deg and cached.
+    """
     _, clear, _ = _clear_sky_year(round(lat, 3), round(lon, 3), year)
     return float(clear["ghi"].sum()) / 1000.0
 
@@ -269,7 +285,15 @@ class TypicalYear:
 def load_tmy(path: str) -> TypicalYear:
     """Read a typical-year file with pvlib: TMY3 (.csv), EnergyPlus EPW (.epw), PVGIS TMY (.json/.csv).
 
-    Raises ``PgsslError`` (one line) when the file is missing or none of the readers takes it.
+    Args:
+        path: the file; its suffix chooses the pvlib readers tried. Cached per path.
+
+    Returns:
+        Hourly ``ghi``, ``dni``, ``dhi`` (W/m2, UTC index), the station's lat/lon (deg) and the file name.
+
+    Raises:
+        PgsslError: (one line) the file is missing, none of the readers takes it, or it has fewer than
+            8,000 hourly rows (a typical year has 8,760).
     """
     p = Path(path)
     if not p.is_file():
@@ -306,7 +330,17 @@ def load_tmy(path: str) -> TypicalYear:
 def tmy_poa_kwh_m2(path: str, tilt_deg: float, azimuth_deg: float, scale: float = 1.0) -> float:
     """Annual plane-of-array irradiation (kWh/m2/yr) from a TMY file's hourly GHI/DNI/DHI, Hay-Davies.
 
-    ``scale`` multiplies every hour (a user-set annual GHI over the file's own sum).
+    Args:
+        path: the typical-year file (see :func:`load_tmy`).
+        tilt_deg: module tilt, deg from horizontal.
+        azimuth_deg: module azimuth, deg clockwise from north.
+        scale: multiplies every hour (a user-set annual GHI over the file's own sum).
+
+    Returns:
+        Annual irradiation on the module plane, kWh/m2/yr (solar position at mid-hour at the station).
+
+    Raises:
+        PgsslError: the file cannot be read (see :func:`load_tmy`).
     """
     tmy = load_tmy(path)
     w = tmy.weather * scale
@@ -338,8 +372,15 @@ def _poa_range(lat: float, lon: float, a: PVAssumptions) -> Estimate:
 def site_columns(lat: float, lon: float, assumptions: PVAssumptions | None = None) -> dict[str, float | str]:
     """The PV inputs used at ``lat``/``lon`` and what each rests on (columns for the CSV and the map).
 
-    ``pv_tilt_deg``, ``pv_azimuth_deg``, ``pv_annual_ghi_kwh_m2`` and ``pv_basis``: one line naming
-    the source of each of the three (site default, user value, estimate or TMY file).
+    Args:
+        lat: latitude, deg (WGS84).
+        lon: longitude, deg (WGS84).
+        assumptions: the PV assumptions (default :class:`PVAssumptions`), resolved for this site.
+
+    Returns:
+        ``pv_tilt_deg`` (deg), ``pv_azimuth_deg`` (deg from north), ``pv_annual_ghi_kwh_m2``
+        (kWh/m2/yr) and ``pv_basis``: one line naming the source of each of the three (site default,
+        user value, estimate or TMY file).
     """
     a = (assumptions or PVAssumptions()).for_site(lat, lon)
     basis = "; ".join(f"{label}: {getattr(a, name).source}" for label, name in
@@ -352,7 +393,22 @@ def pv_potential(roof_area_m2: float, lat: float, lon: float, assumptions: PVAss
     """PV potential of ``roof_area_m2`` (footprint m2) at ``lat``/``lon`` (deg, WGS84); see module doc.
 
     Site-following assumptions (equator-facing azimuth, latitude tilt, site GHI) are resolved for
-    this place first (``PVAssumptions.for_site``).
+    this place first (``PVAssumptions.for_site``). Capacity is rated at STC irradiance
+    (:data:`STC_IRRADIANCE_KW_M2`, 1 kW/m2); every default and its source is in :class:`PVAssumptions`.
+
+    Args:
+        roof_area_m2: building footprint area, m2.
+        lat: latitude, deg (WGS84).
+        lon: longitude, deg (WGS84).
+        assumptions: the PV assumptions (default :class:`PVAssumptions`).
+
+    Returns:
+        Usable roof (m2), capacity (MWp), generation (GWh/yr) and CO2 avoided (t/yr), each with a low and
+        high value: every assumption at the end of its range that lowers (raises) the result, and the
+        minimum (maximum) irradiation over the tilt and GHI ranges.
+
+    Raises:
+        PgsslError: the assumptions' TMY file cannot be read.
     """
     a = (assumptions or PVAssumptions()).for_site(lat, lon)
     poa = _poa_range(lat, lon, a)

@@ -80,18 +80,44 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
                    gsd_m: float | str | None = "model", stated_gsd_m: float | None = None) -> PredictionSummary:
     """Predict buildings over a whole GeoTIFF with bounded memory and write the result to ``dst``.
 
-    ``src``: a GeoTIFF path or open ``RasterSource`` (read window by window), or a ``Tile`` (any
-    format ``read_tile`` reads, already in memory).
+    The source is read window by window (or from memory for a ``Tile``), resampled to the working GSD
+    when it differs, predicted in overlapping windows blended with edge weights
+    (:mod:`pgssl_core.infer.stitch`) and written row band by row band; at a working GSD other than the
+    source's, the probabilities are warped back, so the output always has the source's grid, transform
+    and CRS (see :mod:`pgssl_core.infer.working_grid`). The file is tiled + deflate (or a COG with
+    ``cog``) and written atomically.
 
-    ``tile``/``overlap`` are window size and minimum overlap in px; ``output`` is ``"probability"``
-    (uint8 = round(p * 254)) or ``"mask"`` (0/1 at ``threshold``); nodata pixels of the source
-    become 255. Same grid, transform and CRS as the source; tiled + deflate, or a COG with ``cog``.
-    ``progress(done, total)`` is called after each batch of windows. The write is atomic.
+    Args:
+        model: the segmentation network (logits (N, 2, H, W) for inputs (N, C, H, W)).
+        config: the model's config (bands, normalisation, output stride, working GSD ``config.gsd_m``).
+        src: a GeoTIFF path or open ``RasterSource`` (read window by window; an open source stays open),
+            or a ``Tile`` (any format ``read_tile`` reads, already in memory).
+        dst: output GeoTIFF path.
+        tile: window side in px; a positive multiple of the network's output stride.
+        overlap: minimum overlap of neighbouring windows in px, 0 <= overlap < tile.
+        batch_size: windows per forward pass.
+        tta: average the probabilities over flips (about 3x slower).
+        output: ``"probability"`` (uint8 round(p x 254), :data:`~pgssl_core.infer.geotiff_out.PROB_SCALE`)
+            or ``"mask"`` (0/1 at ``threshold``); source nodata becomes 255
+            (:data:`~pgssl_core.infer.geotiff_out.NODATA`) in both.
+        threshold: building probability threshold in (0, 1), for the mask and the pixel counts.
+        cog: write a Cloud-Optimized GeoTIFF.
+        device: torch device for the forward pass (None: the device of the model's parameters).
+        progress: ``progress(windows_done, windows_total)``, called after each batch of windows.
+        gsd_m: working GSD (m/px) the network sees; ``"model"`` takes ``config.gsd_m``, None predicts at
+            native resolution.
+        stated_gsd_m: GSD (m/px) of a source without a georeference; when neither is known the source is
+            predicted at native resolution with an ``UnresolvedGsdWarning``.
 
-    ``gsd_m``: the working GSD (m/px) the network sees; ``"model"`` (default) takes the model's own
-    (``config.gsd_m``), None predicts at native resolution. The source's GSD comes from its georeference,
-    else ``stated_gsd_m``; unknown means native (``UnresolvedGsdWarning``). The output is always on the
-    source grid (see :mod:`pgssl_core.infer.working_grid`); ``windows`` counts working-grid windows.
+    Returns:
+        The output path, the source size (px), the number of (working-grid) windows, and the counts of
+        valid and building (p >= ``threshold``) pixels on the source grid.
+
+    Raises:
+        PgsslError: a bad ``output``/``threshold``, ``tile`` or ``overlap``, or an empty raster.
+        TileError: the source cannot be opened or read (not a GeoTIFF for windowed reading, corrupt,
+            complex-valued).
+        GsdError: ``stated_gsd_m`` is outside the accepted GSD range.
     """
     check_output(output, threshold)
     dst = Path(dst)
