@@ -15,13 +15,13 @@ from pgssl_core.errors import PgsslError
 
 def _candidate_cells(geoms: np.ndarray, cell_m: float) -> np.ndarray:
     """Grid squares covering the bounds of each geometry (not the bounds of all: tiles may lie far apart)."""
-    keys = set()
+    keys: set[tuple[int, int]] = set()
     for xmin, ymin, xmax, ymax in shapely.bounds(geoms[~shapely.is_empty(geoms)]):
         ix = np.arange(math.floor(xmin / cell_m), math.ceil(xmax / cell_m))
         iy = np.arange(math.floor(ymin / cell_m), math.ceil(ymax / cell_m))
         gx, gy = np.meshgrid(ix, iy)
         keys.update(zip(gx.ravel().tolist(), gy.ravel().tolist()))
-    idx = np.array(sorted(keys), dtype=float).reshape(-1, 2) * cell_m
+    idx = np.array(sorted(keys), dtype=np.float64).reshape(-1, 2) * cell_m
     return shapely.box(idx[:, 0], idx[:, 1], idx[:, 0] + cell_m, idx[:, 1] + cell_m)
 
 

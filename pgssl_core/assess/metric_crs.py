@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Hashable
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -75,7 +75,8 @@ POLAR_LAT: float = 84.0
 ZONE_LON_DEG: float = 6.0
 ZONE_LAT_DEG: float = 8.0
 
-ZoneKey = tuple[Hashable, ...]
+#: ``("cap", +1 | -1)`` or ``("zone", lon index, lat index)`` (see ``zone_key``).
+ZoneKey = tuple[Literal["cap"], int] | tuple[Literal["zone"], int, int]
 
 
 def zone_key(lon: float, lat: float) -> ZoneKey:

@@ -31,6 +31,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,13 +112,14 @@ class PVAssumptions:
         Ranges are widened to include the value, except for a site-following assumption, whose range
         is rebuilt around the value (tilt +/- 10 deg, GHI with the clear-sky index's relative range).
         """
-        changes = {}
+        # Field name -> new Assumption; Any because dataclasses.replace checks ** keys against every field's type.
+        changes: dict[str, Any] = {}
         for name, value in values.items():
             old: Assumption = getattr(self, name)
             value = float(value)
             if name in self.site_defaults:
-                changes[name] = replace(old, value=value, **_site_range(name, value, self),
-                                        source=f"set by the user ({old.unit})")
+                low, high = _site_range(name, value, self)
+                changes[name] = replace(old, value=value, low=low, high=high, source=f"set by the user ({old.unit})")
             else:
                 changes[name] = replace(old, value=value, low=min(old.low, value), high=max(old.high, value))
         return replace(self, site_defaults=self.site_defaults - set(values), **changes)
@@ -138,14 +140,15 @@ class PVAssumptions:
         """These assumptions at ``lat``/``lon`` (deg): site-following ones made concrete (see module doc)."""
         if not self.site_defaults:
             return self
-        changes: dict[str, Assumption] = {}
+        changes: dict[str, Any] = {}  # field name -> new Assumption (Any: see with_values)
         if "azimuth_deg" in self.site_defaults:
             azimuth = 180.0 if lat >= 0 else 0.0
             changes["azimuth_deg"] = replace(self.azimuth_deg, value=azimuth, low=azimuth, high=azimuth,
                                              source=f"site default: facing the equator at {lat:.2f} deg")
         if "tilt_deg" in self.site_defaults:
             tilt = round(min(abs(lat), 90.0), 1)
-            changes["tilt_deg"] = replace(self.tilt_deg, value=tilt, **_site_range("tilt_deg", tilt, self),
+            low, high = _site_range("tilt_deg", tilt, self)
+            changes["tilt_deg"] = replace(self.tilt_deg, value=tilt, low=low, high=high,
                                           source=f"site default: tilt = |latitude| ({lat:.2f} deg), +/- 10 deg")
         if "annual_ghi_kwh_m2" in self.site_defaults:
             changes["annual_ghi_kwh_m2"] = _site_ghi(lat, lon, self)
@@ -224,14 +227,14 @@ def annual_poa_kwh_m2(lat: float, lon: float, tilt_deg: float, azimuth_deg: floa
     return float(np.nansum(poa["poa_global"].to_numpy())) / 1000.0
 
 
-def _site_range(name: str, value: float, a: PVAssumptions) -> dict[str, float]:
-    """``low``/``high`` around a site-following value (tilt +/- 10 deg; GHI: clear-sky index's spread)."""
+def _site_range(name: str, value: float, a: PVAssumptions) -> tuple[float, float]:
+    """``(low, high)`` around a site-following value (tilt +/- 10 deg; GHI: clear-sky index's spread)."""
     if name == "tilt_deg":
-        return {"low": max(0.0, value - TILT_RANGE_DEG), "high": min(90.0, value + TILT_RANGE_DEG)}
+        return max(0.0, value - TILT_RANGE_DEG), min(90.0, value + TILT_RANGE_DEG)
     if name == "annual_ghi_kwh_m2":
         k = a.clear_sky_index
-        return {"low": value * k.low / k.value, "high": value * k.high / k.value}
-    return {"low": value, "high": value}
+        return value * k.low / k.value, value * k.high / k.value
+    return value, value
 
 
 @lru_cache(maxsize=256)

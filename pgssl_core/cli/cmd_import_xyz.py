@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     project = Project.open(args.project) if exists else None
     try:
         if args.bbox is not None:
-            plan = bbox_tiles(*args.bbox, args.zoom)
+            west, south, east, north = args.bbox  # nargs=4
+            plan = bbox_tiles(west, south, east, north, args.zoom)
         else:
             choice = project_boundaries(project) if project is not None else BoundaryChoice()
             name, area = find_district(choice, args.district)

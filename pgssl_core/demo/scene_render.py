@@ -138,7 +138,9 @@ def _candidate(rng: np.random.Generator, style: str, block: tuple[int, int, int,
     pal = STYLE_PALETTES[style]
     colour_name = pal[int(rng.integers(len(pal)))]
     jitter = rng.normal(0.0, 0.04, 3)
-    colour = tuple(float(np.clip(c + j, 0.05, 0.95)) for c, j in zip(ROOF_COLOURS[colour_name], jitter, strict=True))
+    red, green, blue = (float(np.clip(c + j, 0.05, 0.95))
+                        for c, j in zip(ROOF_COLOURS[colour_name], jitter, strict=True))
+    colour = (red, green, blue)
 
     def m(lo: float, hi: float) -> int:  # a size drawn in metres, returned in pixels
         return max(3, int(round(rng.uniform(lo, hi) * px_per_m)))
@@ -225,7 +227,9 @@ def _courtyard_rows(rng: np.random.Generator, block: tuple[int, int, int, int], 
                 continue
             pal = STYLE_PALETTES["courtyard"]
             colour_name = pal[int(rng.integers(len(pal)))]
-            colour = tuple(float(np.clip(v + rng.normal(0, 0.03), 0.05, 0.95)) for v in ROOF_COLOURS[colour_name])
+            red, green, blue = (float(np.clip(v + rng.normal(0, 0.03), 0.05, 0.95))
+                                for v in ROOF_COLOURS[colour_name])
+            colour = (red, green, blue)
             hgt = float(rng.uniform(4, 6))
             if rng.random() < 0.75:
                 wing = max(3, int(side * rng.uniform(0.22, 0.3)))
@@ -271,8 +275,8 @@ def _paint_roof(img: NDArray[np.float32], b: Building, rng: np.random.Generator,
         # Flat roof: a light parapet rim and a few dark rooftop units.
         rim = (rows < 2) | (rows >= b.h - 2) | (cols < 2) | (cols >= b.w - 2)
         shade = shade + 0.12 * rim.astype(np.float32)
-    patch = base[None, None, :] * shade[..., None]
-    patch = patch + rng.normal(0.0, 0.015, patch.shape).astype(np.float32)
+    patch: NDArray[np.float32] = base[None, None, :] * shade[..., None]
+    patch = patch + rng.normal(0.0, 0.015, size=patch.shape).astype(np.float32)
     img[sl] = patch
     if b.roof == "flat" and b.h > 12 and b.w > 12:
         n_units = int(rng.integers(0, 4))

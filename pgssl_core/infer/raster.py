@@ -20,6 +20,7 @@ from pgssl_core.infer.working_grid import (
     ResampledSource,
     open_back_warp,
     probability_back_to_source,
+    target_gsd,
     working_file_georef,
     working_grid,
 )
@@ -128,8 +129,8 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
         return forward_probabilities(model, config, batch, tta=tta, device=device)
 
     with _source(src) as source:
-        target_gsd = config.gsd_m if gsd_m == "model" else gsd_m
-        grid = working_grid(source, target_gsd, stated_gsd_m, getattr(getattr(source, "path", None), "name", ""))
+        name = getattr(getattr(source, "path", None), "name", "")
+        grid = working_grid(source, target_gsd(gsd_m, config.gsd_m), stated_gsd_m, name)
         seen = source if grid is None else ResampledSource(source, grid)
         layout = plan_windows(seen.height, seen.width, tile, overlap, multiple)
 

@@ -44,6 +44,7 @@ from pgssl_core.infer.working_grid import (
     ResampledSource,
     open_back_warp,
     probability_back_to_source,
+    target_gsd,
     working_file_georef,
     working_grid,
 )
@@ -122,8 +123,7 @@ def predict_banded(model: nn.Module, config: ModelConfig, path: Path, dst: Path,
     multiple = network_multiple(config)
     started = time.perf_counter()
     with open_raster(path) as source, rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        target = config.gsd_m if settings.gsd_m == "model" else settings.gsd_m
-        grid = working_grid(source, target, settings.stated_gsd_m, path.name)
+        grid = working_grid(source, target_gsd(settings.gsd_m, config.gsd_m), settings.stated_gsd_m, path.name)
         seen = source if grid is None else ResampledSource(source, grid)
         layout = plan_windows(seen.height, seen.width, settings.tile, settings.overlap, multiple)
         bands = strip_bands(layout, seen.height, info.world_size)

@@ -24,6 +24,7 @@ from rasterio.windows import Window
 
 from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
 from pgssl_core.tiles.gsd import (
+    GsdError,
     UnresolvedGsdWarning,
     check_gsd,
     ground_gsd_m,
@@ -66,6 +67,20 @@ class WorkingGrid:
     source_gsd_m: float
     fx: float
     fy: float
+
+
+def target_gsd(gsd_m: float | str | None, model_gsd_m: float | None) -> float | None:
+    """The working GSD (m/px) a prediction asks for: ``"model"`` -> the model's own ``model_gsd_m``; a number
+    or None (predict at the source's own GSD) as given.
+
+    Raises:
+        GsdError: any other text.
+    """
+    if isinstance(gsd_m, str):
+        if gsd_m != "model":
+            raise GsdError(f"the working GSD must be metres per pixel, None or 'model', got {gsd_m!r}")
+        return model_gsd_m
+    return gsd_m
 
 
 def working_grid(source: WindowSource, gsd_m: float | None, stated_gsd_m: float | None = None,

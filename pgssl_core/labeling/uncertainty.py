@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -21,8 +21,16 @@ if TYPE_CHECKING:  # torch is only needed by the caller's model; keep this modul
 
     from pgssl_core.models import ModelConfig
 
-# (model, config, image (H, W, 3) uint8) -> building probability (H, W) float32 in [0, 1]
-Predictor = Callable[["nn.Module", "ModelConfig", np.ndarray], np.ndarray]
+
+class Predictor(Protocol):
+    """(model, config, image (H, W, 3) uint8, source_gsd_m=the tile's GSD in m/px or None) -> building
+    probability (H, W) float32 in [0, 1], e.g. :func:`pgssl_core.infer.predict_tile`."""
+
+    def __call__(self, model: nn.Module, config: ModelConfig, image: np.ndarray, /, *,
+                 source_gsd_m: float | None = None) -> np.ndarray:
+        """Building probability (H, W) of ``image`` seen at ``source_gsd_m``."""
+
+
 Progress = Callable[[int, int], None]
 
 _EPS = 1e-6  # keeps log2 finite at probabilities of exactly 0 or 1

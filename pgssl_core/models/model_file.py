@@ -8,6 +8,7 @@ run code): ``{"format": "pgssl-model/1", "config": ModelConfig.to_dict(), "state
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def load_weights_file(path: str | Path, what: str = "model file") -> Any:
         raise ModelFileError(f"cannot load {what} {p.name}: {first}") from exc
 
 
-def _read(path: str | Path) -> dict[str, Any]:
+def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise ModelFileError(f"model file not found: {p}")
@@ -67,7 +68,8 @@ def _read(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelConfig, dict[str, Any]]:
+def load_model(path: str | os.PathLike[str],
+               device: str | torch.device = "cpu") -> tuple[nn.Module, ModelConfig, dict[str, Any]]:
     """Rebuild the network stored in ``path``; returns ``(model in eval mode, config, meta)``."""
     data = _read(path)
     config = ModelConfig.from_dict(data["config"])

@@ -167,9 +167,9 @@ def validation_samples(project: Project, run: RunInfo) -> list[dict[str, Any]]:
     return run_data(project, run).val
 
 
-def _model_key(run: RunInfo, threshold: float) -> str:
+def _model_key(model_path: Path, threshold: float) -> str:
     """Names the model file's version and the threshold the cached counts were measured with."""
-    key = f"{run.model_path.name}@{run.model_path.stat().st_mtime_ns}"
+    key = f"{model_path.name}@{model_path.stat().st_mtime_ns}"
     return key if threshold == 0.5 else f"{key}@{threshold:g}"  # 0.5: the form of caches written before
 
 
@@ -180,7 +180,7 @@ def validation_counts(project: Project, run: RunInfo, threshold: float = 0.5,
     and threshold. Raises PgsslError when the run has no model or its tiles cannot be read."""
     if run.model_path is None:
         raise PgsslError(f"run {run.run_dir.name} has no model file")
-    cache, key = run.run_dir / MODEL_ERROR_FILE, _model_key(run, threshold)
+    cache, key = run.run_dir / MODEL_ERROR_FILE, _model_key(run.model_path, threshold)
     try:
         source, counts = load_counts(cache) if cache.is_file() else ("", [])
     except PgsslError:  # an unreadable cache is measured again and overwritten
@@ -209,7 +209,7 @@ def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps,
         return unknown_correction(f"validation tiles not available: {exc}")
     if not counts:
         return unknown_correction("the run had no validation tiles")
-    return area_correction(counts, source=_model_key(run, threshold))
+    return area_correction(counts, source=_model_key(run.model_path, threshold))
 
 
 def gather_report(project: Project, maps: ProjectMaps | None = None, assumptions: PVAssumptions | None = None,

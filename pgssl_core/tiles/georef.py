@@ -147,7 +147,7 @@ def georeference_image(path: str | Path, fmt_name: str, width: int, height: int,
         except (ValueError, OSError) as exc:
             world_problem = f"world file {world.name} is malformed ({exc})"
     crs: CRS | None = None
-    if world_transform is not None:
+    if world is not None and world_transform is not None:  # a transform is only read from a world file
         prj = path.with_suffix(".prj")
         if prj.is_file():
             try:

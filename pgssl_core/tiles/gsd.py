@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TypeVar
 
 import affine
 import numpy as np
@@ -65,7 +66,12 @@ def _metres_per_pixel(value: str | float, flag: str, alternatives: str = "") -> 
     return check_gsd(number, flag)
 
 
-def parse_gsd_option(value: str | float | None, default: float | str | None, flag: str = "--gsd") -> float | str | None:
+#: The type of ``parse_gsd_option``'s default, which it returns as given (a number, None or e.g. "model").
+_GsdDefault = TypeVar("_GsdDefault", bound=float | str | None)
+
+
+def parse_gsd_option(value: str | float | None, default: _GsdDefault,
+                     flag: str = "--gsd") -> float | _GsdDefault | None:
     """A ``--gsd`` style option: omitted -> ``default``; ``native`` -> None (no resampling); a number of
     metres per pixel -> that number, checked. Anything else is a ``GsdError`` naming ``flag``."""
     if value is None:

@@ -43,6 +43,7 @@ def _decoding(path: Path, driver: str) -> Iterator[None]:
     except TileError:
         raise
     except Image.DecompressionBombError:
+        assert Image.MAX_IMAGE_PIXELS is not None  # Pillow raises it only while it has a pixel limit
         raise TileError(f"{name}: header claims more pixels than the decoder allows "
                         f"({2 * Image.MAX_IMAGE_PIXELS:,} px, and one tile may have {MAX_TILE_PIXELS:,} px: "
                         "MAX_TILE_PIXELS); "

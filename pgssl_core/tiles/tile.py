@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import affine
 import numpy as np
@@ -19,8 +20,17 @@ class GeoGrid:
 
     transform: affine.Affine | None
     crs: CRS | None
-    width: int
-    height: int
+
+    if TYPE_CHECKING:
+        # Declared for the type checker only: RasterSource sets them as attributes, Tile derives them from
+        # its image (read-only properties), so the base class must not create either at run time.
+        @property
+        def width(self) -> int:
+            """Width in pixels."""
+
+        @property
+        def height(self) -> int:
+            """Height in pixels."""
 
     @property
     def georeferenced(self) -> bool:

@@ -81,6 +81,17 @@ class TensorSet:
         so a 64 px tile (a zoom-21 tile at a 0.3 m working GSD) is not drawn as often as a 256 px one."""
         return torch.tensor([float(img.shape[-2] * img.shape[-1]) for img in self.images])
 
+    def labelled_masks(self) -> list[torch.Tensor]:
+        """Every tile's mask, for a set that must be fully labelled (training, validation).
+
+        Raises:
+            PgsslError: some tiles have no mask.
+        """
+        masks = [m for m in self.masks if m is not None]
+        if len(masks) != len(self.masks):
+            raise PgsslError(f"{len(self.masks) - len(masks)} of {len(self.masks)} tiles have no mask")
+        return masks
+
 
 def make_sample(image: np.ndarray, mask: np.ndarray | None = None, valid: np.ndarray | None = None,
                 name: str = "") -> Sample:
@@ -179,6 +190,7 @@ def load_folder(images_dir: str | Path, masks_dir: str | Path | None = None, man
         order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed)).tolist()
         paths = [paths[i] for i in sorted(order[:limit])]
     samples = []
+    valid: np.ndarray | None  # resampling keeps it an array; typed as to_working_gsd returns it
     for path in paths:
         image, valid, source_gsd = _read_image(path, working_gsd_m, stated_gsd_m)
         mask = None

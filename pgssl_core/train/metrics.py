@@ -60,7 +60,7 @@ def tiles_confusion(model: nn.Module, config: ModelConfig, tiles: TensorSet, dev
     model.eval()
     conf = Confusion()
     try:
-        for img, mask in zip(tiles.images, tiles.masks, strict=True):
+        for img, mask in zip(tiles.images, tiles.labelled_masks(), strict=True):
             x = prepare_input(normalise(img[None].float() / 255.0, config.mean, config.std), device)
             with autocast(device):
                 logits = predict_logits(model, x, config.output_stride)

@@ -57,15 +57,18 @@ class PretrainModel(nn.Module):
         super().__init__()
         from segmentation_models_pytorch.base import SegmentationHead
 
+        # get_submodule (not attribute access) so that the parts are typed nn.Module, not Tensor | Module.
         seg = create_model(config)
         self.config = config
-        self.encoder = seg.encoder
-        self.seg_decoder = seg.decoder
-        self.seg_head = seg.segmentation_head
+        self.encoder = seg.get_submodule("encoder")
+        self.seg_decoder = seg.get_submodule("decoder")
+        self.seg_head = seg.get_submodule("segmentation_head")
         # A second U-Net only to borrow an identically shaped decoder; its encoder is dropped.
-        self.inpaint_decoder = create_model(config).decoder
+        self.inpaint_decoder = create_model(config).get_submodule("decoder")
         self.inpaint_head = SegmentationHead(config.decoder_channels[-1], config.in_channels, kernel_size=3)
-        feat_dim = self.encoder.out_channels[-1]
+        # An smp encoder lists its stages' channel counts; getattr because nn.Module types it Tensor | Module.
+        out_channels: list[int] = getattr(self.encoder, "out_channels")
+        feat_dim = out_channels[-1]
         self.projector = mlp_head(feat_dim, proj_hidden, proj_dim)
         self.predictor = mlp_head(proj_dim, proj_hidden, proj_dim)
         self.target_encoder = copy.deepcopy(self.encoder)
@@ -79,8 +82,9 @@ class PretrainModel(nn.Module):
     def start_from(self, unet: nn.Module) -> None:
         """Copy a U-Net's encoder, decoder and head (e.g. the base model's) into the online encoder and
         the pseudo-label segmentation branch; the target encoder starts equal to the online one."""
-        for dst, src in ((self.encoder, unet.encoder), (self.seg_decoder, unet.decoder),
-                         (self.seg_head, unet.segmentation_head)):
+        for dst, name in ((self.encoder, "encoder"), (self.seg_decoder, "decoder"),
+                          (self.seg_head, "segmentation_head")):
+            src = unet.get_submodule(name)
             dst.load_state_dict(src.state_dict())
         self.target_encoder.load_state_dict(self.encoder.state_dict())
 
@@ -130,8 +134,8 @@ class PretrainModel(nn.Module):
         for target, online in pairs:
             for t, o in zip(target.parameters(), online.parameters(), strict=True):
                 t.mul_(momentum).add_(o.detach(), alpha=1 - momentum)
-            for t, o in zip(target.buffers(), online.buffers(), strict=True):
-                if t.dtype.is_floating_point:
-                    t.mul_(momentum).add_(o, alpha=1 - momentum)
+            for tb, ob in zip(target.buffers(), online.buffers(), strict=True):
+                if tb.dtype.is_floating_point:
+                    tb.mul_(momentum).add_(ob, alpha=1 - momentum)
                 else:
-                    t.copy_(o)
+                    tb.copy_(ob)

@@ -98,11 +98,13 @@ def train_segmenter(ctx: RunContext, name: str, rnd: int, model: nn.Module, conf
     opt, sched = make_optimizer(params, profile, lr=lr, total=steps)
     loss_fn = WeightedSegLoss()
     aug = augment_config(profile)
+    encoder = model.get_submodule("encoder")
+    masks = labelled.labelled_masks()
 
     def step_fn(step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        model.encoder.train(step >= frozen_warmup)
+        encoder.train(step >= frozen_warmup)
         idx = draw_tiles(weights, profile.batch_size, ctx.generator)
-        x, (y,) = make_batch([labelled.images[i] for i in idx], [[labelled.masks[i]] for i in idx], [IGNORE],
+        x, (y,) = make_batch([labelled.images[i] for i in idx], [[masks[i]] for i in idx], [IGNORE],
                              aug, ctx.generator)
         x = prepare_input(normalise(ctx.local_rows(x), config.mean, config.std), ctx.device)
         with autocast(ctx.device):
@@ -112,7 +114,7 @@ def train_segmenter(ctx: RunContext, name: str, rnd: int, model: nn.Module, conf
 
     def freeze_encoder(step: int) -> None:
         if step < frozen_warmup:
-            for p in model.encoder.parameters():
+            for p in encoder.parameters():
                 p.grad = None
 
     def after_step(step: int) -> None:

@@ -17,9 +17,10 @@ def transfer(pmodel: PretrainModel, config: ModelConfig, decoder: bool = False) 
     """A fresh U-Net (``create_model``) whose encoder is the pretrained online encoder; with ``decoder``
     its decoder and head are those of the pseudo-label segmentation task as well."""
     model = create_model(config)
-    parts = [(model.encoder, pmodel.encoder)]
+    parts = [(model.get_submodule("encoder"), pmodel.encoder)]
     if decoder:
-        parts += [(model.decoder, pmodel.seg_decoder), (model.segmentation_head, pmodel.seg_head)]
+        parts += [(model.get_submodule("decoder"), pmodel.seg_decoder),
+                  (model.get_submodule("segmentation_head"), pmodel.seg_head)]
     for dst, src in parts:
         dst.load_state_dict({k: v.detach().cpu() for k, v in src.state_dict().items()})
     return model

@@ -80,6 +80,8 @@ def check_template(template: str) -> str:
 def public_service_name(template: str) -> str:
     """The template without its query string and user info (where API keys usually sit): what is stored."""
     parts = urlsplit(template)
+    if parts.hostname is None:  # e.g. "https://user@/{z}/{x}/{y}.png": a netloc without a host
+        raise PgsslError(f"the tile URL has no host name: {template!r}")
     return urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
 
 

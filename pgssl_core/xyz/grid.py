@@ -83,7 +83,8 @@ def area_tiles(name: str, area: gpd.GeoDataFrame, zoom: int) -> TilePlan:
     shape = shapely.union_all(merc.geometry.to_numpy())
     if shape.is_empty:
         raise PgsslError(f"{name} has no area")
-    cols, rows = _tile_range(*shape.bounds, check_zoom(zoom))
+    left, bottom, right, top = shape.bounds
+    cols, rows = _tile_range(left, bottom, right, top, check_zoom(zoom))
     candidates = [(zoom, x, y) for y in rows for x in cols]
     squares = shapely.box(*np.array([xyz_bounds(*t) for t in candidates]).T)
     shapely.prepare(shape)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def _check_attribution(attribution: str) -> str:
     return attribution
 
 
-def download_tiles(plan: TilePlan, fetcher: TileFetcher, skip: set[TileAddress] = frozenset(),
+def download_tiles(plan: TilePlan, fetcher: TileFetcher, skip: Set[TileAddress] = frozenset(),
                    progress: Progress | None = None) -> list[tuple[TileAddress, Path]]:
     """Fetch (or find in the cache) every tile of ``plan`` not in ``skip``: ``[(address, checked file)]``.
 

@@ -14,10 +14,10 @@ from rasterio.transform import from_origin
 from torch import nn
 
 from pgssl_core.infer import predict_raster
-from pgssl_core.infer.working_grid import working_grid
+from pgssl_core.infer.working_grid import target_gsd, working_grid
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import open_raster
-from pgssl_core.tiles.gsd import CoarseGsdWarning, UnresolvedGsdWarning, ground_gsd_m, resample_image
+from pgssl_core.tiles.gsd import CoarseGsdWarning, GsdError, UnresolvedGsdWarning, ground_gsd_m, resample_image
 
 CRS_UTM50 = "EPSG:32650"
 
@@ -160,3 +160,11 @@ def test_a_tile_shrunk_below_the_model_minimum_warns() -> None:
         out = resample_image(image, 0.3, 10.0)
     assert out.shape == (8, 8, 3)
     assert min(resample_image(image, 0.3, 0.6).shape[:2]) == 128  # 2x coarser: fine, no warning needed
+
+
+def test_target_gsd_takes_the_models_own_for_model_and_refuses_other_text() -> None:
+    assert target_gsd("model", 0.3) == 0.3
+    assert target_gsd("model", None) is None  # a model without a working GSD predicts at the source's own
+    assert target_gsd(0.5, 0.3) == 0.5 and target_gsd(None, 0.3) is None
+    with pytest.raises(GsdError, match="'native'"):
+        target_gsd("native", 0.3)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 from torch import nn
 
+from pgssl_core.errors import PgsslError
 from pgssl_core.models import ModelConfig
+from pgssl_core.train.data import TensorSet, make_sample
 from pgssl_core.train.losses import MaskedReconstructionLoss, WeightedSegLoss
 from pgssl_core.train.pretrain_model import PretrainModel, byol_momentum, random_block_mask
 from pgssl_core.train.pseudo_labelling import PseudoLabelConfig, confidence_weights, make_pseudo_labels
@@ -124,3 +128,13 @@ def test_ema_target_moves_gets_no_gradients_and_averages_bn_buffers():
     assert any(not torch.equal(b, a) for b, a in zip(bn_before, bn_after))  # online BN stats flowed in
     assert byol_momentum(0, 100) == 0.996 and byol_momentum(100, 100) == 1.0
     assert byol_momentum(0, 100) < byol_momentum(50, 100) < 1.0
+
+
+def test_labelled_masks_refuses_a_set_with_unlabelled_tiles():
+    image = np.zeros((8, 8, 3), np.uint8)
+    mask = np.ones((8, 8), np.uint8)
+    labelled = TensorSet.from_samples([make_sample(image, mask), make_sample(image, mask)])
+    assert [m.shape for m in labelled.labelled_masks()] == [(8, 8), (8, 8)]
+    mixed = TensorSet.from_samples([make_sample(image, mask), make_sample(image)])
+    with pytest.raises(PgsslError, match="1 of 2 tiles have no mask"):
+        mixed.labelled_masks()

@@ -14,7 +14,7 @@ from pgssl_core.catalog.layout import ProjectLayout
 from pgssl_core.cli import main
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.georef import xyz_transform
-from pgssl_core.xyz.fetch import TileFetcher, check_template
+from pgssl_core.xyz.fetch import TileFetcher, check_template, public_service_name
 from pgssl_core.xyz.grid import bbox_tiles
 from pgssl_core.xyz.importer import SOURCES_SETTING
 from tests.xyz.conftest import tile_png
@@ -154,6 +154,12 @@ def test_district_from_the_project_boundaries(tile_server, tmp_path, capsys) -> 
 def test_bad_templates_are_refused(template, reason) -> None:
     with pytest.raises(PgsslError, match=reason.replace("{", r"\{").replace("}", r"\}")):
         check_template(template)
+
+
+def test_stored_service_name_drops_keys_and_needs_a_host() -> None:
+    assert public_service_name("https://key:secret@host:8080/{z}/{x}/{y}.png?token=1") == "https://host:8080/{z}/{x}/{y}.png"
+    with pytest.raises(PgsslError, match="has no host name"):  # user info but no host: passes check_template
+        public_service_name(check_template("https://user@/{z}/{x}/{y}.png"))
 
 
 def test_bad_bbox_and_zoom(tmp_path, capsys) -> None:
