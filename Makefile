@@ -3,6 +3,7 @@
 #                  on the Beijing demo (http://localhost:8501)
 #   make test   -> same environment plus test dependencies from requirements-dev.lock (and Debian's chromium for
 #                  browser tests) and runs every test
+#   make lint   -> ruff (style, imports, docstrings) and mypy (types of pgssl_core); settings in pyproject.toml
 #   make lock   -> re-resolves requirements*.txt into the lock files (LOCK_UPGRADE=--upgrade takes newer versions)
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -19,7 +20,7 @@ LOCK_UPGRADE ?=
 LOCK_FLAGS := --no-config --python-version 3.11 --python-platform x86_64-manylinux_2_28 --annotation-style line \
 	--custom-compile-command "make lock" $(LOCK_UPGRADE)
 
-.PHONY: demo test test-fast venv venv-dev browser clean-venv lock
+.PHONY: demo test test-fast lint venv venv-dev browser clean-venv lock
 
 # The stamp files make re-runs cheap: pip runs again only when a lock file or pyproject.toml changes.
 # `pip install -e . --no-deps` registers `pgssl_core`, `app` and the `pgssl` command from this checkout (the lock
@@ -54,7 +55,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	else echo "warning: $(BROWSER_PACKAGES) missing and not root: browser tests may be skipped or draw boxes"; fi
 
-test: venv-dev browser
+# Lint first: a style or type error fails CI in seconds instead of after the whole suite.
+LINT_PATHS := pgssl_core app pages scripts benchmarks tests
+lint: venv-dev
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+
+test: lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: venv-dev
