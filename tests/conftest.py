@@ -18,6 +18,21 @@ SHARED_DATA = Path(os.environ.get("PGSSL_SHARED_DATA", REPO_ROOT.parent / "share
 OAM_DIR = SHARED_DATA / "oam_buildings"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_training_lock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One machine-wide training lock per test session (``$PGSSL_TRAIN_LOCK``, inherited by the CLI runs the
+    tests start): a user's app or another suite training on the same machine must not make tests fail with
+    "another training job is running", and the tests must not block them."""
+    path = tmp_path_factory.mktemp("lock") / "train.lock"
+    previous = os.environ.get("PGSSL_TRAIN_LOCK")
+    os.environ["PGSSL_TRAIN_LOCK"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("PGSSL_TRAIN_LOCK", None)
+    else:
+        os.environ["PGSSL_TRAIN_LOCK"] = previous
+
+
 @pytest.fixture(scope="session")
 def oam_dir() -> Path:
     """The shared real tiles (``../shared/data/oam_buildings``); skips when absent."""

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import subprocess
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
-
-def _worker(path: str, worker: int, n: int) -> None:
-    sys.path.insert(0, str(BENCH))
-    import label_efficiency as study
-
-    for i in range(n):
-        study.merge_rows(Path(path), [{"method": f"m{worker}", "fraction": "0.1", "seed": i, "profile": "quick",
-                                       "pool_limit": "", "overrides": "", "test_iou": 0.5}], study.cell_key)
+# Each worker is its own interpreter (as study workers are): a multiprocessing child would re-run whatever
+# module an earlier test left as __main__ (Streamlit's AppTest leaves the app's page script there).
+_WORKER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import label_efficiency as study
+path, worker, n = Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for i in range(n):
+    study.merge_rows(path, [{"method": f"m{worker}", "fraction": "0.1", "seed": i, "profile": "quick",
+                             "pool_limit": "", "overrides": "", "test_iou": 0.5}], study.cell_key)
+"""
 
 
 def test_concurrent_workers_keep_every_row_and_replace_by_key(tmp_path: Path) -> None:
@@ -23,13 +27,11 @@ def test_concurrent_workers_keep_every_row_and_replace_by_key(tmp_path: Path) ->
     import label_efficiency as study
 
     path = tmp_path / "label_efficiency.csv"
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(path), w, 15)) for w in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(BENCH), str(path), str(w), "15"],
+                              cwd=BENCH.parent, stderr=subprocess.PIPE, text=True) for w in range(4)]
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err[-2000:]
     rows = study.read_rows(path)
     assert len(rows) == 60 and len({study.cell_key(r) for r in rows}) == 60
     # The same cell again replaces its row instead of adding one.
