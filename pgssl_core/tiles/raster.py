@@ -63,7 +63,8 @@ def _colour_band_default(ds: rasterio.DatasetReader) -> tuple[int, int, int] | N
     interp = list(ds.colorinterp)
     wanted = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
     if all(c in interp for c in wanted):
-        return tuple(interp.index(c) + 1 for c in wanted)  # type: ignore[return-value]
+        red, green, blue = (interp.index(c) + 1 for c in wanted)
+        return red, green, blue
     return None
 
 
