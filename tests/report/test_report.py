@@ -10,6 +10,7 @@ import pytest
 
 from pgssl_core.catalog import Project
 from pgssl_core.cli import main
+from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.validation_iou import validation_iou
 from pgssl_core.report import export_report
 from pgssl_core.report.gather import GROUND_TRUTH, MODEL_ERROR_FILE, run_info, validation_counts
@@ -124,7 +125,7 @@ def test_validation_counts_cached_per_model_and_the_interval_over_them(report_pr
     """Per-tile counts of the run's model on its validation tiles: measured once per model file, read back
     from RUN_DIR/model_error.json, measured again when that file is unreadable; the interval rests on them."""
     with Project.open(report_project) as project:
-        run = run_info(project.get_setting("active_model"))
+        run = run_info(active_model_path(project))  # the setting itself is relative to the project
         counts = validation_counts(project, run)
         assert len(counts) == N_TILES - N_LABELLED  # the reference tiles nobody labelled
         cache = run.run_dir / MODEL_ERROR_FILE
