@@ -18,6 +18,11 @@ MAX_LATITUDE: float = 85.05112878
 
 TileAddress = tuple[int, int, int]  # (z, x, y)
 
+#: Most tiles one import may list, even when the user confirms a plan above the cap: a plan is held in
+#: memory (about 100 bytes a tile, plus a square per candidate for an area), so this keeps it near 100 MB.
+#: A million 256 px tiles is 65 gigapixels, a whole city at zoom 18; larger areas go in several imports.
+MAX_PLAN_TILES: int = 1_000_000
+
 
 @dataclass(frozen=True)
 class TilePlan:
@@ -61,6 +66,11 @@ def _tile_range(left: float, bottom: float, right: float, top: float, zoom: int)
 
     cols = range(index(left + WEB_MERCATOR_HALF_WORLD, False), index(right + WEB_MERCATOR_HALF_WORLD, True) + 1)
     rows = range(index(WEB_MERCATOR_HALF_WORLD - top, False), index(WEB_MERCATOR_HALF_WORLD - bottom, True) + 1)
+    # Counted before any tile is listed: at zoom 30 a small bbox is billions of tiles.
+    count = len(cols) * len(rows)
+    if count > MAX_PLAN_TILES:
+        raise PgsslError(f"the area is {count:,} tiles at zoom {zoom}, more than one import can list "
+                         f"({MAX_PLAN_TILES:,}): choose a lower zoom or a smaller area")
     return cols, rows
 
 

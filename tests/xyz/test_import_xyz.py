@@ -171,6 +171,20 @@ def test_bad_bbox_and_zoom(tmp_path, capsys) -> None:
     assert "zoom must be between 0 and 30" in capsys.readouterr().err
 
 
+def test_a_plan_too_large_to_list_is_refused_before_listing_it(tmp_path, capsys) -> None:
+    # A 1 km bbox at zoom 30 is about 1.4e11 tiles: listing them used to exhaust the memory (found by a QA run,
+    # killed by the kernel at 23 GB) before the cap was checked, even without --yes.
+    args = ["import-xyz", "--url", "http://127.0.0.1:9/{z}/{x}/{y}.png", "--bbox", "116.395", "39.905", "116.405",
+            "39.912", "--project", str(tmp_path / "p"), "--attribution", "x", "--yes"]
+    assert main([*args, "--zoom", "30"]) == 2
+    err = capsys.readouterr().err
+    assert "tiles at zoom 30, more than one import can list (1,000,000)" in err and "lower zoom" in err
+    assert not (tmp_path / "p").exists()
+    with pytest.raises(PgsslError, match="more than one import can list"):
+        bbox_tiles(100, 20, 120, 40, 16)  # about 14 million tiles
+    assert len(bbox_tiles(116.395, 39.905, 116.405, 39.912, 17).tiles) < 100  # ordinary areas still list
+
+
 def test_fetcher_cache_is_per_service(tmp_path) -> None:
     a = TileFetcher("http://127.0.0.1:9/a/{z}/{x}/{y}.png", tmp_path)
     b = TileFetcher("http://127.0.0.1:9/b/{z}/{x}/{y}.png", tmp_path)
