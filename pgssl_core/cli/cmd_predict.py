@@ -57,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
         0 if every input was predicted, 1 if some inputs were refused by the input checks.
 
     Raises:
-        PgsslError: negative ``--band-min-mpx`` or a ``--polygons`` path that is not .gpkg/.geojson.
+        PgsslError: negative ``--band-min-mpx``, a ``--polygons`` path that is not .gpkg/.geojson, or an unknown
+            ``--device`` (or cuda without a GPU).
     """
-    import torch
-
     from pgssl_core import distributed
     from pgssl_core.assess import list_rasters
+    from pgssl_core.models.device import resolve_device
     from pgssl_core.tiles.validate import validate_inputs
 
     if args.band_min_mpx < 0:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     inputs, refused = validate_inputs(listed, need_georef=args.polygons is not None, purpose="--polygons",
                                       report=lambda message: print(f"error: {message}", file=sys.stderr)
                                       if not launched or distributed.local_rank() == 0 else None)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(args.device or "auto")  # unknown names and cuda without a GPU: one-line errors
     if launched:
         with distributed.process_group(device) as info:
             _run_sharded(args, inputs, distributed.rank_device(device), info)
