@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pgssl_core.cli.arg_types import non_negative_float, positive_float
 from pgssl_core.errors import PgsslError
 
 NAME = "assess"
@@ -26,17 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--districts", default="beijing", help="'beijing' (default) or a boundary file")
     parser.add_argument("--out", required=True, type=Path, help="district table (.csv)")
     parser.add_argument("--grid-out", type=Path, help="density grid (.gpkg or .geojson); needs --masks or --imaged")
-    parser.add_argument("--cell-m", type=float, default=100.0, help="density grid cell size, m")
+    parser.add_argument("--cell-m", type=positive_float, default=100.0, help="density grid cell size, m")
     parser.add_argument("--buildings-out", type=Path,
                         help="one row per building with district, kWp, kWh/yr, CO2 (.gpkg, .geojson or .csv)")
     parser.add_argument("--model-error", type=Path,
                         help="model-error file (model_error.json of a run, written by `report`): corrects the "
                              "district roof areas; without it the corrected columns say 'model error unknown'")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold for --masks")
-    parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
-    parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification, m")
+    parser.add_argument("--min-area", type=non_negative_float, default=4.0, help="smallest footprint kept, m2")
+    parser.add_argument("--simplify", type=non_negative_float, default=0.5, help="footprint simplification, m")
     pv = parser.add_argument_group("PV assumptions (defaults: see PVAssumptions)")
-    pv.add_argument("--annual-ghi", type=float,
+    pv.add_argument("--annual-ghi", type=positive_float,
                     help="annual horizontal irradiation, kWh/m2/yr (default: the site's clear-sky estimate)")
     pv.add_argument("--tmy", type=Path, help="typical-year weather file for the site (TMY3 .csv, .epw, PVGIS)")
     pv.add_argument("--tilt", type=float, help="module tilt, deg (default: the site's latitude)")

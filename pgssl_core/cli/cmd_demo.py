@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pgssl_core.errors import PgsslError
+from pgssl_core.cli.arg_types import positive_int
 
 NAME = "demo"
 HELP = "create the demo projects: the SYNTHETIC Beijing scene and/or the real OpenAerialMap sample"
@@ -17,15 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder that receives <slug>/ project folders")
     parser.add_argument("--which", choices=("beijing", "sample", "both"), default="both",
                         help="which demo project(s) to create (default: both)")
-    parser.add_argument("--tiles-per-district", type=int, default=4,
+    parser.add_argument("--tiles-per-district", type=positive_int, default=4,
                         help="synthetic tiles per Beijing district (16 districts; default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic scene (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Create the chosen projects with a progress bar on stderr; print one line per project."""
-    if args.tiles_per_district < 1:
-        raise PgsslError("--tiles-per-district must be at least 1")
     # Imported here so that `python -m pgssl_core --help` never pays for (or fails on) the catalog.
     from tqdm import tqdm
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from pgssl_core.cli.arg_types import gsd_option, positive_int, stated_gsd
+
 NAME = "evaluate"
 HELP = "evaluate a model file on tiles with masks and print JSON (iou, f1, precision, recall, tiles)"
 
@@ -16,11 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masks", required=True, help="folder of binary masks with the same names")
     parser.add_argument("--manifest", help="CSV with a 'file' column (and 'split')")
     parser.add_argument("--split", default=None, help="manifest split to evaluate (e.g. test)")
-    parser.add_argument("--limit", type=int, default=None, help="a seeded subset of this many tiles")
-    parser.add_argument("--gsd", default=None, metavar="M|native",
+    parser.add_argument("--limit", type=positive_int, default=None, help="a seeded subset of this many tiles")
+    parser.add_argument("--gsd", type=gsd_option, default=None, metavar="M|native",
                         help="GSD (m/px) the tiles are resampled to before the model sees them (default: the "
                              "model's working GSD)")
-    parser.add_argument("--tile-gsd", default=None, metavar="M",
+    parser.add_argument("--tile-gsd", type=stated_gsd, default=None, metavar="M",
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
 

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from pgssl_core.catalog import ImportResult, Project, expand_paths, import_paths
+from pgssl_core.cli.arg_types import positive_int
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True, type=Path, metavar="DIR",
                         help="project folder (created if it holds no project)")
     parser.add_argument("--name", default=None, help="project name when creating it (default: folder name)")
-    parser.add_argument("--tile-size", type=int, default=512, metavar="PX",
+    parser.add_argument("--tile-size", type=positive_int, default=512, metavar="PX",
                         help="rasters larger than this on either side are split into tiles (default 512)")
     parser.add_argument("--bands", "--band-map", dest="bands", type=_band_map, default=None, metavar="R,G,B",
                         help="1-based bands to show as R,G,B (or one band as grey); default: the file's RGB")

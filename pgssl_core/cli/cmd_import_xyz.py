@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pgssl_core.cli.arg_types import non_negative_float, non_negative_int, positive_float, positive_int
 from pgssl_core.errors import PgsslError
 
 NAME = "import-xyz"
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", required=True, metavar="TEMPLATE",
                         help="tile URL with {z}, {x} and {y}, e.g. https://tiles.example.org/{z}/{x}/{y}.png "
                              "(a service whose terms allow this use)")
-    parser.add_argument("--zoom", required=True, type=int, metavar="Z", help="zoom level of the tiles")
+    parser.add_argument("--zoom", required=True, type=non_negative_int, metavar="Z", help="zoom level of the tiles")
     area = parser.add_mutually_exclusive_group(required=True)
     area.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"), help="WGS84 degrees")
     area.add_argument("--district", metavar="NAME", help="a district of the project's boundary file "
@@ -36,17 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="project name when creating it (default: folder name)")
     parser.add_argument("--attribution", required=True, metavar="TEXT",
                         help="the credit line the service's terms ask for (kept in the project, shown on the map)")
-    parser.add_argument("--max-tiles", type=int, default=DEFAULT_MAX_TILES,
+    parser.add_argument("--max-tiles", type=positive_int, default=DEFAULT_MAX_TILES,
                         help=f"refuse areas of more tiles than this (default {DEFAULT_MAX_TILES})")
     parser.add_argument("--yes", action="store_true", help="confirm an area above --max-tiles")
-    parser.add_argument("--rate", type=float, default=defaults.rate_per_s, metavar="PER_S",
+    parser.add_argument("--rate", type=positive_float, default=defaults.rate_per_s, metavar="PER_S",
                         help=f"at most this many requests per second (default {defaults.rate_per_s:g})")
-    parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
+    parser.add_argument("--timeout", type=positive_float, default=defaults.timeout_s, metavar="S",
                         help=f"seconds to wait for the service (default {defaults.timeout_s:g})")
-    parser.add_argument("--retries", type=int, default=defaults.retries,
+    parser.add_argument("--retries", type=non_negative_int, default=defaults.retries,
                         help="further tries of a failed request, with exponential backoff "
                              f"(default {defaults.retries})")
-    parser.add_argument("--backoff", type=float, default=defaults.backoff_s, metavar="S",
+    parser.add_argument("--backoff", type=non_negative_float, default=defaults.backoff_s, metavar="S",
                         help=f"backoff factor: waits of S x 2^n seconds between tries (default {defaults.backoff_s:g})")
     parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
                         help="tile cache folder (default $PGSSL_CACHE_DIR/xyz or ~/.cache/pgssl/xyz)")

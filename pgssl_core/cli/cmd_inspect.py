@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from pgssl_core.cli.arg_types import positive_int
 from pgssl_core.errors import TileError
 from pgssl_core.tiles import MAX_TILE_PIXELS, Tile, open_raster, probe_size, read_tile
 from pgssl_core.tiles.formats import check_min_size
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="GeoTIFF, PNG, JPEG or WebP file")
     parser.add_argument("--band-map", default=None, metavar="R,G,B",
                         help="1-based source bands for red, green, blue (e.g. 4,3,2), or one band for grey")
-    parser.add_argument("--tile-size", type=int, default=512, metavar="PX",
+    parser.add_argument("--tile-size", type=positive_int, default=512, metavar="PX",
                         help="tile size (px) used to say whether the file needs splitting (default 512)")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from pgssl_core.cli.arg_types import gsd_option, non_negative_float, non_negative_int, positive_int, stated_gsd
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
@@ -28,24 +29,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--polygons", type=Path, help="also write footprints (.gpkg or .geojson, WGS84)")
     parser.add_argument("--output", choices=("probability", "mask"), default="probability")
     parser.add_argument("--threshold", type=float, default=0.5, help="building probability threshold (0..1)")
-    parser.add_argument("--tile", type=int, default=512, help="window size in px")
-    parser.add_argument("--overlap", type=int, default=64, help="window overlap in px")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--tile", type=positive_int, default=512, help="window size in px")
+    parser.add_argument("--overlap", type=non_negative_int, default=64, help="window overlap in px")
+    parser.add_argument("--batch-size", type=positive_int, default=4)
     parser.add_argument("--tta", action="store_true", help="average over flips (3x slower)")
     parser.add_argument("--cog", action="store_true", help="write Cloud-Optimized GeoTIFFs")
-    parser.add_argument("--gsd", default=None, metavar="M|native",
+    parser.add_argument("--gsd", type=gsd_option, default=None, metavar="M|native",
                         help="working GSD (m/px) the inputs are resampled to (default: the model's own); "
                              "outputs are always on the input's grid")
-    parser.add_argument("--tile-gsd", default=None, metavar="M",
+    parser.add_argument("--tile-gsd", type=stated_gsd, default=None, metavar="M",
                         help="GSD of inputs without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    parser.add_argument("--min-area", type=float, default=4.0, help="smallest footprint kept, m2")
-    parser.add_argument("--simplify", type=float, default=0.5, help="footprint simplification tolerance, m")
+    parser.add_argument("--min-area", type=non_negative_float, default=4.0, help="smallest footprint kept, m2")
+    parser.add_argument("--simplify", type=non_negative_float, default=0.5,
+                        help="footprint simplification tolerance, m")
     parser.add_argument("--regularize", action="store_true", help="square footprint corners")
     parser.add_argument("--resume", action="store_true",
                         help="skip inputs whose output already exists (outputs are written atomically: one that "
                              "exists is complete), e.g. to restart a killed run")
-    parser.add_argument("--band-min-mpx", type=float, default=BAND_MIN_PX / 1e6, metavar="MPX",
+    parser.add_argument("--band-min-mpx", type=non_negative_float, default=BAND_MIN_PX / 1e6, metavar="MPX",
                         help="under torchrun, GeoTIFFs of at least this many megapixels are split into row bands "
                              f"across the ranks (default {BAND_MIN_PX / 1e6:g}); smaller inputs are shared out whole")
 
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         0 if every input was predicted, 1 if some inputs were refused by the input checks.
 
     Raises:
-        PgsslError: negative ``--band-min-mpx``, a ``--polygons`` path that is not .gpkg/.geojson, or an unknown
+        PgsslError: a ``--polygons`` path that is not .gpkg/.geojson, or an unknown
             ``--device`` (or cuda without a GPU).
     """
     from pgssl_core import distributed
@@ -65,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.models.device import resolve_device
     from pgssl_core.tiles.validate import validate_inputs
 
-    if args.band_min_mpx < 0:
-        raise PgsslError(f"--band-min-mpx must be >= 0, got {args.band_min_mpx}")
     listed = list_rasters(args.input, IMAGE_SUFFIXES)
     if args.polygons is not None and args.polygons.suffix.lower() not in (".gpkg", ".geojson", ".json"):
         raise PgsslError(f"--polygons must end in .gpkg or .geojson, got {args.polygons.name}")

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pgssl_core.cli.arg_types import gsd_option, non_negative_int, positive_int, stated_gsd
+
 if TYPE_CHECKING:
     from pgssl_core.distributed import DistInfo
 
@@ -28,32 +30,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", metavar="DIR",
                         help="train on an app project's labelled, unlabelled and validation tiles, as its Train page "
                              "does (instead of --images/--masks)")
-    parser.add_argument("--max-pool", type=int, default=None, metavar="N",
+    parser.add_argument("--max-pool", type=non_negative_int, default=None, metavar="N",
                         help="with --project: a seeded subset of at most N unlabelled tiles")
-    parser.add_argument("--max-val", type=int, default=16, metavar="N",
+    parser.add_argument("--max-val", type=non_negative_int, default=16, metavar="N",
                         help="with --project: at most N validation tiles (default 16)")
     parser.add_argument("--manifest", help="CSV with a 'file' column (and 'split') selecting tiles")
     parser.add_argument("--split", default=None, help="manifest split used for training (e.g. train)")
     parser.add_argument("--unlabeled", nargs="*", default=[], metavar="DIR", help="extra folders of unlabelled tiles")
     parser.add_argument("--label-fraction", type=float, default=None,
                         help="keep labels on this seeded fraction of the tiles; the rest join the unlabelled pool")
-    parser.add_argument("--limit", type=int, default=None, help="use a seeded subset of this many training tiles")
+    parser.add_argument("--limit", type=positive_int, default=None,
+                        help="use a seeded subset of this many training tiles")
     parser.add_argument("--val-split", default=None, help="manifest split used for validation (e.g. val)")
-    parser.add_argument("--val-limit", type=int, default=None, help="seeded subset of this many validation tiles")
+    parser.add_argument("--val-limit", type=positive_int, default=None,
+                        help="seeded subset of this many validation tiles")
     parser.add_argument("--method", choices=METHODS, default="pgssl")
     parser.add_argument("--no-confidence-weighting", action="store_true",
                         help="baseline: pseudo-labels as plain argmax with weight 1 (as in the source code)")
     parser.add_argument("--profile", choices=list(PROFILES), default="quick")
-    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default: the profile's)")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+    parser.add_argument("--rounds", type=positive_int, default=None, help="alternating rounds (default: the profile's)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                         help="tiles per step over all processes (default: the profile's); under torchrun each "
                              "rank takes N / world size of them")
     parser.add_argument("--init", default="base", metavar="base|scratch|PATH",
                         help="starting weights: the shipped base building model (default), random, or a model file")
-    parser.add_argument("--gsd", default=None, metavar="M|native",
+    parser.add_argument("--gsd", type=gsd_option, default=None, metavar="M|native",
                         help="working ground resolution in m/px that tiles are resampled to (default: the "
                              "profile's, 0.3); 'native' keeps every tile's own resolution")
-    parser.add_argument("--tile-gsd", default=None, metavar="M",
+    parser.add_argument("--tile-gsd", type=stated_gsd, default=None, metavar="M",
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seed", type=int, default=0)

@@ -108,8 +108,10 @@ def test_ensure_default_projects_and_cli(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_cli_bad_argument(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", "/tmp/x", "--tiles-per-district", "0"]) == 2
-    assert "error: --tiles-per-district" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # refused by argparse, before anything is created
+        main(["demo", "--out", "/tmp/x", "--tiles-per-district", "0"])
+    assert exit_.value.code == 2
+    assert "error: argument --tiles-per-district: must be > 0, got 0" in capsys.readouterr().err
 
 
 def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
