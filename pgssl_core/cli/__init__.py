@@ -9,22 +9,28 @@ Each sub-command lives in its own module ``pgssl_core/cli/cmd_<name>.py`` that d
 Modules are discovered automatically, so adding a command never touches this file. When the
 first argument names a command, only that command's module is imported (``inspect`` must not pay
 for torch, which ``train`` imports). A
-``PgsslError`` raised by a command is printed as ``error: <message>`` on stderr with exit code 2.
+``PgsslError`` raised by a command is printed as ``error: <message>`` on stderr with exit code 2, and so is
+an operating-system error about a named file (a folder that cannot be created, a file that cannot be written).
+When the reader of stdout goes away (``... | head -1``) the command stops quietly with status 141, as a
+Unix tool killed by SIGPIPE does.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from pgssl_core.errors import PgsslError
+from pgssl_core.errors import PgsslError, first_line
 
 EXIT_USER_ERROR = 2
+#: 128 + SIGPIPE (13): the status a shell shows for a tool whose output pipe was closed by its reader.
+EXIT_BROKEN_PIPE = 141
 
 
 def _command_modules(only: str | None = None) -> list:
@@ -64,6 +70,17 @@ def _one_line_warnings(previous):  # noqa: ANN001, ANN202 - the signature is war
     return show
 
 
+def _stdout_gone() -> int:
+    """The reader of stdout closed the pipe: point stdout at the null device, so that Python's flush at exit
+    does not fail again with a second traceback (the recipe of Python's ``signal`` docs), and return
+    :data:`EXIT_BROKEN_PIPE`. SIGPIPE's default action is not restored instead: it would also kill the process
+    on a socket closed by a tile service or another rank."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -71,9 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = _one_line_warnings(previous)
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # here, so that a closed pipe is seen while we can still handle it
+        return code
     except PgsslError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:
+        return _stdout_gone()
+    except OSError as exc:
+        if exc.filename is None:  # not about a file the user named: a fault of ours, keep its traceback
+            raise
+        print(f"error: {exc.filename}: {exc.strerror or first_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

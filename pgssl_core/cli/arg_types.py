@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 
 def _number(text: str, kind: type[int] | type[float]) -> int | float:
@@ -66,3 +67,32 @@ def stated_gsd(text: str) -> str:
     except GsdError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _existing_part(path: Path) -> Path | None:
+    """``path`` or its nearest ancestor that exists (None when none does, e.g. a relative path's root)."""
+    try:
+        return next((p for p in (path, *path.parents) if p.exists()), None)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise argparse.ArgumentTypeError(f"{path}: {exc.strerror or exc}") from None
+
+
+def output_folder(text: str) -> Path:
+    """A folder the command writes into (created when missing): refused when it, or a folder above it, is an
+    existing file (``mkdir`` would fail there with a ``FileExistsError``/``NotADirectoryError`` traceback)."""
+    path = Path(text)
+    found = _existing_part(path)
+    if found is not None and not found.is_dir():
+        where = "" if found == path else f" (in {path})"
+        raise argparse.ArgumentTypeError(f"{found} is a file{where}: give a folder (it is created if missing)")
+    return path
+
+
+def output_file(text: str) -> Path:
+    """A file the command writes: refused when it is an existing folder, or when a folder above it is a file."""
+    path = Path(text)
+    found = _existing_part(path)
+    if found == path and path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder: give a file name")
+    output_folder(str(path.parent))
+    return path

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pgssl_core.cli.arg_types import non_negative_float, positive_float
+from pgssl_core.cli.arg_types import non_negative_float, output_file, positive_float
 from pgssl_core.errors import PgsslError
 
 NAME = "assess"
@@ -25,10 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--masks", type=Path, help="folder (or file) of prediction GeoTIFFs from `predict`")
     parser.add_argument("--imaged", type=Path, help="with --buildings: vector file of the imaged extent")
     parser.add_argument("--districts", default="beijing", help="'beijing' (default) or a boundary file")
-    parser.add_argument("--out", required=True, type=Path, help="district table (.csv)")
-    parser.add_argument("--grid-out", type=Path, help="density grid (.gpkg or .geojson); needs --masks or --imaged")
+    parser.add_argument("--out", required=True, type=output_file, help="district table (.csv)")
+    parser.add_argument("--grid-out", type=output_file,
+                        help="density grid (.gpkg or .geojson); needs --masks or --imaged")
     parser.add_argument("--cell-m", type=positive_float, default=100.0, help="density grid cell size, m")
-    parser.add_argument("--buildings-out", type=Path,
+    parser.add_argument("--buildings-out", type=output_file,
                         help="one row per building with district, kWp, kWh/yr, CO2 (.gpkg, .geojson or .csv)")
     parser.add_argument("--model-error", type=Path,
                         help="model-error file (model_error.json of a run, written by `report`): corrects the "

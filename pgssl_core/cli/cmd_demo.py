@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pgssl_core.cli.arg_types import positive_int
+from pgssl_core.cli.arg_types import output_folder, positive_int
 
 NAME = "demo"
 HELP = "create the demo projects: the SYNTHETIC Beijing scene and/or the real OpenAerialMap sample"
@@ -14,7 +14,7 @@ HELP = "create the demo projects: the SYNTHETIC Beijing scene and/or the real Op
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options: output folder, which project(s), scene size and seed."""
-    parser.add_argument("--out", type=Path, required=True, help="folder that receives <slug>/ project folders")
+    parser.add_argument("--out", type=output_folder, required=True, help="folder that receives <slug>/ project folders")
     parser.add_argument("--which", choices=("beijing", "sample", "both"), default="both",
                         help="which demo project(s) to create (default: both)")
     parser.add_argument("--tiles-per-district", type=positive_int, default=4,

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from pgssl_core.catalog import ImportResult, Project, expand_paths, import_paths
-from pgssl_core.cli.arg_types import positive_int
+from pgssl_core.cli.arg_types import output_folder, positive_int
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
@@ -35,7 +35,7 @@ def _band_map(text: str) -> tuple[int, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``import`` options: paths, project folder and name, tile size and band map."""
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders (recursive)")
-    parser.add_argument("--project", required=True, type=Path, metavar="DIR",
+    parser.add_argument("--project", required=True, type=output_folder, metavar="DIR",
                         help="project folder (created if it holds no project)")
     parser.add_argument("--name", default=None, help="project name when creating it (default: folder name)")
     parser.add_argument("--tile-size", type=positive_int, default=512, metavar="PX",

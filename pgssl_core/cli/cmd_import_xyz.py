@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pgssl_core.cli.arg_types import non_negative_float, non_negative_int, positive_float, positive_int
+from pgssl_core.cli.arg_types import non_negative_float, non_negative_int, output_folder, positive_float, positive_int
 from pgssl_core.errors import PgsslError
 
 NAME = "import-xyz"
@@ -32,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     area.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"), help="WGS84 degrees")
     area.add_argument("--district", metavar="NAME", help="a district of the project's boundary file "
                                                          "(default: Beijing's 16 districts), e.g. Dongcheng")
-    parser.add_argument("--project", required=True, type=Path, metavar="DIR",
+    parser.add_argument("--project", required=True, type=output_folder, metavar="DIR",
                         help="project folder (created if it holds no project)")
     parser.add_argument("--name", default=None, help="project name when creating it (default: folder name)")
     parser.add_argument("--attribution", required=True, metavar="TEXT",
@@ -49,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default {defaults.retries})")
     parser.add_argument("--backoff", type=non_negative_float, default=defaults.backoff_s, metavar="S",
                         help=f"backoff factor: waits of S x 2^n seconds between tries (default {defaults.backoff_s:g})")
-    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--cache", type=output_folder, default=None, metavar="DIR",
                         help="tile cache folder (default $PGSSL_CACHE_DIR/xyz or ~/.cache/pgssl/xyz)")
 
 

@@ -9,7 +9,15 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from pgssl_core.cli.arg_types import gsd_option, non_negative_float, non_negative_int, positive_int, stated_gsd
+from pgssl_core.cli.arg_types import (
+    gsd_option,
+    non_negative_float,
+    non_negative_int,
+    output_file,
+    output_folder,
+    positive_int,
+    stated_gsd,
+)
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.formats import IMAGE_SUFFIXES
 
@@ -25,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="model file (pgssl-model/1, from training)")
     parser.add_argument("--input", required=True, type=Path,
                         help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths")
-    parser.add_argument("--out", required=True, type=Path, help="output folder for <name>_<output>.tif")
-    parser.add_argument("--polygons", type=Path, help="also write footprints (.gpkg or .geojson, WGS84)")
+    parser.add_argument("--out", required=True, type=output_folder, help="output folder for <name>_<output>.tif")
+    parser.add_argument("--polygons", type=output_file, help="also write footprints (.gpkg or .geojson, WGS84)")
     parser.add_argument("--output", choices=("probability", "mask"), default="probability")
     parser.add_argument("--threshold", type=float, default=0.5, help="building probability threshold (0..1)")
     parser.add_argument("--tile", type=positive_int, default=512, help="window size in px")

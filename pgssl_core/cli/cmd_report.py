@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from pgssl_core.cli.arg_types import output_file
+
 NAME = "report"
 HELP = "self-contained HTML report of a project: map, districts with ranges, largest roofs, assumptions, model card"
 
@@ -14,11 +16,11 @@ HELP = "self-contained HTML report of a project: map, districts with ranges, lar
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``report`` options: project, output HTML, prediction folder, CSV copy, districts and device."""
     parser.add_argument("--project", required=True, type=Path, help="project folder")
-    parser.add_argument("--out", required=True, type=Path, help="report file (.html)")
+    parser.add_argument("--out", required=True, type=output_file, help="report file (.html)")
     parser.add_argument("--maps", type=Path,
                         help="a prediction's output folder to report (default: newest finished prediction, "
                              "else the reference masks)")
-    parser.add_argument("--csv-out", type=Path, help="also write the district table the report shows (.csv)")
+    parser.add_argument("--csv-out", type=output_file, help="also write the district table the report shows (.csv)")
     parser.add_argument("--districts", default="beijing", help="'beijing' (default) or a boundary file")
     parser.add_argument("--device", default=None, help="device for measuring the model error (default: cpu)")
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pgssl_core.cli.arg_types import gsd_option, non_negative_int, positive_int, stated_gsd
+from pgssl_core.cli.arg_types import gsd_option, non_negative_int, output_folder, positive_int, stated_gsd
 
 if TYPE_CHECKING:
     from pgssl_core.distributed import DistInfo
@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="run folder (model.pt, best.pt, metrics.jsonl, checkpoint.pt)")
+    parser.add_argument("--out", required=True, type=output_folder,
+                        help="run folder (model.pt, best.pt, metrics.jsonl, checkpoint.pt)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
 
 
