@@ -18,11 +18,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -122,6 +124,42 @@ def check_tile_bytes(body: bytes, content_type: str) -> str:
     return fmt
 
 
+class _GaveUp(MaxRetryError):
+    """urllib3's "retries exhausted" with the number of requests that were made (``attempts``)."""
+
+    def __init__(self, exhausted: MaxRetryError, attempts: int) -> None:
+        super().__init__(exhausted.pool, exhausted.url, exhausted.reason)
+        self.attempts = attempts
+
+
+class _CountingRetry(Retry):
+    """urllib3's ``Retry`` that says, when it gives up, how many requests it made: its ``history`` holds one
+    entry per failed request before the current one, so the failure that exhausts it is request
+    ``len(history) + 1`` (the figure the error message reports; urllib3's own error does not carry it)."""
+
+    def increment(self, *args, **kwargs) -> Self:  # noqa: ANN002, ANN003 - urllib3's signature, passed on
+        try:
+            return super().increment(*args, **kwargs)
+        except MaxRetryError as exc:
+            raise _GaveUp(exc, len(self.history) + 1) from exc.reason
+
+
+def _tries(count: int) -> str:
+    return "1 try" if count == 1 else f"{count} tries"
+
+
+#: What an HTTP status other than 200 means for a tile, in the error message.
+_STATUS_MEANINGS: dict[int, str] = {404: "the service has no tile at this address", 410: "the tile is gone",
+                                    401: "the service asks for a key or login", 403: "the service refused access",
+                                    429: "rate limited by the service"}
+
+
+def _status_meaning(status: int) -> str:
+    if status in _STATUS_MEANINGS:
+        return _STATUS_MEANINGS[status]
+    return "the service failed" if status >= 500 else "the service refused the request"
+
+
 class TileFetcher:
     """Downloads tiles of one service into ``cache_dir/<hash of the template>/<z>/<x>/<y>.<ext>``.
 
@@ -135,7 +173,7 @@ class TileFetcher:
         key = hashlib.sha256(template.encode()).hexdigest()[:16]
         self.cache_dir = Path(cache_dir or default_cache_dir()) / key
         s = self.settings
-        retry = Retry(total=s.retries, connect=s.retries, read=s.retries, status=s.retries, other=0,
+        retry = _CountingRetry(total=s.retries, connect=s.retries, read=s.retries, status=s.retries, other=0,
                       backoff_factor=s.backoff_s, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
                       respect_retry_after_header=True, retry_after_max=s.retry_after_max_s, raise_on_status=False)
         self.session = requests.Session()
@@ -182,23 +220,18 @@ class TileFetcher:
         z, x, y = tile
         url = self.template.format(z=z, x=x, y=y)
         name = f"tile {z}/{x}/{y}"
-        tries = self.settings.retries + 1
         self._wait_turn()
         try:
             response = self.session.get(url, timeout=self.settings.timeout_s)
         except requests.exceptions.RequestException as exc:
-            reason = _reason(exc)
-            if isinstance(exc, requests.exceptions.Timeout) or isinstance(reason, (TimeoutError, Urllib3Timeout)):
-                raise TileFetchError(f"{name}: the service did not answer within {self.settings.timeout_s:g} s "
-                                     f"({tries} tries)") from None
-            raise TileFetchError(f"{name}: cannot reach the service after {tries} tries "
-                                 f"({' '.join(str(reason).split())[:160]})") from None
+            raise TileFetchError(f"{name}: {self._failure(exc)}") from None
         with response:
             body = response.content
             if response.status_code != 200:
-                what = "rate limited by the service" if response.status_code == 429 else "the service failed"
-                raise TileFetchError(f"{name}: HTTP {response.status_code} {response.reason or ''} ({what}; "
-                                     f"{tries} tries)".replace("  ", " "))
+                retried = getattr(response.raw, "retries", None)  # urllib3's Retry as it stood for this response
+                tries = _tries(len(retried.history) + 1 if retried is not None else 1)
+                raise TileFetchError(f"{name}: HTTP {response.status_code} {response.reason or ''} "
+                                     f"({_status_meaning(response.status_code)}; {tries})".replace("  ", " "))
             try:
                 fmt = check_tile_bytes(body, response.headers.get("Content-Type", ""))
             except TileFetchError as exc:
@@ -209,13 +242,33 @@ class TileFetcher:
         return path
 
 
-def _reason(exc: BaseException) -> object:
-    """The innermost cause of a requests/urllib3 error (e.g. urllib3's ``ReadTimeoutError``, a ``TimeoutError``)."""
-    reason: object = exc
-    for _ in range(5):  # requests wraps urllib3's MaxRetryError, which wraps the last error as ``reason``
-        inner = getattr(reason, "reason", None) or (reason.args[0] if isinstance(reason, BaseException) and
-                                                    reason.args and isinstance(reason.args[0], BaseException) else None)
-        if inner is None:
-            break
-        reason = inner
-    return reason
+    def _failure(self, exc: requests.exceptions.RequestException) -> str:
+        """What went wrong when no response came, in words: a refused connection, an unknown host, a timeout
+        or another network error, with the number of requests made when urllib3 gave up after retries."""
+        chain = _chain(exc)
+        gave_up = next((e for e in chain if isinstance(e, _GaveUp)), None)
+        tries = f" ({_tries(gave_up.attempts)})" if gave_up is not None else ""
+        if any(isinstance(e, NameResolutionError) for e in chain):
+            return f"cannot find the service's host name{tries}"
+        if any(isinstance(e, ConnectionRefusedError) for e in chain):
+            return f"the service refused the connection{tries}"
+        if any(isinstance(e, NewConnectionError) for e in chain):  # urllib3 makes it a timeout subclass: test first
+            return f"cannot connect to the service{tries} ({' '.join(str(chain[-1]).split())[:160]})"
+        if any(isinstance(e, (requests.exceptions.Timeout, TimeoutError, Urllib3Timeout)) for e in chain):
+            return f"the service did not answer within {self.settings.timeout_s:g} s{tries}"
+        return f"cannot reach the service{tries} ({' '.join(str(chain[-1]).split())[:160]})"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the errors inside it, outermost first: requests wraps urllib3's ``MaxRetryError`` (as its
+    first argument), which holds the last failure as ``reason``, which was raised from the socket's error."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            first = current.args[0] if current.args else None
+            inner = first if isinstance(first, BaseException) else current.__cause__ or current.__context__
+        current = inner
+    return chain

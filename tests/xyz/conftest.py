@@ -4,6 +4,7 @@ Paths are ``/<behaviour>/{z}/{x}/{y}.png``:
 
 - ``good``: a 256 px PNG whose colour encodes the address;
 - ``e500`` / ``e429``: HTTP 500 / 429 (with ``Retry-After: 0``) every time;
+- ``e404``: HTTP 404 (no such tile: not worth a retry);
 - ``flaky``: 503 on the first request of each tile, then the good tile;
 - ``stall``: waits ``STALL_S`` before answering (longer than the tests' timeout);
 - ``garbage``: status 200, ``image/png``, random bytes;
@@ -55,6 +56,8 @@ class TileServer:
                 kind, (z, x, y) = parts[0], (int(parts[1]), int(parts[2]), int(parts[3].split(".")[0]))
                 if kind == "e500" or kind == f"failat_{x}_{y}":
                     return self._send(500, b"oops", "text/plain")
+                if kind == "e404":
+                    return self._send(404, b"no such tile", "text/plain")
                 if kind == "e429":
                     return self._send(429, b"slow down", "text/plain", {"Retry-After": "0"})
                 if kind == "flaky" and count == 1:

@@ -4,6 +4,7 @@ leaves nothing half-written (no new project, no new tile, no cached bad tile).""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +80,10 @@ def test_area_over_the_cap_is_refused_before_any_request(tile_server, tmp_path, 
 
 
 @pytest.mark.parametrize(("kind", "message", "requests"), [
-    ("e500", "HTTP 500", 3),                    # 1 try + 2 retries, then a clear result
-    ("e429", "HTTP 429", 3),
+    ("e500", "HTTP 500 Internal Server Error (the service failed; 3 tries)", 3),  # 1 try + 2 retries
+    ("e429", "HTTP 429 Too Many Requests (rate limited by the service; 3 tries)", 3),
+    # Found by a fresh-eyes QA run: a 404 (not retried) said "after 5 tries".
+    ("e404", "HTTP 404 Not Found (the service has no tile at this address; 1 try)", 1),
     ("garbage", "not a readable image", 1),
     ("html", "web page instead of an image (text/html; charset=utf-8: 'Tile quota exceeded')", 1),
 ])
@@ -100,6 +103,18 @@ def test_stalled_service_times_out(tile_server, tmp_path, capsys) -> None:
                    "--retries", "1") == 2
     err = capsys.readouterr().err
     assert "the service did not answer within 0.3 s (2 tries)" in err
+    assert _no_project(tmp_path / "p")
+
+
+def test_refused_connection_says_so_with_the_real_number_of_tries(tmp_path, capsys) -> None:
+    # Found by a fresh-eyes QA run: a refused connection was reported as a timeout.
+    with socket.socket() as probe:  # a port of this machine that nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"
+    assert _import(url, tmp_path / "p", tmp_path / "cache", "--retries", "1") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(": the service refused the connection (2 tries)"), err
     assert _no_project(tmp_path / "p")
 
 
