@@ -9,7 +9,8 @@ Each sub-command lives in its own module ``pgssl_core/cli/cmd_<name>.py`` that d
 Modules are discovered automatically, so adding a command never touches this file. When the
 first argument names a command, only that command's module is imported (``inspect`` must not pay
 for torch, which ``train`` imports). A
-``PgsslError`` raised by a command is printed as ``error: <message>`` on stderr with exit code 2, and so is
+``PgsslError`` raised by a command is printed as ``error: <message>`` on stderr with exit code 2, and so are
+a usage error (an unknown option, a value of the wrong kind: see ``arg_types``) and
 an operating-system error about a named file (a folder that cannot be created, a file that cannot be written).
 When the reader of stdout goes away (``... | head -1``) the command stops quietly with status 141, as a
 Unix tool killed by SIGPIPE does.
@@ -25,6 +26,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from pgssl_core.errors import PgsslError, first_line
 
@@ -47,9 +49,17 @@ def _prog() -> str:
     return "pgssl" if Path(sys.argv[0]).name == "pgssl" else "python -m pgssl_core"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors are one line, like every other error of the CLI:
+    ``error: --tile-size: must be > 0, got 0 (see python -m pgssl_core inspect --help)``, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"error: {message.removeprefix('argument ')} (see {self.prog} --help)\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command module (or just the one named ``only``)."""
-    parser = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
+    parser = _Parser(prog=_prog(), description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules(only):
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)

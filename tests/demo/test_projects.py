@@ -111,7 +111,7 @@ def test_cli_bad_argument(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:  # refused by argparse, before anything is created
         main(["demo", "--out", "/tmp/x", "--tiles-per-district", "0"])
     assert exit_.value.code == 2
-    assert "error: argument --tiles-per-district: must be > 0, got 0" in capsys.readouterr().err
+    assert "error: --tiles-per-district: must be > 0, got 0" in capsys.readouterr().err
 
 
 def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
