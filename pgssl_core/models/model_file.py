@@ -20,6 +20,8 @@ from pgssl_core.io import atomic_write_bytes
 from pgssl_core.models.factory import ModelConfig, create_model
 
 FORMAT = "pgssl-model/1"
+#: What a model file is, for error messages.
+EXPECTED_MODEL = f"a {FORMAT} file that `train` writes, e.g. model.pt or best.pt"
 
 
 def save_weights_file(path: str | Path, obj: Any) -> None:
@@ -36,35 +38,63 @@ def save_model(path: str | Path, model: nn.Module, config: ModelConfig, meta: di
     save_weights_file(path, {"format": FORMAT, "config": config.to_dict(), "state_dict": state, "meta": meta or {}})
 
 
-def load_weights_file(path: str | Path, what: str = "model file") -> Any:
+def load_weights_file(path: str | Path, what: str = "model file", expected: str = "") -> Any:
     """``torch.load(weights_only=True)`` on the CPU, with a one-line error naming ``what``.
 
     Shared by model files and training checkpoints: only tensors and plain containers are unpickled,
-    so an untrusted file cannot run code.
+    so an untrusted file cannot run code. ``expected`` (e.g. "a model.pt or best.pt that `train` writes")
+    ends the message for a file that is not one.
 
     Raises:
-        ModelFileError: the file is missing or cannot be read as tensors and plain data.
+        ModelFileError: the file is missing, cannot be opened, or cannot be read as tensors and plain data
+            (an image, a text, another program's file, a truncated file all get the same clear line: the
+            pickle or zip reader's own text, such as "101" or "EOFError", means nothing to a user).
     """
     p = Path(path)
     try:
         return torch.load(p, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise ModelFileError(f"{what} not found: {p}") from exc
+    except OSError as exc:
+        if exc.filename is None:  # the zip reader's own errors are OSErrors without a file name: a bad file
+            raise ModelFileError(_not_one(p, what, "it cannot be read as one", expected)) from exc
+        raise ModelFileError(f"cannot read {what} {p.name}: {exc.strerror or first_line(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 - pickle/zip errors all mean "not a usable file"
-        first = first_line(exc)
-        if "weights only load failed" in first.lower() or "weights_only" in first:
-            # PyTorch's text goes on to suggest weights_only=False, which would let a file run code: never that.
-            first = f"not a pgssl {what} (it holds something other than tensors and plain data)"
-        raise ModelFileError(f"cannot load {what} {p.name}: {first}") from exc
+        # PyTorch's own text is never shown: a pickle opcode ("101"), a zip detail, or advice to pass
+        # weights_only=False, which would let a file run code.
+        if not _looks_like_torch_save(p):
+            why = "it is not a file that PyTorch's torch.save wrote"
+        elif "weights only load failed" in first_line(exc).lower() or "weights_only" in first_line(exc):
+            why = "it holds something other than tensors and plain data"
+        else:
+            why = "it cannot be read as one (damaged, truncated, or another program's archive)"
+        raise ModelFileError(_not_one(p, what, why, expected)) from exc
+
+
+def _looks_like_torch_save(path: Path) -> bool:
+    """True if ``path`` starts as ``torch.save`` files do: a zip archive (PyTorch >= 1.6) or a pickle of
+    protocol 2 or later (the legacy format), so that an image or a text is not called a damaged model."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
+def _not_one(path: Path, what: str, why: str, expected: str) -> str:
+    return f"{path.name} is not a pgssl {what}: {why}" + (f"; expected {expected}" if expected else "")
 
 
 def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
+    if p.is_dir():
+        raise ModelFileError(f"{p} is a folder, not a model file; expected {EXPECTED_MODEL}")
     if not p.is_file():
         raise ModelFileError(f"model file not found: {p}")
-    data = load_weights_file(p)
+    data = load_weights_file(p, expected=EXPECTED_MODEL)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ModelFileError(f"{p.name} is not a pgssl model file (expected format {FORMAT})")
+        raise ModelFileError(_not_one(p, "model file", f"it holds other data than a {FORMAT} model", EXPECTED_MODEL))
     return data
 
 

@@ -50,7 +50,7 @@ def test_untrusted_pickle_is_refused(tmp_path: Path) -> None:
 
 def test_not_a_model_file(tmp_path: Path) -> None:
     (tmp_path / "x.pt").write_text("hello")
-    with pytest.raises(ModelFileError, match="cannot load"):
+    with pytest.raises(ModelFileError, match="x.pt is not a pgssl model file"):
         load_model(tmp_path / "x.pt")
     with pytest.raises(ModelFileError, match="not found"):
         load_model(tmp_path / "missing.pt")
