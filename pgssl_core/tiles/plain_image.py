@@ -62,12 +62,16 @@ def _normalised(im: Image.Image) -> Image.Image:
     return im.convert(target) if target else im
 
 
+def _has_alpha(mode: str) -> bool:
+    return mode in ("LA", "RGBA")
+
+
 def _colour_and_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """Colour channels (H, W, C) and the alpha channel (H, W) or None."""
     arr = np.asarray(im)
     if arr.ndim == 2:
         return arr[..., None], None
-    if im.mode in ("LA", "RGBA"):
+    if _has_alpha(im.mode):
         return arr[..., :-1], arr[..., -1]
     return arr, None
 
@@ -80,14 +84,16 @@ def read_plain_image(path: Path, fmt: str, band_map: Sequence[int] | None, max_p
         width, height = im.size  # from the header: nothing is decoded yet
         check_dimensions(name, fmt, width, height, max_pixels)
         check_min_size(name, width, height)
-        bands_in_file = len(im.getbands())
         stored_dtype = _MODE_DTYPES.get(im.mode, "uint8")
         im.load()
-        colour, alpha = _colour_and_alpha(_normalised(im))
+        normal = _normalised(im)
+        # Bands as read: a palette counts its colours, so that inspect and the band-map errors agree.
+        bands_in_file = len(normal.getbands())
+        colour, alpha = _colour_and_alpha(normal)
 
     valid = np.ones((height, width), dtype=bool) if alpha is None else alpha > 0
     bands = {i + 1: colour[..., i] for i in range(colour.shape[2])}
-    rgb_map = resolve_band_map(band_map, len(bands), name)
+    rgb_map = resolve_band_map(band_map, len(bands), name, alpha=alpha is not None)
     ranges = None
     if needs_stretch(colour.dtype):
         ranges = shared_range(bands, rgb_map, valid)
@@ -118,7 +124,7 @@ def check_plain_image(path: Path, fmt: str, band_map: Sequence[int] | None, max_
         check_dimensions(name, fmt, width, height, max_pixels)
         check_min_size(name, width, height)
         mode = "RGBA" if im.mode == "P" and "transparency" in im.info else _CONVERT.get(im.mode, im.mode)
-        colour_bands = Image.getmodebands(mode) - (1 if mode in ("LA", "RGBA") else 0)
-        resolve_band_map(band_map, colour_bands, name)
+        colour_bands = Image.getmodebands(mode) - (1 if _has_alpha(mode) else 0)
+        resolve_band_map(band_map, colour_bands, name, alpha=_has_alpha(mode))
         im.verify()
     return width, height, georeference_image(path, driver, width, height, default_crs)

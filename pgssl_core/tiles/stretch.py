@@ -21,12 +21,14 @@ STRETCH_PERCENTILES: tuple[float, float] = (2.0, 98.0)
 
 
 def resolve_band_map(band_map: Sequence[int] | None, band_count: int, name: str,
-                     default: Sequence[int] | None = None) -> tuple[int, int, int]:
+                     default: Sequence[int] | None = None, alpha: bool = False) -> tuple[int, int, int]:
     """1-based source band indices for R, G, B.
 
     ``band_map`` of length 1 is replicated to grey RGB; length 3 is used as is. Without a map,
     ``default`` is used when given, else a 1- or 2-band source (grey, grey+alpha) is replicated and a
     3+-band source uses bands 1, 2, 3. Raises ``TileError`` for indices outside ``1..band_count``.
+    ``alpha``: the file has one more band after the ``band_count`` colour bands, its transparency, which
+    marks the valid pixels and cannot be mapped; the error then counts it too, as ``inspect`` does.
     """
     if band_map is None:
         if default is not None:
@@ -40,9 +42,10 @@ def resolve_band_map(band_map: Sequence[int] | None, band_count: int, name: str,
         raise TileError(f"{name}: band map {tuple(band_map)} must name 1 or 3 bands (R, G, B)")
     bad = [b for b in bands if not 1 <= b <= band_count]
     if bad:
-        raise TileError(
-            f"{name}: band map {bands} asks for band {bad[0]} but the file has {band_count} band(s)"
-        )
+        has = f"{band_count} band(s)" if not alpha else (
+            f"{band_count + 1} bands: {band_count} colour band(s) and band {band_count + 1}, its alpha "
+            "(transparency, which marks the valid pixels and cannot be shown)")
+        raise TileError(f"{name}: band map {bands} asks for band {bad[0]} but the file has {has}")
     return bands[0], bands[1], bands[2]
 
 

@@ -49,7 +49,7 @@ class TileMeta:
 
     width: int  # px
     height: int  # px
-    bands: int  # band count in the file (alpha included)
+    bands: int  # band count in the file (alpha included; a palette image counts its palette's colours)
     dtype: str  # numpy name of the stored pixel type, e.g. "uint8", "uint16", "float32"
     driver: str  # "GTiff" | "PNG" | "JPEG" | "WEBP"
     nodata: float | None  # declared nodata value (GeoTIFF), else None
