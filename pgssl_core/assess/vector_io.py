@@ -20,8 +20,9 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str
     if suffix == ".gpkg":
         atomic_write_with(path, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer=layer))
     elif suffix in (".geojson", ".json"):
-        # RFC 7946: GeoJSON coordinates are WGS84 longitude/latitude.
-        atomic_write_with(path, lambda tmp: gdf.to_crs(4326).to_file(tmp, driver="GeoJSON"))
+        # RFC 7946: GeoJSON coordinates are WGS84 longitude/latitude. The layer name becomes the collection's
+        # "name" member: the output's own stem, not the temporary file's (GDAL's default).
+        atomic_write_with(path, lambda tmp: gdf.to_crs(4326).to_file(tmp, driver="GeoJSON", layer=path.stem))
     else:
         raise PgsslError(f"{path.name}: vector layers are written as .gpkg or .geojson, not {suffix or 'no extension'}")
     return path
