@@ -27,6 +27,7 @@ from pgssl_core.infer.working_grid import (
 from pgssl_core.io import atomic_write_with
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import RasterSource, Tile, open_raster
+from pgssl_core.tiles.georef import ungeoreferenced_ok
 
 #: GDAL block cache (MB) while predicting. GDAL's default (5% of RAM) would let RSS grow with the raster;
 #: 16 MB holds the source blocks shared by neighbouring windows and the output's unfinished block row.
@@ -192,7 +193,9 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
             finally:
                 plain.unlink(missing_ok=True)
 
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        # An input without a georeference gives an output without one, as the caller was told (the
+        # native-resolution warning, not_georeferenced_reason): GDAL's identity-matrix warning is noise.
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), ungeoreferenced_ok():
             atomic_write_with(dst, write)
         return PredictionSummary(dst, source.width, source.height, layout.count, counts["valid"],
                                  counts["building"])

@@ -6,14 +6,17 @@ gives the affine transform of the pixel grid (its CRS comes from a ``.prj`` side
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import affine
 from rasterio.crs import CRS
-from rasterio.errors import CRSError
+from rasterio.errors import CRSError, NotGeoreferencedWarning
 
 #: Half the width of the Web Mercator world (m): 2 * pi * 6378137 / 2.
 WEB_MERCATOR_HALF_WORLD: float = math.pi * 6378137.0
@@ -167,3 +170,16 @@ def georeference_image(path: str | Path, fmt_name: str, width: int, height: int,
     if world_problem is not None:
         return Georef(world_transform, None, world_problem)
     return Georef(None, None, f"{fmt_name} has no world file and its name is not an XYZ tile address")
+
+
+@contextlib.contextmanager
+def ungeoreferenced_ok() -> Iterator[None]:
+    """Inside the block rasterio's ``NotGeoreferencedWarning`` is not shown (that category only).
+
+    For rasters we knowingly open or write without a georeference: plain images and their predictions, which
+    the callers describe in their own words (``not_georeferenced_reason``, the native-resolution warning), so
+    GDAL's "Dataset has no geotransform ... identity matrix" line would only repeat them as noise.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        yield

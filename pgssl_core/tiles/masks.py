@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning
 
 from pgssl_core.errors import TileError, first_line
 from pgssl_core.tiles.formats import PILLOW_FORMATS, sniff_format
+from pgssl_core.tiles.georef import ungeoreferenced_ok
 from pgssl_core.tiles.raster import GDAL_READ_ERRORS
 
 #: Values a clean label mask may hold: 0 background; 1 or 255 building.
@@ -84,8 +84,7 @@ def _lossy_warning(name: str, reason: str) -> None:
 
 def _read_geotiff_band(path: Path) -> tuple[np.ndarray, str | None]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with ungeoreferenced_ok():
             with rasterio.open(path) as ds:
                 compression = ds.compression.name.lower() if ds.compression is not None else None
                 return ds.read(1), compression

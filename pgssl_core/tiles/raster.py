@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -19,13 +18,13 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from pgssl_core.errors import TileError, first_line
 from pgssl_core.tiles.blocks import BlockPresence, block_presence
 from pgssl_core.tiles.formats import DRIVER_NAMES, check_dimensions, sniff_format
-from pgssl_core.tiles.georef import shift_transform
+from pgssl_core.tiles.georef import shift_transform, ungeoreferenced_ok
 from pgssl_core.tiles.stretch import needs_stretch, resolve_band_map, shared_range, to_rgb8
 from pgssl_core.tiles.tile import GeoGrid, TileMeta
 
@@ -141,8 +140,7 @@ class RasterSource(GeoGrid):
         if fmt != "gtiff":
             raise TileError(f"{name}: windowed reading needs a GeoTIFF; {DRIVER_NAMES[fmt]} files are read whole")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with ungeoreferenced_ok():
                 self._ds = rasterio.open(self.path)
         except GDAL_READ_ERRORS as exc:
             raise corrupt_error(self.path, exc) from None

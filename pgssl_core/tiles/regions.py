@@ -12,19 +12,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 from scipy import ndimage
 
 from pgssl_core.io import atomic_write_with
 from pgssl_core.tiles.blocks import BlockPresence
+from pgssl_core.tiles.georef import ungeoreferenced_ok
 from pgssl_core.tiles.raster import RasterSource
 
 Region = tuple[int, int, int, int]  # (col_off, row_off, width, height) in px
@@ -103,8 +102,7 @@ def _mosaic(parts: list[tuple[Region, Path]], source: RasterSource, dst: Path) -
         profile["crs"] = source.crs
 
     def write(tmp: Path) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with ungeoreferenced_ok():
             with rasterio.open(tmp, "w", **profile) as out:
                 out.update_tags(**tags)
                 for (col, row, width, height), path in parts:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning
 
 from pgssl_core.io import atomic_write_with
+from pgssl_core.tiles.georef import ungeoreferenced_ok
 from pgssl_core.tiles.tile import Tile
 
 #: Internal TIFF block size (px); GeoTIFF blocks must be multiples of 16.
@@ -39,8 +38,7 @@ def write_tile_geotiff(path: str | os.PathLike[str], tile: Tile) -> None:
 
     def _write(tmp: Path) -> None:
         # The mask must live inside the .tif (not a .msk sidecar) or the rename would lose it.
-        with warnings.catch_warnings(), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with ungeoreferenced_ok(), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(bands)
                 if has_invalid:
