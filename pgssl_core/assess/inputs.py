@@ -20,16 +20,23 @@ RASTER_SUFFIXES = (".tif", ".tiff")
 LIST_SUFFIX = ".txt"
 
 
-def list_rasters(folder_or_file: str | os.PathLike[str], suffixes: tuple[str, ...] = RASTER_SUFFIXES) -> list[Path]:
+def list_rasters(folder_or_file: str | os.PathLike[str], suffixes: tuple[str, ...] = RASTER_SUFFIXES,
+                 keep_missing: bool = False) -> list[Path]:
     """Files with one of ``suffixes`` in a folder (sorted, not recursive), the single file given, or the files
-    named in a list file (``.txt``: one path per line, relative paths from the list's folder; ``#`` comments)."""
+    named in a list file (``.txt``: one path per line, relative paths from the list's folder; ``#`` comments).
+
+    A list naming files that do not exist is a ``PgsslError`` naming them, unless ``keep_missing``: then they
+    are returned too, for a caller that reports and skips them (``predict``)."""
     p = Path(folder_or_file)
     if p.is_file() and p.suffix.lower() == LIST_SUFFIX:
         lines = [line.split("#", 1)[0].strip() for line in p.read_text(encoding="utf-8").splitlines()]
         files = [p.parent / line for line in lines if line]
         missing = [f for f in files if not f.is_file()]
-        if missing:
-            raise PgsslError(f"{p.name} names {len(missing)} missing file(s), e.g. {missing[0]}")
+        if missing and not keep_missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise PgsslError(f"{p.name} names {len(missing)} missing file(s): "
+                             f"{', '.join(str(f) for f in missing[:5])}{more} "
+                             f"(relative paths are read from the list's folder, {p.resolve().parent})")
         if not files:
             raise PgsslError(f"{p.name} names no files")
         return files
