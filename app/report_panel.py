@@ -169,10 +169,10 @@ def _baseline_jobs() -> JobRegistry:
 
 
 def _start_baseline(project: Project, run_id: str, run_dir: Path) -> None:
+    from pgssl_core.project.baseline_compare import prepare_baseline
     from pgssl_core.project.training_job import TrainingJob
     from pgssl_core.report.gather import run_data, run_info
     from pgssl_core.train import run_model_path
-    from pgssl_core.train.baseline_compare import prepare_baseline
 
     run = run_info(run_model_path(run_dir))
     if run is None:
@@ -184,8 +184,7 @@ def _start_baseline(project: Project, run_id: str, run_dir: Path) -> None:
 
 def pretraining_panel(project: Project) -> None:
     """"Did pretraining help?" for the project's finished pgssl runs, and the label-budget curve."""
-    from pgssl_core.train import run_model_path
-    from pgssl_core.train.baseline_compare import (
+    from pgssl_core.project.baseline_compare import (
         baseline_dir,
         compare_with_baseline,
         label_budget,
@@ -193,6 +192,7 @@ def pretraining_panel(project: Project) -> None:
         read_result,
         round_ious,
     )
+    from pgssl_core.train import run_model_path
 
     st.subheader("Did pretraining help?")
     runs = [r for r in reversed(project.runs()) if r["kind"] == "train" and run_model_path(r["path"]) is not None]

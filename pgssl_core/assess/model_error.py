@@ -3,8 +3,9 @@
 Method (stated in the app and the README, with its limits):
 
 - On each validation tile, the run's model predicts a building mask (the map's inference path:
-  ``predict_tile``, threshold 0.5) and the building pixels are counted against the tile's mask
-  (``Confusion`` of :mod:`pgssl_core.train.metrics`): TP, FP, FN per tile.
+  ``predict_tile``, threshold 0.5) and the building pixels are counted against the tile's mask: TP,
+  FP, FN per tile (:func:`pgssl_core.project.measure_model.tile_confusions`; this module only does the
+  arithmetic on the counts, so it needs neither torch nor a model).
 - Pooled over the tiles, precision P = TP / (TP + FP) and recall R = TP / (TP + FN). The point
   correction of a predicted area A is ``A x P / R``. Since P / R = (TP + FN) / (TP + FP), the factor
   is the true building area of the validation tiles over the predicted one: the model's area bias.
@@ -32,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from pgssl_core.assess.pv import PVResult
-from pgssl_core.io import atomic_write_json
+from pgssl_core.errors import PgsslError
+from pgssl_core.io import atomic_write_json, json_safe
 
 BOOTSTRAP_DRAWS = 2000
 LEVEL = 0.95
@@ -204,40 +206,16 @@ def corrected_district_table(table: pd.DataFrame, correction: AreaCorrection) ->
     return out
 
 
-# ---------------------------------------------------------------- measuring a model on tiles
-
-
-def tile_confusions(model_path: str | os.PathLike[str], samples: Iterable[dict[str, Any]],
-                    threshold: float = 0.5, device: str | None = None) -> list[TileConfusion]:
-    """Per-tile building counts of the model file ``model_path`` on ``samples`` (dicts with ``image``
-    (H, W, 3) uint8, ``mask`` (H, W) 0/1/255 and ``name``), predicted as the map predicts."""
-    from pgssl_core.infer import predict_tile
-    from pgssl_core.models import load_model
-    from pgssl_core.train.metrics import Confusion
-
-    model, config, _meta = load_model(model_path, device or "cpu")
-    out = []
-    for sample in samples:
-        conf = Confusion()
-        prob = predict_tile(model, config, sample["image"], device=device)
-        conf.add((prob >= threshold).astype(np.uint8), sample["mask"])
-        out.append(TileConfusion(str(sample.get("name", "")), conf.tp, conf.fp, conf.fn))
-    return out
-
-
 def save_correction(path: str | os.PathLike[str], correction: AreaCorrection,
                     tiles: Sequence[TileConfusion] = ()) -> Path:
     """Write the correction (and the per-tile counts it came from) as JSON, atomically."""
-    from pgssl_core.train.progress import _clean  # strict JSON: NaN (unknown figures) -> null
-
-    atomic_write_json(Path(path), _clean({**correction.to_dict(), "counts": [asdict(t) for t in tiles]}))
+    # strict JSON: NaN (unknown figures) -> null
+    atomic_write_json(Path(path), json_safe({**correction.to_dict(), "counts": [asdict(t) for t in tiles]}))
     return Path(path)
 
 
 def _read_correction_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[TileConfusion]]:
     """(the file's fields, its per-tile counts) of a file written by :func:`save_correction`, or PgsslError."""
-    from pgssl_core.errors import PgsslError
-
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))

@@ -4,8 +4,9 @@ Sources, in order:
 - buildings: the given map folder, else the newest finished prediction, else the reference masks;
 - the training run: the run whose model made the predictions (its folder holds ``config.json``
   with a ``train`` entry), else the project's active model's run; none for reference masks;
-- model error: the run's model on its validation tiles (:mod:`pgssl_core.assess.model_error`),
-  cached in ``RUN_DIR/model_error.json`` for that model file; reference masks have no model error;
+- model error: the run's model on its validation tiles (counted by :mod:`pgssl_core.project.measure_model`,
+  corrected by :mod:`pgssl_core.assess.model_error`), cached in ``RUN_DIR/model_error.json`` for that model
+  file; reference masks have no model error;
 - "did pretraining help?": ``RUN_DIR/baseline/comparison.json`` when the baseline was trained.
 """
 
@@ -30,7 +31,6 @@ from pgssl_core.assess.model_error import (
     exact_correction,
     load_counts,
     save_correction,
-    tile_confusions,
     unknown_correction,
 )
 from pgssl_core.assess.pv import PVAssumptions
@@ -38,6 +38,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_assessment
+from pgssl_core.project.measure_model import tile_confusions
 from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
 from pgssl_core.train.data import TrainingData
 
@@ -217,7 +218,7 @@ def gather_report(project: Project, maps: ProjectMaps | None = None, assumptions
                   device: str | None = None) -> ReportData:
     """Collect a project's report content (see the module doc). Raises PgsslError when there is nothing
     to report."""
-    from pgssl_core.train.baseline_compare import label_budget, load_comparison, round_ious
+    from pgssl_core.project.baseline_compare import label_budget, load_comparison, round_ious
 
     a = assumptions or PVAssumptions()
     maps = maps or default_maps(project)

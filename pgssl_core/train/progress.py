@@ -9,25 +9,15 @@ pseudo-labelling, "info"), ``stage``, ``round``, ``step``, ``total``, ``losses``
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pgssl_core.io import json_safe
+
 ProgressCallback = Callable[[dict[str, Any]], None]
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None (JSON has no NaN)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 class MetricsLog:
@@ -40,7 +30,7 @@ class MetricsLog:
 
     def write(self, event: dict[str, Any]) -> None:
         """Append ``event`` as one JSON line (non-finite floats become null) in a single ``write``."""
-        line = (json.dumps(_clean(event), sort_keys=True) + "\n").encode()
+        line = (json.dumps(json_safe(event), sort_keys=True) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)
@@ -97,4 +87,4 @@ class Reporter:
         if log and self.log is not None:
             self.log.write(event)
         if self.callback is not None:
-            self.callback(_clean(event))
+            self.callback(json_safe(event))

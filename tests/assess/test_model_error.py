@@ -1,4 +1,4 @@
-"""Model-error correction of roof area: hand arithmetic, interval width, unknown error, model counts."""
+"""Model-error correction of roof area: hand arithmetic, interval width, unknown error."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pgssl_core.assess.model_error import (
     corrected_district_table,
     load_correction,
     save_correction,
-    tile_confusions,
 )
 
 # A constructed validation set: tile a over-predicts, tile b is balanced.
@@ -80,29 +79,6 @@ def test_save_and_load_round_trip(tmp_path):
     assert "NaN" not in path.read_text()
     back = load_correction(path)
     assert back.factor == c.factor and back.factor_low == c.factor_low and back.source == "run r1"
-
-
-def test_tile_confusions_count_the_masks_pixels(tmp_path):
-    from pgssl_core.models import create_model, save_model
-    from pgssl_core.train import get_profile
-    from pgssl_core.train.data import make_sample
-    from pgssl_core.train.rounds import model_config
-
-    config = model_config(get_profile("test"), 3)
-    model_path = tmp_path / "model.pt"
-    save_model(model_path, create_model(config).eval(), config, {})
-    rng = np.random.default_rng(0)
-    samples = []
-    for i in range(2):
-        mask = np.zeros((40, 40), np.uint8)
-        mask[5:20, 8:30] = 1
-        mask[0, :] = 255  # ignored pixels do not count
-        samples.append(make_sample(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8), mask, name=f"t{i}"))
-    counts = tile_confusions(model_path, samples)
-    assert [c.tile for c in counts] == ["t0", "t1"]
-    for c in counts:
-        assert c.tp + c.fn == 15 * 22  # reference building pixels, whatever the model predicts
-        assert 0 <= c.tp + c.fp <= 39 * 40
 
 
 def test_small_sample_interval_uses_t_quantiles():

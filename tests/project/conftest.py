@@ -3,7 +3,8 @@
 - ``make_project``: tiny projects of generated 32 px GeoTIFF tiles whose first tiles carry a complete label;
 - ``small_project``: three georeferenced 64 px tiles (UTM 50N, central Beijing) with drawn reference masks
   and one plain image;
-- ``tiny_model_file``: a random-weight U-Net model file.
+- ``tiny_model_file``: a random-weight U-Net model file;
+- ``make_config``: the training tests' ``TrainConfig`` factory (the baseline comparison trains).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rasterio.transform import from_origin
 
 from pgssl_core.catalog import Project
 from pgssl_core.tiles import Tile, TileMeta
+from tests.train.conftest import make_config  # noqa: F401 - a fixture shared with the training tests
 
 UTM50 = CRS.from_epsg(32650)
 ORIGIN = (448_000.0, 4_420_000.0)  # about 39.93 N 116.40 E: inside Beijing's Dongcheng/Xicheng

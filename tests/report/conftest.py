@@ -28,10 +28,10 @@ def build_reference_project(root: Path) -> Path:
 def build_report_project(root: Path, with_baseline: bool = True) -> Path:
     """Create the project under ``root`` and return its folder (see the module doc)."""
     from pgssl_core.project.active_model import set_active_model
+    from pgssl_core.project.baseline_compare import compare_with_baseline, train_baseline
     from pgssl_core.project.data_plan import load_plan, plan_project_data
     from pgssl_core.project.predict import predict_project
     from pgssl_core.train import TrainConfig, run_model_path, run_training
-    from pgssl_core.train.baseline_compare import compare_with_baseline, train_baseline
 
     build_reference_project(root)
     with Project.open(root) as project:

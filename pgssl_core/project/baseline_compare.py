@@ -11,6 +11,9 @@
   a wide interval and "no clear difference" is said whenever the interval holds zero.
 - Per-round val IoU of the pgssl run comes from its history (``result.json``), and the
   label-budget curve from the finished runs of a project (val IoU against labelled tiles).
+
+It trains with :mod:`pgssl_core.train` and measures with :mod:`pgssl_core.infer` (through
+:mod:`pgssl_core.project.measure_model`), so it sits above both stages.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pgssl_core.errors import PgsslError
-from pgssl_core.io import atomic_write_json
+from pgssl_core.io import atomic_write_json, json_safe
 from pgssl_core.train.data import TrainingData
-from pgssl_core.train.progress import ProgressCallback, _clean
+from pgssl_core.train.progress import ProgressCallback
 from pgssl_core.train.rounds import TrainConfig, TrainResult, run_model_path, run_training
 
 if TYPE_CHECKING:  # the Train page imports this module: geopandas and pvlib only when a comparison runs
@@ -157,7 +160,7 @@ def compare_counts(pgssl: Sequence[TileConfusion], baseline: Sequence[TileConfus
 def compare_with_baseline(run_dir: str | Path, val: Sequence[dict[str, Any]], device: str | None = None) -> Comparison:
     """Evaluate the run's model and its baseline's on ``val`` (samples with masks) and save the result
     as ``RUN_DIR/baseline/comparison.json``. PgsslError when either model is missing."""
-    from pgssl_core.assess.model_error import tile_confusions
+    from pgssl_core.project.measure_model import tile_confusions
 
     run_dir = Path(run_dir)
     ours, theirs = run_model_path(run_dir), run_model_path(baseline_dir(run_dir))
@@ -166,7 +169,7 @@ def compare_with_baseline(run_dir: str | Path, val: Sequence[dict[str, Any]], de
     if theirs is None:
         raise PgsslError(f"run {run_dir.name} has no finished supervised baseline yet")
     result = compare_counts(tile_confusions(ours, val, device=device), tile_confusions(theirs, val, device=device))
-    atomic_write_json(baseline_dir(run_dir) / COMPARISON_FILE, _clean(result.to_dict()))  # NaN -> null
+    atomic_write_json(baseline_dir(run_dir) / COMPARISON_FILE, json_safe(result.to_dict()))  # NaN -> null
     return result
 
 

@@ -10,8 +10,7 @@ import pytest
 
 from pgssl_core.assess.model_error import TileConfusion
 from pgssl_core.errors import PgsslError
-from pgssl_core.train import TrainingData, make_sample, run_training
-from pgssl_core.train.baseline_compare import (
+from pgssl_core.project.baseline_compare import (
     baseline_dir,
     compare_counts,
     compare_with_baseline,
@@ -21,10 +20,10 @@ from pgssl_core.train.baseline_compare import (
     run_config,
     train_baseline,
 )
+from pgssl_core.train import TrainingData, make_sample, run_training
 from pgssl_core.train.plan import supervised_steps
 from pgssl_core.train.progress import read_metrics
-
-from .conftest import synth_tile
+from tests.train.conftest import synth_tile
 
 
 def _named_data(seed: int = 0) -> TrainingData:
