@@ -19,6 +19,7 @@ from pgssl_core.assess.metric_crs import zone_crs, zone_groups
 from pgssl_core.assess.regularize import regularize_polygon
 from pgssl_core.assess.vector_io import write_vector
 from pgssl_core.errors import PgsslError, first_line
+from pgssl_core.tiles.prediction_format import NODATA, OUTPUT_TAG, PROB_SCALE
 
 
 def _empty(crs) -> gpd.GeoDataFrame:
@@ -92,10 +93,6 @@ def footprints_from_mask(mask: np.ndarray, transform: Affine, crs, valid: np.nda
 
 def _classify(band: np.ndarray, kind: str | None, threshold: float) -> tuple[np.ndarray, np.ndarray, str]:
     """``(building, valid, kind)`` of a prediction band; an untagged band is a mask if it holds only 0/1."""
-    # imported when a prediction is read: the pgssl_core.infer package imports torch, which importing this
-    # module (the Map page, the report) must not
-    from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
-
     valid = band != NODATA
     if kind is None:
         kind = "mask" if band[valid].max(initial=0) <= 1 else "probability"
@@ -122,7 +119,7 @@ def read_prediction_regions(path: str | os.PathLike[str], threshold: float = 0.5
                 raise PgsslError(f"{path.name} has no CRS, so its buildings cannot be measured or placed in districts")
             blocks = block_presence(ds)
             regions = [(0, 0, ds.width, ds.height)] if blocks.complete else data_regions(blocks)
-            kind = ds.tags().get("pgssl_output")
+            kind = ds.tags().get(OUTPUT_TAG)
             for col, row, width, height in regions:
                 band = ds.read(1, window=rasterio.windows.Window(col, row, width, height))
                 building, valid, kind = _classify(band, kind, threshold)

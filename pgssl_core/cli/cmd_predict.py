@@ -20,6 +20,7 @@ from pgssl_core.cli.arg_types import (
 )
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles.formats import IMAGE_SUFFIXES
+from pgssl_core.tiles.prediction_format import OUTPUTS
 
 NAME = "predict"
 HELP = "predict building probability/mask GeoTIFFs over rasters (file or folder) with a model file"
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths")
     parser.add_argument("--out", required=True, type=output_folder, help="output folder for <name>_<output>.tif")
     parser.add_argument("--polygons", type=output_file, help="also write footprints (.gpkg or .geojson, WGS84)")
-    parser.add_argument("--output", choices=("probability", "mask"), default="probability")
+    parser.add_argument("--output", choices=OUTPUTS, default="probability")
     parser.add_argument("--threshold", type=float, default=0.5, help="building probability threshold (0..1)")
     parser.add_argument("--tile", type=positive_int, default=512, help="window size in px")
     parser.add_argument("--overlap", type=non_negative_int, default=64, help="window overlap in px")
@@ -164,7 +165,9 @@ def _run_sharded(args: argparse.Namespace, inputs: list[Path], device, info) -> 
     import json
     import time
 
-    from pgssl_core.infer.sharded import PredictSettings, joined_footprints, predict_sharded, summary
+    from pgssl_core.assess.inputs import raw_outlines
+    from pgssl_core.infer.sharded import PredictSettings, predict_sharded, summary
+    from pgssl_core.project.sharded_footprints import joined_footprints
 
     started = time.perf_counter()
     predict, model, config, gsd, stated = _predict_function(args, str(device))
@@ -177,7 +180,7 @@ def _run_sharded(args: argparse.Namespace, inputs: list[Path], device, info) -> 
     reports = predict_sharded(model, config, jobs, settings,
                               lambda src, dst: predict(src, dst, f"rank {info.rank}: "),
                               band_min_px=round(args.band_min_mpx * 1e6), resume=args.resume,
-                              polygons=args.polygons is not None,
+                              outline=raw_outlines if args.polygons is not None else None,
                               report_line=lambda line: print(line, flush=True))
     if not info.is_main:
         return

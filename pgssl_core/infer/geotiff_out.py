@@ -1,7 +1,8 @@
 """Encoding and writing of prediction GeoTIFFs (probability 0..254 or 0/1 mask, nodata 255).
 
 Probability is stored as ``round(p * 254)`` so that 255 stays free for nodata; the band's
-scale is set to 1/254 so GDAL-aware readers recover p directly.
+scale is set to 1/254 so GDAL-aware readers recover p directly. The encoding's constants are in
+:mod:`pgssl_core.tiles.prediction_format`, which the readers (footprints) import without torch.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import rasterio.shutil
 from rasterio.crs import CRS
 
 from pgssl_core.errors import PgsslError
+from pgssl_core.tiles.prediction_format import NODATA, OUTPUT_TAG, OUTPUTS, PROB_SCALE
 
-NODATA: int = 255
-PROB_SCALE: int = 254
-OUTPUTS = ("probability", "mask")
 BLOCK: int = 256  # px, internal tile size of the output
 
 
@@ -66,7 +65,7 @@ def tag_output(ds: rasterio.io.DatasetWriter, output: str, threshold: float, met
         ds.set_band_description(1, "building probability x 254 (255 = nodata)")
     else:
         ds.set_band_description(1, f"building mask (1 = p >= {threshold}, 255 = nodata)")
-    ds.update_tags(pgssl_output=output, pgssl_threshold=str(threshold),
+    ds.update_tags(**{OUTPUT_TAG: output, "pgssl_threshold": str(threshold)},
                    **{f"pgssl_{k}": str(v) for k, v in meta.items()})
 
 

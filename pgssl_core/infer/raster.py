@@ -99,9 +99,9 @@ def predict_raster(model: nn.Module, config: ModelConfig, src: Source,
         overlap: minimum overlap of neighbouring windows in px, 0 <= overlap < tile.
         batch_size: windows per forward pass.
         tta: average the probabilities over flips (about 3x slower).
-        output: ``"probability"`` (uint8 round(p x 254), :data:`~pgssl_core.infer.geotiff_out.PROB_SCALE`)
+        output: ``"probability"`` (uint8 round(p x 254), :data:`~pgssl_core.tiles.prediction_format.PROB_SCALE`)
             or ``"mask"`` (0/1 at ``threshold``); source nodata becomes 255
-            (:data:`~pgssl_core.infer.geotiff_out.NODATA`) in both.
+            (:data:`~pgssl_core.tiles.prediction_format.NODATA`) in both.
         threshold: building probability threshold in (0, 1), for the mask and the pixel counts.
         cog: write a Cloud-Optimized GeoTIFF.
         device: torch device for the forward pass (None: the device of the model's parameters).

@@ -11,9 +11,10 @@ joins the group (:mod:`pgssl_core.distributed`: gloo on CPU, NCCL on GPUs) and:
 
 Every output is written once, by one rank, atomically. With ``resume``, outputs that already exist are
 skipped, so a killed job restarted with the same command (by hand or by torchrun's ``--max-restarts``)
-does only what is left. Footprints: every rank outlines what it wrote (whole rasters, and its bands of the
-banded ones) and rank 0 joins them across band seams with the tile-seam rule
-(:func:`pgssl_core.assess.seams.merge_across_tiles`).
+does only what is left. Footprints: given an ``outline`` step, every rank outlines what it wrote (whole
+rasters, and its bands of the banded ones, named with :data:`BAND_MARK`) and rank 0 joins them across band
+seams (:mod:`pgssl_core.project.sharded_footprints`). The step is passed in, not imported: footprints are
+the assessment's concept, a layer above this one.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import affine
-import geopandas as gpd
-import pandas as pd
 import rasterio
 import torch
 from rasterio.windows import Window
@@ -54,6 +54,10 @@ from pgssl_core.tiles import open_raster, probe_size
 
 #: Separates a raster's name from its band in footprint ``tile`` names until the bands are joined.
 BAND_MARK = "#rows"
+
+#: ``outline(prediction GeoTIFF, threshold, name)`` -> (raw building outlines, imaged extent), both in WGS84
+#: with a ``tile`` column holding ``name`` (:func:`pgssl_core.assess.inputs.raw_outlines`).
+Outliner = Callable[[Path, float, str], tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def _band_file(path: Path, rows: tuple[int, int], transform: affine.Affine | Non
 
 
 def predict_banded(model: nn.Module, config: ModelConfig, path: Path, dst: Path, settings: PredictSettings,
-                   report: RankReport, polygons: bool) -> None:
+                   report: RankReport, outline: Outliner | None) -> None:
     """This rank's band of ``path``; rank 0 also assembles ``dst`` (a COG). Every rank must call this, in
     the same order over the same rasters (collective: it waits for the others between the steps)."""
     info = distributed.current()
@@ -177,9 +181,9 @@ def predict_banded(model: nn.Module, config: ModelConfig, path: Path, dst: Path,
                                    / (seen.height if grid is None else source.height))
             report.bands.append(f"{path.name} rows {rows[0]}-{rows[1]}")
         report.seconds += time.perf_counter() - started
-        if polygons and my_final is not None:
+        if outline is not None and my_final is not None:
             name = f"{dst.stem}{BAND_MARK}{my_final[1][0]}-{my_final[1][1]}"
-            outlines, extent = _outline(my_final[0], settings.threshold, name)
+            outlines, extent = outline(my_final[0], settings.threshold, name)
             report.outlines.append(outlines)
             report.extents.append(extent)
         if info.is_main:
@@ -190,12 +194,6 @@ def predict_banded(model: nn.Module, config: ModelConfig, path: Path, dst: Path,
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _outline(path: Path, threshold: float, name: str):
-    from pgssl_core.assess.inputs import raw_outlines
-
-    return raw_outlines(path, threshold, name)
-
-
 def _source_pixels(path: Path) -> int:
     _, width, height = probe_size(path)
     return width * height
@@ -203,14 +201,15 @@ def _source_pixels(path: Path) -> int:
 
 def predict_sharded(model: nn.Module, config: ModelConfig, jobs: list[tuple[Path, Path]], settings: PredictSettings,
                     predict_whole: Callable[[Path, Path], object], band_min_px: int,
-                    resume: bool = False, polygons: bool = False,
+                    resume: bool = False, outline: Outliner | None = None,
                     report_line: Callable[[str], None] = print) -> list[RankReport]:
     """Predict ``jobs`` ``[(input raster, output path)]`` over the ranks of the current group; returns every
     rank's report (in rank order, on every rank).
 
     ``predict_whole(input, output)`` predicts one raster whole (the single-process path). GeoTIFFs of at
     least ``band_min_px`` source pixels are split into row bands across the ranks (when there are several).
-    ``resume``: skip outputs that exist. ``polygons``: collect raw footprint outlines for rank 0 to join.
+    ``resume``: skip outputs that exist. ``outline``: the footprint step (:data:`Outliner`), run by each rank on
+    what it wrote; its outlines and extents are collected in the reports for rank 0 to join (None: no footprints).
     """
     info = distributed.current()
     report = RankReport(info.rank)
@@ -228,7 +227,7 @@ def predict_sharded(model: nn.Module, config: ModelConfig, jobs: list[tuple[Path
               and _source_pixels(s) >= band_min_px]
     whole = [j for j in todo if j not in banded]
     for src, dst in banded:
-        predict_banded(model, config, src, dst, settings, report, polygons)
+        predict_banded(model, config, src, dst, settings, report, outline)
     for src, dst in whole[info.rank::info.world_size]:
         started = time.perf_counter()
         predict_whole(src, dst)
@@ -236,26 +235,11 @@ def predict_sharded(model: nn.Module, config: ModelConfig, jobs: list[tuple[Path
         report.pixels += _source_pixels(src)
         report.written.append(str(dst))
         report_line(f"rank {info.rank}: {dst}")
-        if polygons:
-            outlines, extent = _outline(dst, settings.threshold, dst.stem)
+        if outline is not None:
+            outlines, extent = outline(dst, settings.threshold, dst.stem)
             report.outlines.append(outlines)
             report.extents.append(extent)
     return distributed.all_gather_objects(report)
-
-
-def joined_footprints(reports: list[RankReport], min_area_m2: float, simplify_m: float,
-                      regularize: bool) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Footprints of every rank's outlines joined across band (and tile) seams; a footprint's ``tile`` names
-    its rasters (bands of one raster count as that raster). Also the imaged extent per raster."""
-    from pgssl_core.assess.inputs import merged_footprints
-
-    outlines = [o for r in reports for o in r.outlines]
-    footprints = merged_footprints(outlines, min_area_m2, simplify_m, regularize)
-    footprints["tile"] = ["+".join(dict.fromkeys(t.split(BAND_MARK)[0] for t in name.split("+")))
-                          for name in footprints["tile"].astype(str)]
-    extents = gpd.GeoDataFrame(pd.concat([e for r in reports for e in r.extents], ignore_index=True), crs=4326)
-    extents["tile"] = extents["tile"].astype(str).str.split(BAND_MARK).str[0]
-    return footprints, extents.dissolve(by="tile", as_index=False)
 
 
 def summary(reports: list[RankReport], wall_s: float) -> tuple[list[str], dict]:

@@ -22,7 +22,6 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from pgssl_core.infer.geotiff_out import NODATA, PROB_SCALE
 from pgssl_core.tiles.gsd import (
     GsdError,
     UnresolvedGsdWarning,
@@ -34,6 +33,7 @@ from pgssl_core.tiles.gsd import (
     warn_if_too_coarse,
     warp_band,
 )
+from pgssl_core.tiles.prediction_format import NODATA, PROB_SCALE
 
 #: Rows of the source grid written per block when warping back (bounded memory: rows x width px).
 BACK_ROWS: int = 256

@@ -7,8 +7,9 @@ import pytest
 import rasterio
 
 from pgssl_core.errors import PgsslError
-from pgssl_core.infer import NODATA, PROB_SCALE, forward_probabilities, predict_raster, predict_tile
+from pgssl_core.infer import forward_probabilities, predict_raster, predict_tile
 from pgssl_core.infer.windows import axis_windows, edge_weights
+from pgssl_core.tiles.prediction_format import NODATA, PROB_SCALE
 
 
 def whole_image_prob(model, config, image):
