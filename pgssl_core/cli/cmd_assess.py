@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``assess`` options: footprint source, districts, outputs, model error and PV assumptions."""
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--buildings", type=Path, help="footprints file (.gpkg/.geojson/zipped .shp)")
-    src.add_argument("--masks", type=Path, help="folder (or file) of prediction GeoTIFFs from `predict`")
+    src.add_argument("--masks", type=Path,
+                     help="folder (or file) of prediction GeoTIFFs from `predict`, or a .txt list of them: one per "
+                          "line, relative paths read from the list file's folder; a list naming a missing file "
+                          "is refused")
     parser.add_argument("--imaged", type=Path, help="with --buildings: vector file of the imaged extent")
     parser.add_argument("--districts", default="beijing", help="'beijing' (default) or a boundary file")
     parser.add_argument("--out", required=True, type=output_file, help="district table (.csv)")

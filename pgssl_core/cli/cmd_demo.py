@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from pgssl_core.cli.arg_types import output_folder, positive_int
@@ -25,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Create the chosen projects with a progress bar on stderr; print one line per project."""
     # Imported here so that `python -m pgssl_core --help` never pays for (or fails on) the catalog.
-    from tqdm import tqdm
-
+    from pgssl_core.cli.progress import counted_bar
     from pgssl_core.demo import projects
 
     jobs = []
@@ -39,12 +37,8 @@ def run(args: argparse.Namespace) -> int:
     for slug, label, make in jobs:
         root = Path(args.out) / slug
         existed = projects.read_demo_marker(root) is not None
-        with tqdm(desc=label, unit="tile", file=sys.stderr, disable=existed) as bar:
-            def cb(done: int, total: int, bar: tqdm = bar) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
-            make(root, cb)
+        with counted_bar(label, "tile", disable=existed) as progress:
+            make(root, progress)
         marker = projects.read_demo_marker(root) or {}
         state = "already there" if existed else "created"
         print(f"{state}: {root} - {marker.get('name', slug)}, {marker.get('n_tiles', '?')} tiles")

@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``predict`` options: model, inputs, outputs, windowing, GSD, device, footprints and resume."""
     parser.add_argument("--model", required=True, type=Path, help="model file (pgssl-model/1, from training)")
     parser.add_argument("--input", required=True, type=Path,
-                        help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths")
+                        help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths: "
+                             "one per line, '#' starts a comment, relative paths are read from the list file's "
+                             "folder (not the current one); listed files that are missing are named and skipped")
     parser.add_argument("--out", required=True, type=output_folder, help="output folder for <name>_<output>.tif")
     parser.add_argument("--polygons", type=output_file, help="also write footprints (.gpkg or .geojson, WGS84)")
     parser.add_argument("--output", choices=OUTPUTS, default="probability")
@@ -65,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     """Predict every input raster (sharded over ranks under torchrun) and write GeoTIFFs and optional footprints.
 
     Returns:
-        0 if every input was predicted, 1 if some inputs were refused by the input checks.
+        0 if every input was predicted, 1 if some were skipped: refused by the input checks, or named by a
+        ``.txt`` list but missing. Each skipped input is named when found and again in a last summary line;
+        the others are predicted (as ``import`` adds the files it can).
 
     Raises:
         PgsslError: a ``--polygons`` path that is not .gpkg/.geojson, or an unknown
@@ -76,28 +80,43 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.models.device import resolve_device
     from pgssl_core.tiles.validate import validate_inputs
 
-    listed = list_rasters(args.input, IMAGE_SUFFIXES)
+    listed = list_rasters(args.input, IMAGE_SUFFIXES, keep_missing=True)
     if args.polygons is not None and args.polygons.suffix.lower() not in (".gpkg", ".geojson", ".json"):
         raise PgsslError(f"--polygons must end in .gpkg or .geojson, got {args.polygons.name}")
-    # The checks import and inspect run, on every input before the model is loaded; bad files are
-    # named and left out, the others go on (exit 1 at the end, as `import` does).
     launched = distributed.launched_world_size() > 1
-    inputs, refused = validate_inputs(listed, need_georef=args.polygons is not None, purpose="--polygons",
-                                      report=lambda message: print(f"error: {message}", file=sys.stderr)
-                                      if not launched or distributed.local_rank() == 0 else None)
+    speaks = not launched or distributed.local_rank() == 0  # one voice per machine under torchrun
+
+    def report(message: str) -> None:
+        if speaks:
+            print(f"error: {message}", file=sys.stderr)
+
+    # A list naming a file that is gone skips that file, not the run; then the checks import and inspect
+    # run, on every input before the model is loaded: bad files are named and left out, the others go on.
+    missing = [path for path in listed if not path.exists()]
+    for path in missing:
+        report(f"{args.input.name} names {path}, which does not exist (relative paths are read from the list's "
+               "folder)")
+    if len(missing) == len(listed):
+        raise PgsslError(f"none of the {len(listed)} files {args.input.name} names exists")
+    inputs, refused = validate_inputs([p for p in listed if p.exists()], need_georef=args.polygons is not None,
+                                      purpose="--polygons", report=report)
     device = resolve_device(args.device or "auto")  # unknown names and cuda without a GPU: one-line errors
     if launched:
         with distributed.process_group(device) as info:
             _run_sharded(args, inputs, distributed.rank_device(device), info)
     else:
         _run_single(args, inputs, str(device))
-    return 1 if refused else 0
+    skipped = missing + [path for path, _ in refused]
+    if skipped:
+        more = f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+        report(f"{len(skipped)} of {len(listed)} inputs skipped (see above), the others were predicted: "
+               f"{', '.join(p.name for p in skipped[:10])}{more}")
+    return 1 if skipped else 0
 
 
 def _predict_function(args: argparse.Namespace, device: str):
     """``predict(input, output) -> PredictionSummary`` with the command's options (as in one process)."""
-    from tqdm import tqdm
-
+    from pgssl_core.cli.progress import counted_bar
     from pgssl_core.infer import predict_raster
     from pgssl_core.models import load_model
     from pgssl_core.tiles import read_tile
@@ -109,12 +128,7 @@ def _predict_function(args: argparse.Namespace, device: str):
     stated = parse_stated_gsd(args.tile_gsd)
 
     def predict(path: Path, dst: Path, label: str = ""):
-        with tqdm(desc=f"{label}{path.name}", unit="win", file=sys.stderr) as bar:
-            def progress(done: int, total: int, bar=bar) -> None:
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
+        with counted_bar(f"{label}{path.name}", "window") as progress:
             # GeoTIFFs are read window by window; plain images (world file / XYZ name) are small, read whole.
             def predict_one(src, out, progress=progress):
                 return predict_raster(model, config, src, out, tile=args.tile, overlap=args.overlap,
