@@ -1,10 +1,10 @@
-"""Argument types for the CLI's numeric options: a value that makes no sense is refused while parsing.
+"""Argument types for the CLI's numeric and path options: a value that makes no sense is refused while parsing.
 
-argparse turns an ``ArgumentTypeError`` into its usual one-line usage error (``argument --tile-size: ...``,
+argparse turns an ``ArgumentTypeError`` into a one-line usage error (``error: --tile-size: must be > 0, got 0``,
 exit status 2), before any file is opened or any model loaded. Sizes and counts where zero or a negative
 number means nothing take :func:`positive_int` / :func:`positive_float`; amounts where zero is a real choice
 (an overlap, a tolerance, a number of retries) take the ``non_negative`` ones; a ground sampling distance
-takes :func:`gsd_option` or :func:`stated_gsd`.
+takes :func:`gsd_option` or :func:`stated_gsd`; an output takes :func:`output_folder` or :func:`output_file`.
 """
 
 from __future__ import annotations
