@@ -18,7 +18,7 @@ CARD = BASE_MODEL_PATH.parent / "README.md"
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oam_buildings"
 #: Accuracy floor on 20 seeded OAM test tiles: the card's measured IoU on those tiles minus a margin
 #: for float/BLAS differences between machines (see the card's "Test in the suite" line).
-IOU_FLOOR = 0.54
+IOU_FLOOR = 0.56
 
 
 def test_loads_with_weights_only_and_keeps_its_working_gsd() -> None:
