@@ -82,10 +82,19 @@ def test_hostile_uploads_in_the_browser_then_sigkill_and_restart(tmp_path: Path,
         log.close()
 
 
+def _canvas(page, timeout_ms: int):
+    """The Label page's one drawing canvas, once there is exactly one: while Streamlit reruns a page on a loaded
+    machine, the stale canvas can still be attached beside the new one (a Playwright strict-mode error)."""
+    from playwright.sync_api import expect
+
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1, timeout=timeout_ms)
+    return canvas
+
+
 def _stroke(page, row: int) -> None:
     """One horizontal building stroke across the canvas at canvas row ``row`` (px)."""
-    canvas = page.locator("canvas.upper-canvas")
-    box = canvas.bounding_box()
+    box = _canvas(page, 60_000).bounding_box()
     page.mouse.move(box["x"] + 100, box["y"] + row)
     page.mouse.down()
     page.mouse.move(box["x"] + 300, box["y"] + row, steps=20)
@@ -118,11 +127,11 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
             tabs = [contexts.enter_context(contextlib.closing(
                 browser.new_context(viewport={"width": 1400, "height": 1000}))).new_page() for _ in range(2)]
             tabs[0].goto(f"{url}/label?project=beijing-demo", wait_until="domcontentloaded")
-            tabs[0].locator("canvas.upper-canvas").wait_for(timeout=180_000)
+            _canvas(tabs[0], 180_000).wait_for(timeout=180_000)
             tile_id = parse_qs(urlparse(tabs[0].url).query)["tile"][0]
             tabs[1].goto(f"{url}/label?project=beijing-demo&tile={tile_id}", wait_until="domcontentloaded")
             for tab in tabs:
-                tab.locator("canvas.upper-canvas").wait_for(timeout=180_000)
+                _canvas(tab, 180_000).wait_for(timeout=180_000)
                 tab.locator("canvas.dc-background-canvas").wait_for(state="attached", timeout=30_000)
             time.sleep(1.0)
             _stroke(tabs[0], 100)
@@ -132,7 +141,7 @@ def test_two_browser_contexts_paint_one_tile_without_a_silent_loss(tmp_path: Pat
             mask, version = saved(tile_id)
             assert building_row(mask, 100) and version == 1  # A's stroke kept, B's refused (and said so)
             for attempt in range(3):  # B redoes its stroke on the reloaded canvas (which a loaded machine
-                tabs[1].locator("canvas.upper-canvas").wait_for(timeout=60_000)  # may still be drawing)
+                _canvas(tabs[1], 60_000).wait_for(timeout=60_000)  # may still be drawing)
                 time.sleep(3.0)
                 _stroke(tabs[1], 300)
                 try:
