@@ -13,3 +13,7 @@ from pathlib import Path
 
 #: ``pgssl_core/assets``: demo boundaries, the real OAM sample, the base model and their provenance notes.
 ASSETS_DIR: Path = Path(str(files("pgssl_core") / "assets"))
+
+#: The shipped base building model (float16 weights; card: ``pgssl_core/assets/models/README.md``). Named
+#: ``base`` wherever the CLI and app take a model (``--init base``, ``--model base``).
+BASE_MODEL_PATH: Path = ASSETS_DIR / "models" / "base_building.pt"

@@ -4,7 +4,8 @@ argparse turns an ``ArgumentTypeError`` into a one-line usage error (``error: --
 exit status 2), before any file is opened or any model loaded. Sizes and counts where zero or a negative
 number means nothing take :func:`positive_int` / :func:`positive_float`; amounts where zero is a real choice
 (an overlap, a tolerance, a number of retries) take the ``non_negative`` ones; a ground sampling distance
-takes :func:`gsd_option` or :func:`stated_gsd`; an output takes :func:`output_folder` or :func:`output_file`.
+takes :func:`gsd_option` or :func:`stated_gsd`; an output takes :func:`output_folder` or :func:`output_file`;
+a model to apply takes :func:`model_file`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import argparse
 import math
 from collections.abc import Callable
 from pathlib import Path
+
+from pgssl_core.shipped import BASE_MODEL_PATH
 
 
 def _number(text: str, kind: type[int] | type[float]) -> int | float:
@@ -96,3 +99,11 @@ def output_file(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{path} is a folder: give a file name")
     output_folder(str(path.parent))
     return path
+
+
+def model_file(text: str) -> Path:
+    """A model file to apply, or ``base`` for the shipped base building model (as ``--init base`` in ``train``).
+
+    A path is returned as given; whether it is a readable model file is checked when it is loaded.
+    """
+    return BASE_MODEL_PATH if text == "base" else Path(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from pgssl_core.cli.arg_types import gsd_option, positive_int, stated_gsd
+from pgssl_core.cli.arg_types import gsd_option, model_file, positive_int, stated_gsd
 
 NAME = "evaluate"
 HELP = "evaluate a model file on tiles with masks and print JSON (iou, f1, precision, recall, tiles)"
@@ -13,7 +13,8 @@ HELP = "evaluate a model file on tiles with masks and print JSON (iou, f1, preci
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``evaluate`` options: model, image and mask folders, manifest split, GSD and device."""
-    parser.add_argument("--model", required=True, help="model file (model.pt / best.pt)")
+    parser.add_argument("--model", required=True, type=model_file,
+                        help="model file (model.pt / best.pt), or 'base' for the shipped base building model")
     parser.add_argument("--images", required=True, help="folder of image tiles")
     parser.add_argument("--masks", required=True, help="folder of binary masks with the same names")
     parser.add_argument("--manifest", help="CSV with a 'file' column (and 'split')")

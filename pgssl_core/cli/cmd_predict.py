@@ -11,6 +11,7 @@ import pandas as pd
 
 from pgssl_core.cli.arg_types import (
     gsd_option,
+    model_file,
     non_negative_float,
     non_negative_int,
     output_file,
@@ -31,7 +32,8 @@ BAND_MIN_PX: int = 100_000_000
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``predict`` options: model, inputs, outputs, windowing, GSD, device, footprints and resume."""
-    parser.add_argument("--model", required=True, type=Path, help="model file (pgssl-model/1, from training)")
+    parser.add_argument("--model", required=True, type=model_file,
+                        help="model file (pgssl-model/1, from training), or 'base' for the shipped base building model")
     parser.add_argument("--input", required=True, type=Path,
                         help="a GeoTIFF (or georeferenced PNG/JPEG/WebP), a folder of them, or a .txt list of paths: "
                              "one per line, '#' starts a comment, relative paths are read from the list file's "

@@ -16,10 +16,8 @@ from torch import nn
 from pgssl_core.errors import ModelFileError
 from pgssl_core.models.factory import ModelConfig
 from pgssl_core.models.model_file import load_model
-from pgssl_core.shipped import ASSETS_DIR
+from pgssl_core.shipped import BASE_MODEL_PATH  # one definition; importers of this module may keep using it here
 
-#: The shipped base building model (float16 weights; see pgssl_core/assets/models/README.md).
-BASE_MODEL_PATH: Path = ASSETS_DIR / "models" / "base_building.pt"
 INIT_CHOICES = ("base", "scratch")
 
 
