@@ -20,7 +20,7 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from pgssl_core.errors import PgsslError
 
@@ -30,33 +30,6 @@ def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> CRS:
     if gdf.crs is None:
         raise PgsslError(f"{what} has no CRS; assign one (e.g. EPSG:4326) before running the assessment")
     return gdf.crs
-
-
-@functools.lru_cache(maxsize=64)
-def _to_wgs84(crs_wkt: str) -> Transformer:
-    return Transformer.from_crs(CRS.from_wkt(crs_wkt), 4326, always_xy=True)
-
-
-@functools.lru_cache(maxsize=256)
-def _utm(zone: int, north: bool) -> CRS:
-    return CRS.from_epsg((32600 if north else 32700) + zone)
-
-
-def local_utm(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
-    """UTM zone (WGS84) at the centre of ``gdf``'s bounds: metric, area error well below 0.1% nearby.
-
-    The zone is computed from the longitude (standard 6-degree zones) rather than with
-    ``estimate_utm_crs``, which queries the PROJ database (~0.1 s a call) and ran once per tile.
-    """
-    crs = require_crs(gdf, "the geometry")
-    west, south, east, north = gdf.total_bounds
-    if not all(map(math.isfinite, (west, south, east, north))):
-        raise PgsslError("cannot choose a UTM zone for these geometries (empty or outside UTM coverage)")
-    lon, lat = _to_wgs84(crs.to_wkt()).transform((west + east) / 2, (south + north) / 2)
-    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 84:
-        raise PgsslError("cannot choose a UTM zone for these geometries (empty or outside UTM coverage)")
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
-    return _utm(zone, lat >= 0)
 
 
 def equal_area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
@@ -140,12 +113,3 @@ def zones_touched(geoms_wgs84: gpd.GeoSeries | gpd.GeoDataFrame) -> list[ZoneKey
             for lon in (west, east, *np.arange(west, east, ZONE_LON_DEG / 2)):
                 keys.add(zone_key(float(lon), float(lat)))
     return sorted(keys, key=repr)
-
-
-def metric_area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
-    """Area (m2) of each geometry, each measured in the equal-area CRS of its own zone."""
-    series = geoms.geometry
-    out = np.zeros(len(series))
-    for key, idx in zone_groups(series).items():
-        out[idx] = series.iloc[idx].to_crs(zone_crs(key)).area.to_numpy()
-    return out

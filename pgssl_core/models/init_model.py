@@ -18,8 +18,6 @@ from pgssl_core.models.factory import ModelConfig
 from pgssl_core.models.model_file import load_model
 from pgssl_core.shipped import BASE_MODEL_PATH  # one definition; importers of this module may keep using it here
 
-INIT_CHOICES = ("base", "scratch")
-
 
 @dataclass
 class InitModel:
