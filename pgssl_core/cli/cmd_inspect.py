@@ -10,12 +10,13 @@ from pgssl_core.cli.arg_types import positive_int
 from pgssl_core.errors import TileError
 from pgssl_core.tiles import MAX_TILE_PIXELS, Tile, open_raster, probe_size, read_tile
 from pgssl_core.tiles.formats import check_min_size
+from pgssl_core.tiles.gsd import ground_gsd_m
 from pgssl_core.tiles.raster import RasterSource
 from pgssl_core.tiles.tile import all_nodata_error
 from pgssl_core.tiles.validate import validate_input
 
 NAME = "inspect"
-HELP = "Print a JSON summary of an image or raster (size, bands, dtype, CRS, bounds, nodata fraction)."
+HELP = "Print a JSON summary of an image or raster (size, bands, dtype, CRS, bounds, GSD, nodata fraction)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,14 +38,17 @@ def _parse_band_map(text: str | None) -> tuple[int, ...] | None:
 
 
 def _summary(source: Tile | RasterSource, nodata_fraction: float, tile_size: int, data_share: float = 1.0) -> dict:
-    """Fields common to a whole-read tile and a windowed raster."""
+    """Fields common to a whole-read tile and a windowed raster; ``gsd_m`` is the ground metres per pixel
+    that ``train``/``predict``/``evaluate`` read from the georeference (``None`` without one)."""
     meta = source.meta
     bounds = source.bounds
+    gsd = ground_gsd_m(source.transform, source.crs, source.width, source.height)
     return {
         "file": meta.source_name, "driver": meta.driver, "width": meta.width, "height": meta.height,
         "bands": meta.bands, "dtype": meta.dtype, "nodata": meta.nodata,
         "crs": source.crs.to_string() if source.crs is not None else None,
         "bounds": list(bounds) if bounds is not None else None,
+        "gsd_m": float(f"{gsd:.4g}") if gsd is not None else None,
         "georeferenced": source.georeferenced,
         "not_georeferenced_reason": source.not_georeferenced_reason,
         "nodata_fraction": round(nodata_fraction, 6),

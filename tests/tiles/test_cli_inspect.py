@@ -21,6 +21,7 @@ def test_inspect_geotiff(rgb_tif, capsys):
     assert out["width"] == 80 and out["height"] == 64 and out["bands"] == 3 and out["dtype"] == "uint8"
     assert out["crs"] == "EPSG:32650" and out["georeferenced"] is True
     assert out["bounds"] == pytest.approx([440000.0, 4419968.0, 440040.0, 4420000.0])
+    assert out["gsd_m"] == pytest.approx(0.5, rel=1e-3)  # 40 m over 80 px, UTM scale factor ~1 here
     assert out["nodata_fraction"] == 0.0 and out["needs_split"] is False
 
 
@@ -41,6 +42,17 @@ def test_inspect_real_oam_tile(oam_dir, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["crs"] == "EPSG:3857" and out["georeferenced"]
     assert out["driver"] in ("PNG", "JPEG")  # some .png files hold JPEG data
+    # XYZ zoom 19: 0.2986 m per Web Mercator pixel, times cos(latitude) on the ground (about 0.29-0.30 m)
+    assert 0.28 < out["gsd_m"] < 0.30
+
+
+def test_inspect_ungeoreferenced_png_has_no_gsd(tmp_path, capsys):
+    from PIL import Image
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(path)
+    assert main(["inspect", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["georeferenced"] is False and out["gsd_m"] is None and out["not_georeferenced_reason"]
 
 
 @pytest.mark.parametrize("content", [b"", b"just some text", b"%!PS-Adobe-3.0 EPSF-3.0\n"])
