@@ -14,13 +14,13 @@ from pgssl_core.assess.footprints import clean_footprints, polygons_from_mask, r
 from pgssl_core.assess.imaged import imaged_extent
 from pgssl_core.assess.seams import merge_across_tiles
 from pgssl_core.errors import PgsslError
+from pgssl_core.tiles.formats import GEOTIFF_SUFFIXES
 
-RASTER_SUFFIXES = (".tif", ".tiff")
 #: A list file: one raster path per line (``predict --input list.txt``).
 LIST_SUFFIX = ".txt"
 
 
-def list_rasters(folder_or_file: str | os.PathLike[str], suffixes: tuple[str, ...] = RASTER_SUFFIXES,
+def list_rasters(folder_or_file: str | os.PathLike[str], suffixes: tuple[str, ...] = GEOTIFF_SUFFIXES,
                  keep_missing: bool = False) -> list[Path]:
     """Files with one of ``suffixes`` in a folder (sorted, not recursive), the single file given, or the files
     named in a list file (``.txt``: one path per line, relative paths from the list's folder; ``#`` comments).

@@ -20,7 +20,7 @@ from pgssl_core.cli.arg_types import (
     stated_gsd,
 )
 from pgssl_core.errors import PgsslError
-from pgssl_core.tiles.formats import IMAGE_SUFFIXES
+from pgssl_core.tiles.formats import GEOTIFF_SUFFIXES, IMAGE_SUFFIXES
 from pgssl_core.tiles.prediction_format import OUTPUTS
 
 NAME = "predict"
@@ -138,7 +138,7 @@ def _predict_function(args: argparse.Namespace, device: str):
                                       threshold=args.threshold, cog=args.cog, device=device, progress=progress,
                                       gsd_m=gsd, stated_gsd_m=stated)
 
-            if path.suffix.lower() in (".tif", ".tiff"):  # sparse GeoTIFFs: only their data regions
+            if path.suffix.lower() in GEOTIFF_SUFFIXES:  # sparse GeoTIFFs: only their data regions
                 return predict_geotiff(path, dst, predict_one)
             return predict_one(read_tile(path), dst), ""
 

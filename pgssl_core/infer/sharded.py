@@ -51,6 +51,7 @@ from pgssl_core.infer.working_grid import (
 from pgssl_core.io import atomic_write_with
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import open_raster, probe_size
+from pgssl_core.tiles.formats import GEOTIFF_SUFFIXES
 
 #: Separates a raster's name from its band in footprint ``tile`` names until the bands are joined.
 BAND_MARK = "#rows"
@@ -223,7 +224,7 @@ def predict_sharded(model: nn.Module, config: ModelConfig, jobs: list[tuple[Path
     # Rank 0's view decides: a rank that looked later could see an output another rank has just written and
     # share out the rest differently (a raster predicted twice, another never).
     todo = distributed.all_gather_objects(todo)[0]
-    banded = [(s, d) for s, d in todo if info.distributed and s.suffix.lower() in (".tif", ".tiff")
+    banded = [(s, d) for s, d in todo if info.distributed and s.suffix.lower() in GEOTIFF_SUFFIXES
               and _source_pixels(s) >= band_min_px]
     whole = [j for j in todo if j not in banded]
     for src, dst in banded:

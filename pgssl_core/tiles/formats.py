@@ -22,9 +22,11 @@ MAX_RASTER_SIDE: int = 2_000_000
 #: Smallest side (px) of a usable tile: smaller ones carry too little context for a U-Net.
 MIN_TILE_SIDE: int = 32
 
+#: GeoTIFF file-name suffixes: the inputs that may be sparse or large enough to be read by regions or bands.
+GEOTIFF_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
 #: File-name suffixes of the formats above, for picking image files out of a folder (a folder import, an
 #: upload archive, a training or prediction folder). The format of a picked file is still sniffed.
-IMAGE_SUFFIXES: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".webp")
+IMAGE_SUFFIXES: tuple[str, ...] = (*GEOTIFF_SUFFIXES, ".png", ".jpg", ".jpeg", ".webp")
 
 #: Pillow format names per sniffed format; Pillow is only ever allowed to use these.
 PILLOW_FORMATS: dict[str, str] = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
