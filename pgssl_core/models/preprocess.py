@@ -19,8 +19,12 @@ def images_to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[fl
         arr = arr[None]
     if arr.ndim != 4:
         raise ValueError(f"expected (H, W, C) or (N, H, W, C) images, got shape {arr.shape}")
-    tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float().div_(255.0)
-    return normalise(tensor, mean, std)
+    return uint8_batch_to_input(torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2), mean, std)
+
+
+def uint8_batch_to_input(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Turn a uint8 batch (N, C, H, W) into the network's float32 input: ``(x / 255 - mean) / std`` per band."""
+    return normalise(batch.float() / 255.0, mean, std)
 
 
 def normalise(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

@@ -12,7 +12,7 @@ from pgssl_core.distributed import DistInfo, all_reduce_sum
 from pgssl_core.models import ModelConfig
 from pgssl_core.models.device import autocast, prepare_input
 from pgssl_core.models.logits import predict_logits
-from pgssl_core.models.preprocess import normalise
+from pgssl_core.models.preprocess import uint8_batch_to_input
 from pgssl_core.train.data import IGNORE, TensorSet
 
 
@@ -61,7 +61,7 @@ def tiles_confusion(model: nn.Module, config: ModelConfig, tiles: TensorSet, dev
     conf = Confusion()
     try:
         for img, mask in zip(tiles.images, tiles.labelled_masks(), strict=True):
-            x = prepare_input(normalise(img[None].float() / 255.0, config.mean, config.std), device)
+            x = prepare_input(uint8_batch_to_input(img[None], config.mean, config.std), device)
             with autocast(device):
                 logits = predict_logits(model, x, config.output_stride)
             conf.add(logits.float().argmax(dim=1)[0].cpu(), mask)

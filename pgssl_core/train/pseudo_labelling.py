@@ -18,7 +18,7 @@ from pgssl_core.distributed import DistInfo, all_gather_objects, gather_shards
 from pgssl_core.models import ModelConfig
 from pgssl_core.models.device import autocast, prepare_input
 from pgssl_core.models.logits import predict_logits
-from pgssl_core.models.preprocess import normalise
+from pgssl_core.models.preprocess import uint8_batch_to_input
 from pgssl_core.train.data import IGNORE, TensorSet
 from pgssl_core.train.metrics import Confusion
 from pgssl_core.train.run import Run
@@ -81,8 +81,7 @@ def teacher_predictions(teacher: nn.Module, images: Sequence[torch.Tensor], mean
             for i, img in enumerate(chunk):
                 by_size.setdefault(tuple(img.shape), []).append(i)
             for members in by_size.values():
-                batch = torch.stack([chunk[i] for i in members]).float() / 255.0
-                x = prepare_input(normalise(batch, mean, std), device)
+                x = prepare_input(uint8_batch_to_input(torch.stack([chunk[i] for i in members]), mean, std), device)
                 with autocast(device):
                     logits = predict_logits(teacher, x, multiple)
                 conf, lab = logits.float().softmax(dim=1).cpu().max(dim=1)
