@@ -30,6 +30,7 @@ from pgssl_core.tiles.gsd import (
     image_resampling,
     needs_resampling,
     pixel_frame,
+    warn_if_source_too_coarse,
     warn_if_too_coarse,
     warp_band,
 )
@@ -104,6 +105,7 @@ def working_grid(source: WindowSource, gsd_m: float | None, stated_gsd_m: float 
     f = src_gsd / gsd_m
     width, height = max(1, round(source.width * f)), max(1, round(source.height * f))
     warn_if_too_coarse((height, width), src_gsd, gsd_m, name)
+    warn_if_source_too_coarse(src_gsd, gsd_m, name)
     return WorkingGrid(width, height, gsd_m, src_gsd, source.width / width, source.height / height)
 
 

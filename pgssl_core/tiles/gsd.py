@@ -33,6 +33,10 @@ MIN_GSD_M, MAX_GSD_M = 0.01, 100.0
 #: has depth 5 downsamples by 2**5 = 32, so its deepest features would cover less than one pixel.
 MIN_WORKING_SIDE_PX: int = 32
 
+#: The base model's training views imitate sources up to this many times coarser than the working GSD (profile
+#: ``base``'s ``degrade``): about 1 m at 0.3 m. Imagery coarser than that is outside what the model has seen.
+MAX_SOURCE_COARSENING: float = 3.3
+
 _GEOD = Geod(ellps="WGS84")
 #: A fixed CRS for in-memory resampling: GDAL's warper wants one, source and target share it.
 _ARRAY_CRS = CRS.from_epsg(3857)
@@ -43,7 +47,8 @@ class UnresolvedGsdWarning(UserWarning):
 
 
 class CoarseGsdWarning(UserWarning):
-    """The working GSD shrinks an input below ``MIN_WORKING_SIDE_PX`` a side: its mask means nothing."""
+    """The working GSD shrinks an input below ``MIN_WORKING_SIDE_PX`` a side (its mask means nothing), or the
+    input is more than ``MAX_SOURCE_COARSENING`` x coarser than the working GSD (expect missed buildings)."""
 
 
 class GsdError(PgsslError):
@@ -129,6 +134,18 @@ def warn_if_too_coarse(shape: tuple[int, int], source_gsd_m: float, working_gsd_
                       f"{source_gsd_m:.3g} m to the working GSD of {working_gsd_m:g} m (the model needs at least "
                       f"{MIN_WORKING_SIDE_PX} px a side): its mask will be empty or meaningless; use a finer GSD",
                       CoarseGsdWarning, stacklevel=3)
+
+
+def warn_if_source_too_coarse(source_gsd_m: float, working_gsd_m: float, name: str = "") -> None:
+    """Warn (``CoarseGsdWarning``) when the source is more than ``MAX_SOURCE_COARSENING`` x coarser than the
+    working GSD: it is upsampled to the working grid without a word otherwise, and its buildings are blurs
+    the model was never trained on (e.g. 3 m imagery read at 0.3 m)."""
+    ratio = source_gsd_m / working_gsd_m
+    if ratio > MAX_SOURCE_COARSENING * 1.1:  # 10% slack: the range was set for 1 m at 0.3 m, which is 3.33x
+        warnings.warn(f"{name or 'the input'} is at {source_gsd_m:.3g} m per pixel, {ratio:.1f}x coarser than the "
+                      f"working GSD of {working_gsd_m:g} m; the model was trained on sources up to "
+                      f"{MAX_SOURCE_COARSENING:g}x coarser ({MAX_SOURCE_COARSENING * working_gsd_m:.2g} m), so expect "
+                      f"missed buildings", CoarseGsdWarning, stacklevel=3)
 
 
 def warp_band(band: np.ndarray, src_transform: affine.Affine, dst_transform: affine.Affine,

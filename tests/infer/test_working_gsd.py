@@ -154,6 +154,21 @@ def test_a_reasonable_working_gsd_gives_no_coarse_warning(tmp_path: Path) -> Non
     assert not [w for w in caught if issubclass(w.category, CoarseGsdWarning)]
 
 
+@pytest.mark.parametrize(("source_gsd", "warns"), [(1.0, False), (3.0, True)])
+def test_a_source_far_coarser_than_the_working_gsd_warns(tmp_path: Path, source_gsd: float, warns: bool) -> None:
+    """3 m imagery read at 0.3 m is 10x upsampled blur the model never saw (found by a fresh-eyes QA run: no word
+    was said); 1 m is within the training views' range (up to 3.3x coarser) and stays quiet."""
+    src = _square_geotiff(tmp_path / "coarse.tif", source_gsd)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16, output="mask")
+    coarse = [str(w.message) for w in caught if issubclass(w.category, CoarseGsdWarning)]
+    if warns:
+        assert len(coarse) == 1 and "coarse.tif is at 3 m per pixel, 10.0x coarser" in coarse[0], coarse
+    else:
+        assert not coarse, coarse
+
+
 def test_a_tile_shrunk_below_the_model_minimum_warns() -> None:
     image = np.zeros((256, 256, 3), np.uint8)
     with pytest.warns(CoarseGsdWarning, match=r"only 8 x 8 px"):  # 256 px x 0.3 m / 10 m = 7.68 -> 8 px
