@@ -1,7 +1,9 @@
-"""Joint image/label augmentations in torch: scale-crop, flips, 90-degree rotations, colour jitter.
+"""Joint image/label augmentations in torch: scale-crop, flips, 90-degree rotations, colour jitter, and
+views that imitate other imagery: radiometry (gamma, colour balance, haze) and sensors (coarser sources,
+panchromatic, blur, noise, JPEG compression).
 
-Every transform works on any band count C. Geometric transforms move the image and each per-pixel
-map (mask, pseudo-label, confidence weight) together; colour jitter touches the image only.
+Every transform works on any band count C (JPEG only on 1 or 3 bands). Geometric transforms move the image
+and each per-pixel map (mask, pseudo-label, confidence weight) together; the others touch the image only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ class AugmentConfig:
     per band; ``degrade``: with probability ``degrade_p`` the view is shrunk by a factor drawn in
     [1, ``degrade``] and enlarged back, which imitates imagery whose true GSD is that much coarser than the
     working GSD (a 1 m source read at 0.3 m); ``grey_p``: probability of a band-mean grey view
-    (panchromatic sources)."""
+    (panchromatic sources).
+
+    Views of other imagery, each with its own probability (0 switches it off, the default, so a profile
+    without them draws exactly the same views as before they existed): ``radiometric_p``: a gamma drawn
+    log-uniformly in [1/``gamma``, ``gamma``], a per-band gain in [1 - ``balance``, 1 + ``balance``]
+    (colour balance of another sensor or sun angle) and, half the time, haze (a blend of up to ``haze`` of
+    the view with a light grey, as thin cloud or aerosol look from above); ``blur_p``: a Gaussian blur of
+    sigma up to ``blur_sigma`` px (defocus, motion, a soft satellite PSF); ``noise_p``: Gaussian noise of sd
+    up to ``noise_sd`` (in [0, 1] units; a dark or small-sensor scene); ``jpeg_p``: a JPEG round trip at a
+    quality in [``jpeg_quality``, 95] (how most satellite tiles and web imagery reach a user)."""
 
     crop: int = 128
     scale: tuple[float, float] = (0.75, 1.25)
@@ -32,6 +43,16 @@ class AugmentConfig:
     degrade: float = 1.0
     degrade_p: float = 0.0
     grey_p: float = 0.0
+    radiometric_p: float = 0.0
+    gamma: float = 1.5
+    balance: float = 0.15
+    haze: float = 0.35
+    blur_p: float = 0.0
+    blur_sigma: float = 1.5
+    noise_p: float = 0.0
+    noise_sd: float = 0.04
+    jpeg_p: float = 0.0
+    jpeg_quality: int = 30
 
 
 def _rand(gen: torch.Generator, lo: float = 0.0, hi: float = 1.0) -> float:
@@ -84,7 +105,59 @@ def random_view(image: torch.Tensor, maps: Sequence[torch.Tensor], fills: Sequen
         img = degrade_resolution(img, _rand(gen, 1.0, cfg.degrade))
     if cfg.grey_p > 0 and _rand(gen) < cfg.grey_p:
         img = img.mean(dim=0, keepdim=True).expand_as(img)
+    img = other_imagery(img, cfg, gen)
     return colour_jitter(img, cfg, gen), [m.contiguous() for m in out_maps]
+
+
+def other_imagery(img: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """A float (C, H, W) view in [0, 1] made to look like imagery of another sensor, light or compression
+    (see :class:`AugmentConfig`); each effect with its own probability, in the order light reaches a file:
+    atmosphere and radiometry, then optics (blur), then the sensor (noise), then the encoder (JPEG)."""
+    if cfg.radiometric_p > 0 and _rand(gen) < cfg.radiometric_p:
+        img = radiometric(img, _rand(gen, -math.log(cfg.gamma), math.log(cfg.gamma)),
+                          [_rand(gen, 1 - cfg.balance, 1 + cfg.balance) for _ in range(img.shape[0])],
+                          _rand(gen, 0, cfg.haze) if _rand(gen) < 0.5 else 0.0)
+    if cfg.blur_p > 0 and _rand(gen) < cfg.blur_p:
+        img = gaussian_blur(img, _rand(gen, 0.5, cfg.blur_sigma))
+    if cfg.noise_p > 0 and _rand(gen) < cfg.noise_p:
+        sd = _rand(gen, 0.0, cfg.noise_sd)
+        img = (img + torch.randn(img.shape, generator=gen) * sd).clamp(0, 1)
+    if cfg.jpeg_p > 0 and img.shape[0] in (1, 3) and _rand(gen) < cfg.jpeg_p:
+        img = jpeg_round_trip(img, round(_rand(gen, cfg.jpeg_quality, 95)))
+    return img
+
+
+def radiometric(img: torch.Tensor, log_gamma: float, gains: Sequence[float], haze: float) -> torch.Tensor:
+    """``img`` (C, H, W) in [0, 1] with gamma ``exp(log_gamma)``, a gain per band (``gains``, C values) and
+    a blend of ``haze`` (0-1) with light grey (0.8: the bright, low-contrast veil of haze or thin cloud)."""
+    out = img.clamp(0, 1).pow(math.exp(log_gamma))
+    out = out * torch.tensor(list(gains), dtype=out.dtype).view(-1, 1, 1)
+    if haze > 0:
+        out = out * (1 - haze) + 0.8 * haze
+    return out.clamp(0, 1)
+
+
+def gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``img`` (C, H, W) blurred by a separable Gaussian of ``sigma`` px (kernel radius 3 sigma, edges
+    reflected, so the view keeps its size and no dark border appears)."""
+    radius = max(1, math.ceil(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=img.dtype)
+    kernel = torch.exp(-(x ** 2) / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    c = img.shape[0]
+    out = F.pad(img[None], (radius, radius, radius, radius), mode="reflect")
+    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(), groups=c)
+    out = F.conv2d(out, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous(), groups=c)
+    return out[0]
+
+
+def jpeg_round_trip(img: torch.Tensor, quality: int) -> torch.Tensor:
+    """``img`` (1 or 3, H, W) in [0, 1] encoded as JPEG at ``quality`` (1-100) and decoded (torchvision's
+    libjpeg): the block artefacts and colour smearing of compressed imagery."""
+    from torchvision.io import decode_jpeg, encode_jpeg  # torchvision: only when a profile asks for JPEG views
+
+    data = encode_jpeg((img.clamp(0, 1) * 255).round().to(torch.uint8).contiguous(), quality=quality)
+    return decode_jpeg(data).float() / 255.0
 
 
 def degrade_resolution(img: torch.Tensor, factor: float) -> torch.Tensor:

@@ -71,6 +71,10 @@ class Profile:
     degrade: float = 1.0
     degrade_p: float = 0.0
     grey_p: float = 0.0
+    # Views imitating other sensors and light (see AugmentConfig: gamma, colour balance and haze; blur; noise;
+    # JPEG), each with this probability; 0 leaves the views as they were before these existed.
+    radiometric_p: float = 0.0
+    sensor_p: float = 0.0
     # Exponential moving average of the segmenter's weights; validated and kept instead of the last
     # step's weights (0 switches it off). See stages.WeightAverage.
     ema_decay: float = 0.0
@@ -144,13 +148,15 @@ PROFILES: dict[str, Profile] = {
     # The shipped base model's recipe (pgssl_core/assets/models/README.md): PGSSL on every OAM ``train`` tile at the
     # 0.3 m working GSD, from scratch, on one CPU core in one to two hours: teacher, pseudo-labels of all
     # tiles, three-task pretraining, transfer, fine-tune. Scale, degradation and grey views cover sources
-    # from about 0.1 m to 1 m. Encoder: timm's ResNet-10t at depth 4 with a light decoder, the fastest of
+    # from about 0.1 m to 1 m; radiometric and sensor views (base model v4 on) cover other light, sensors and
+    # compression. Encoder: timm's ResNet-10t at depth 4 with a light decoder, the fastest of
     # the candidates measured for CPU inference (benchmarks/results/base_model_arch.md).
     "base": Profile(name="base", encoder="tu-resnet10t", encoder_depth=4, decoder_channels=(64, 32, 16, 16),
                     crop=128, scale=(0.67, 1.5), batch_size=8, teacher_steps=2000, pretrain_steps=600,
                     finetune_steps=3000, frozen_warmup_steps=50, transfer_decoder=True, rounds=1, lr=1e-3,
                     warmup_steps=50, proj_dim=64, proj_hidden=256, eval_every=250, checkpoint_every=100,
-                    log_every=10, pseudo_threshold=0.7, degrade=3.3, degrade_p=0.3, grey_p=0.1, ema_decay=0.995),
+                    log_every=10, pseudo_threshold=0.7, degrade=3.3, degrade_p=0.3, grey_p=0.1, ema_decay=0.995,
+                    radiometric_p=0.5, sensor_p=0.2),
     # GPU: ResNet-34 at 256 px, two alternating rounds, minutes on one modern GPU. The method's switches
     # (decoder transfer, threshold, schedule, weights, holes) follow the CPU tuning of ``quick``; the
     # step counts and lr were not tuned on a GPU (none was lent to this project yet).

@@ -23,9 +23,10 @@ from pgssl_core.train.profiles import Profile
 
 
 def augment_config(profile: Profile) -> AugmentConfig:
-    """The training views of ``profile`` (crop, scale, degradation, grey)."""
+    """The training views of ``profile`` (crop, scale, degradation, grey, other sensors and light)."""
     return AugmentConfig(crop=profile.crop, scale=profile.scale, degrade=profile.degrade,
-                         degrade_p=profile.degrade_p, grey_p=profile.grey_p)
+                         degrade_p=profile.degrade_p, grey_p=profile.grey_p, radiometric_p=profile.radiometric_p,
+                         blur_p=profile.sensor_p, noise_p=profile.sensor_p, jpeg_p=profile.sensor_p)
 
 
 def draw_tiles(weights: torch.Tensor, batch: int, gen: torch.Generator) -> list[int]:
