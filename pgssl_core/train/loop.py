@@ -25,6 +25,7 @@ from torch import nn
 from pgssl_core.distributed import DistInfo, all_reduce_sum, average_buffers
 from pgssl_core.errors import PgsslError
 from pgssl_core.models import ModelConfig, save_model
+from pgssl_core.train.budget import RunBudget
 from pgssl_core.train.checkpoint import restore_rng, rng_state, save_checkpoint
 from pgssl_core.train.progress import Reporter
 
@@ -43,10 +44,21 @@ class RunState:
 
     best_iou: float = -1.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    # One record per round whose pool was pseudo-labelled: the gate's decision and the figures it read
+    # (see pseudo_labelling.pseudo_label_round).
+    pseudo_labels: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Best validation IoU and the history of evaluations, as plain data for the checkpoint."""
-        return {"best_iou": self.best_iou, "history": list(self.history)}
+        """Best validation IoU, the history of evaluations and the pseudo-label decisions, as plain data for
+        the checkpoint."""
+        return {"best_iou": self.best_iou, "history": list(self.history), "pseudo_labels": list(self.pseudo_labels)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
+        """Rebuild from :meth:`to_dict` output (a checkpoint's ``run``); a checkpoint written before the
+        pseudo-label decisions were recorded has none."""
+        return cls(best_iou=float(data["best_iou"]), history=list(data["history"]),
+                   pseudo_labels=list(data.get("pseudo_labels", [])))
 
 
 @dataclass
@@ -64,8 +76,10 @@ class RunContext:
     log_every: int = 10
     max_nonfinite: int = 5
     grad_clip: float = 5.0
+    select_margin: float = 0.0  # see _validate and Profile.select_margin
     resume: dict[str, Any] | None = None  # a loaded checkpoint still to be applied
     dist: DistInfo = field(default_factory=DistInfo)
+    budget: RunBudget | None = None  # the run's time budget (see train.budget); None: the plan's steps
 
     def local_rows(self, batch: torch.Tensor) -> torch.Tensor:
         """This rank's rows of a global batch (N, ...): rows ``rank::world_size`` (all of them alone)."""
@@ -126,12 +140,23 @@ def _resume_into(ctx: RunContext, stage: Stage) -> int:
 
 
 def _validate(ctx: RunContext, stage: Stage, step: int) -> None:
+    """Evaluate ``stage.validate`` (figures pooled over the pixels of all validation tiles, see
+    ``train.metrics``), record it in the run's history and keep the network as ``best.pt`` when its IoU
+    beats the best so far by more than ``ctx.select_margin``.
+
+    The margin makes the incumbent win ties: on a handful of tiles a gain of a few pixels is noise, and a
+    swap on it trades a model already known (often the starting one) for one no better. The run's first
+    evaluation is always kept (``best_iou`` starts at -1). History records carry ``selected``: whether
+    that evaluation became ``best.pt``.
+    """
     assert stage.validate is not None  # callers validate only stages that can
     figures = stage.validate()
-    record = {"stage": stage.name, "round": stage.round, "step": step, **figures}
+    improved = math.isfinite(figures["iou"]) and figures["iou"] > ctx.state.best_iou + ctx.select_margin
+    selected = improved and stage.best is not None
+    record = {"stage": stage.name, "round": stage.round, "step": step, **figures, "selected": selected}
     ctx.state.history.append(record)
-    improved = math.isfinite(figures["iou"]) and figures["iou"] > ctx.state.best_iou
-    if improved and stage.best is not None:
+    if selected:
+        assert stage.best is not None
         model, config = stage.best
         ctx.state.best_iou = figures["iou"]
         if ctx.dist.is_main:
@@ -151,44 +176,80 @@ def _agree(ctx: RunContext, ok: bool, parts: dict[str, float], device: torch.dev
     return total[0] == 0, {n: v / world for n, v in zip(names, total[1:], strict=True)}
 
 
+def _optimizer_step(ctx: RunContext, stage: Stage, step: int) -> tuple[bool, dict[str, float]]:
+    """One step of ``stage``: loss, backward, clipping, optimizer and scheduler, buffers averaged over ranks.
+
+    Returns:
+        Whether the step was taken (False: the loss or the gradient was not finite on some rank, and
+        nothing was changed), and the step's losses per task.
+    """
+    stage.optimizer.zero_grad(set_to_none=True)
+    loss, parts = stage.step_fn(step)
+    ok = bool(torch.isfinite(loss.detach()).all())
+    if ctx.dist.distributed:
+        ok, parts = _agree(ctx, ok, parts, loss.device)
+    if ok:
+        loss.backward()
+        if stage.after_backward is not None:
+            stage.after_backward(step)
+        norm = torch.nn.utils.clip_grad_norm_(stage.params, ctx.grad_clip)
+        ok = bool(torch.isfinite(norm))
+    if ok:
+        stage.optimizer.step()
+        stage.scheduler.step()
+        for module in stage.modules.values():
+            average_buffers(module)
+        if stage.after_step is not None:
+            stage.after_step(step)
+    else:
+        # Skip: no optimizer step, no validation, no checkpoint from a poisoned step.
+        stage.optimizer.zero_grad(set_to_none=True)
+    return ok, parts
+
+
+def _timed_validate(ctx: RunContext, stage: Stage, step: int) -> int:
+    """:func:`_validate`, its duration accounted in the run's time budget (if any); returns ``step``."""
+    begun = ctx.budget.clock() if ctx.budget is not None else 0.0
+    _validate(ctx, stage, step)
+    if ctx.budget is not None:
+        ctx.budget.record_eval(ctx.budget.clock() - begun)
+    return step
+
+
 def run_stage(ctx: RunContext, stage: Stage) -> None:
-    """Run ``stage`` from step 0 or from a matching pending checkpoint to ``stage.total``."""
+    """Run ``stage`` from step 0 or from a matching pending checkpoint to ``stage.total``.
+
+    With a time budget (``ctx.budget``) the stage also stops at the first step boundary after the run's
+    deadline: it validates and checkpoints as at a normal end (the checkpoint's step is where it stopped)
+    and the budget's ledger records the steps done and the cut.
+    """
     start = _resume_into(ctx, stage)
     for module in stage.modules.values():
         module.train()
     nonfinite = 0
+    budget = ctx.budget
+    end, validated = stage.total, -1  # where the stage stops; the step of its latest validation
     ctx.reporter.emit({"kind": "stage", "stage": stage.name, "round": stage.round, "step": start,
                        "total": stage.total})
     if start == 0 and stage.validate_at_start and stage.validate is not None:
-        _validate(ctx, stage, 0)
+        validated = _timed_validate(ctx, stage, 0)
     for step in range(start, stage.total):
         if ctx.cancel():
             _checkpoint(ctx, stage, step)
+            if budget is not None:
+                budget.save()  # the time spent so far, so a resumed run gets what is left
             raise TrainingCancelled(f"training cancelled at {stage.name} step {step}; resume continues from there")
+        if budget is not None and budget.reached(ctx.dist, ctx.device):
+            end = step
+            ctx.reporter.emit({"kind": "info", "stage": stage.name, "round": stage.round, "step": step,
+                               "message": f"time budget reached: {stage.name} stopped at step {step} of "
+                                          f"{stage.total}"})
+            break
         t0 = time.perf_counter()
-        stage.optimizer.zero_grad(set_to_none=True)
-        loss, parts = stage.step_fn(step)
-        ok = bool(torch.isfinite(loss.detach()).all())
-        if ctx.dist.distributed:
-            ok, parts = _agree(ctx, ok, parts, loss.device)
-        if ok:
-            loss.backward()
-            if stage.after_backward is not None:
-                stage.after_backward(step)
-            norm = torch.nn.utils.clip_grad_norm_(stage.params, ctx.grad_clip)
-            ok = bool(torch.isfinite(norm))
-        if ok:
-            stage.optimizer.step()
-            stage.scheduler.step()
-            for module in stage.modules.values():
-                average_buffers(module)
-            if stage.after_step is not None:
-                stage.after_step(step)
-            nonfinite = 0
-        else:
-            # Skip: no optimizer step, no validation, no checkpoint from a poisoned step.
-            stage.optimizer.zero_grad(set_to_none=True)
-            nonfinite += 1
+        begun = budget.clock() if budget is not None else 0.0
+        ok, parts = _optimizer_step(ctx, stage, step)
+        nonfinite = 0 if ok else nonfinite + 1
+        if not ok:
             ctx.reporter.emit({"kind": "info", "stage": stage.name, "round": stage.round, "step": step + 1,
                                "message": f"non-finite loss, step skipped ({nonfinite} in a row)"})
             if nonfinite >= ctx.max_nonfinite:
@@ -198,17 +259,26 @@ def run_stage(ctx: RunContext, stage: Stage) -> None:
                     "tiles for no-data; the best model so far was kept")
         dt = time.perf_counter() - t0
         ctx.reporter.timed_step(dt)
+        if budget is not None:
+            budget.record_step(stage.name, budget.clock() - begun)
         done = step + 1
+        # With a budget the run ends at its deadline: the time left is the budget's, honest by construction.
+        eta = budget.remaining() if budget is not None else ctx.reporter.eta(done)
         event = {"kind": "step", "stage": stage.name, "round": stage.round, "step": done, "total": stage.total,
                  "losses": parts, "lr": stage.optimizer.param_groups[0]["lr"],
-                 "images_per_s": stage.batch_size / dt if dt > 0 else None, "eta_s": ctx.reporter.eta(done)}
+                 "images_per_s": stage.batch_size / dt if dt > 0 else None, "eta_s": eta}
         ctx.reporter.emit(event, log=done % ctx.log_every == 0 or done == stage.total)
         if ok and stage.validate is not None and stage.eval_every and done % stage.eval_every == 0 \
                 and done != stage.total:
-            _validate(ctx, stage, done)
+            validated = _timed_validate(ctx, stage, done)
         if ok and done % ctx.checkpoint_every == 0 and done != stage.total:
             _checkpoint(ctx, stage, done)
-    if stage.validate is not None:
-        _validate(ctx, stage, stage.total)
-    _checkpoint(ctx, stage, stage.total)
+            if budget is not None:
+                budget.save()
+    # A cut right after a validation would validate the same weights again (without a budget: as always).
+    if stage.validate is not None and (validated != end or budget is None):
+        _timed_validate(ctx, stage, end)
+    _checkpoint(ctx, stage, end)
+    if budget is not None:
+        budget.end_stage(stage.round, stage.name, end, cut=end < stage.total)
     ctx.reporter.done_before += stage.total

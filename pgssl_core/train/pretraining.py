@@ -113,7 +113,16 @@ def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
 def pretraining_stage(run: Run, rnd: int, steps: int) -> None:
     """Stage ``pretrain``: pseudo-labels of the pool by ``run.model`` (when the segmentation task is on),
     then :func:`pretrain`; the pretraining network starts from the run's starting model in round 1 and
-    is left in ``run.pmodel``."""
+    is left in ``run.pmodel``.
+
+    When the pseudo-label gate refuses the round's pseudo-labels (:func:`pseudo_label_round` returns None),
+    the round pretrains without the segmentation task. Why that and not skipping the round: BYOL and
+    inpainting learn from the user's own tiles and cannot be misled by a teacher that does not know the
+    place, which is exactly when adapting the encoder to the place matters most; the fine-tune after it is
+    validated from its first step and replaces ``best.pt`` only by beating the teacher, so the teacher
+    stays the run's model unless the student does better. With no other task of positive weight, the
+    stage leaves the pretraining network as it was (its steps count as done).
+    """
     if run.pmodel is None:
         run.pmodel = PretrainModel(run.model_config, run.profile.proj_dim, run.profile.proj_hidden)
         if run.init.model is not None:
@@ -121,9 +130,15 @@ def pretraining_stage(run: Run, rnd: int, steps: int) -> None:
     if run.finished(rnd, StageKind.PRETRAIN, run.pmodel, steps):
         return
     pseudo = None
-    if run.task_weights.get("seg", 0) > 0:
+    weights = dict(run.task_weights)
+    if weights.get("seg", 0) > 0:
         if run.model is None:
             raise RuntimeError("pseudo-labels need a teacher: the plan trains one first")
         pseudo = pseudo_label_round(run, rnd, run.model)
-    run.pmodel = pretrain(run.ctx, rnd, run.pmodel, run.pool, pseudo, run.profile, run.task_weights, steps)
+        if pseudo is None:
+            weights["seg"] = 0.0
+    if any(v > 0 for v in weights.values()):
+        run.pmodel = pretrain(run.ctx, rnd, run.pmodel, run.pool, pseudo, run.profile, weights, steps)
+    else:
+        run.ctx.reporter.done_before += steps
     run.save_stage(rnd, StageKind.PRETRAIN, run.pmodel)

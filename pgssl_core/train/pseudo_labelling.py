@@ -163,11 +163,17 @@ def label_pool(teacher: nn.Module, pool: TensorSet, config: ModelConfig, cfg: Ps
     return labels, weights, summary
 
 
-def pseudo_label_round(run: Run, rnd: int, teacher: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def pseudo_label_round(run: Run, rnd: int, teacher: nn.Module,
+                       ) -> tuple[list[torch.Tensor], list[torch.Tensor]] | None:
     """The pseudo-labels of round ``rnd``: ``teacher`` labels ``run.pool`` (:func:`label_pool`); progress
     is reported as an "activity" (work between stages) and the result as one line.
 
-    Returns per pool tile the label map uint8 (H, W) in {0, 1, 255} and the weight map float32 (H, W).
+    The gate (:func:`pseudo_label_gate`, the profile's ``pseudo_min_recall`` and ``pseudo_min_precision``)
+    judges them on the labelled tiles; a refusal is reported as an ``info`` event of its own (with
+    ``refused``: True and the figures) and recorded in ``run.ctx.state.pseudo_labels``, as every decision is.
+
+    Returns per pool tile the label map uint8 (H, W) in {0, 1, 255} and the weight map float32 (H, W), or
+    None when the gate refused them.
     """
     ctx = run.ctx
 
@@ -180,7 +186,44 @@ def pseudo_label_round(run: Run, rnd: int, teacher: nn.Module) -> tuple[list[tor
     labels, weights, summary = label_pool(teacher, run.pool, run.model_config, cfg, ctx.device, ctx.dist, progress)
     ctx.reporter.emit({"kind": "info", "stage": "pseudo_labels", "round": rnd, "pseudo_labels": summary,
                        "message": pseudo_label_line(rnd, summary)})
-    return labels, weights
+    reason = pseudo_label_gate(summary, run.profile.pseudo_min_recall, run.profile.pseudo_min_precision)
+    record = {"round": rnd, "refused": reason is not None, "reason": reason,
+              **{k: summary.get(k) for k in ("pl_precision", "pl_recall", "pl_tiles", "building_share")}}
+    # Replace a decision of this round taken before an interruption (resume labels the pool again).
+    ctx.state.pseudo_labels = [r for r in ctx.state.pseudo_labels if r.get("round") != rnd] + [record]
+    if reason is None:
+        return labels, weights
+    ctx.reporter.emit({"kind": "info", "stage": "pseudo_labels", "round": rnd, "refused": True,
+                       "gate": record, "message": f"round {rnd} pseudo-labels refused: {reason}; {REFUSED_PLAN}"})
+    return None
+
+
+#: What a run does with a round whose pseudo-labels were refused (see ``pretraining.pretraining_stage``).
+REFUSED_PLAN = ("this round pretrains on the pool without them (BYOL and inpainting only), and its fine-tune "
+                "replaces the teacher only if it does better on the validation tiles")
+
+
+def pseudo_label_gate(summary: dict[str, float], min_recall: float, min_precision: float) -> str | None:
+    """Why a round's pseudo-labels must not train the segmentation task, or None when they may.
+
+    ``summary``: :func:`label_pool`'s figures (``building_share`` of the pool's confident pixels;
+    ``pl_recall``, ``pl_precision`` of the confident building claims on the labelled tiles, NaN when not
+    measurable). Refused: recall below ``min_recall`` (a pool without any confident building pixel counts
+    as recall 0), or precision below ``min_precision``. Thresholds of 0 switch that side off (the profile's
+    ``pseudo_min_recall`` / ``pseudo_min_precision``; the reasons for their defaults are there).
+
+    Figures that cannot be measured (no labelled tile in the pool, or neither labelled nor claimed roofs
+    on them) do not refuse: there is nothing to judge the teacher against.
+    """
+    r, p = summary.get("pl_recall", math.nan), summary.get("pl_precision", math.nan)
+    if not math.isnan(r) and r < min_recall:
+        return f"recall {r:.2f} on the labelled tiles is below {min_recall:.2f} (they miss most buildings)"
+    if min_recall > 0 and summary.get("building_share", 1.0) == 0:  # and no roof on the labelled tiles either
+        return "the teacher marked no pixel of the pool as building with confidence"
+    if not math.isnan(p) and p < min_precision:
+        return (f"precision {p:.2f} on the labelled tiles is below {min_precision:.2f} (most of what they call "
+                "building is not)")
+    return None
 
 
 def pseudo_label_line(rnd: int, summary: dict[str, float]) -> str:

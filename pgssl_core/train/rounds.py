@@ -32,10 +32,11 @@ from pgssl_core.io import atomic_write_json
 from pgssl_core.models import ModelConfig, save_model
 from pgssl_core.models.device import describe_device, resolve_device
 from pgssl_core.models.init_model import InitModel, resolve_init
+from pgssl_core.train.budget import MIN_STAGE_STEPS, Clock, RunBudget, StepCosts, fit_steps, open_budget, time_seg_steps
 from pgssl_core.train.checkpoint import load_checkpoint
 from pgssl_core.train.data import TensorSet, TrainingData
 from pgssl_core.train.loop import RunContext, RunState
-from pgssl_core.train.plan import StageKind, plan
+from pgssl_core.train.plan import PlanEntry, StageKind, plan
 from pgssl_core.train.pretraining import method_task_weights, pretraining_stage
 from pgssl_core.train.profiles import Profile, get_profile
 from pgssl_core.train.progress import MetricsLog, ProgressCallback, Reporter
@@ -66,6 +67,9 @@ class TrainConfig:
     # building model), "scratch" (random weights) or a model file path. See pgssl_core.models.init_model.
     init: str = "base"
     profile_overrides: dict[str, Any] = field(default_factory=dict)
+    # Seconds the run may take (see pgssl_core.train.budget): the profile's stages, their step counts scaled
+    # to fit, and a hard stop at the deadline. None: the profile's step counts, as before budgets existed.
+    time_budget_s: float | None = None
 
     def resolved_profile(self) -> Profile:
         """The named profile with the overrides (and ``rounds``, if set) applied."""
@@ -126,7 +130,7 @@ def model_config(profile: Profile, bands: int, gsd_m: float | None = None,
 
 def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
                  progress: ProgressCallback | None = None, cancel: Callable[[], bool] | None = None,
-                 resume: bool = False) -> TrainResult:
+                 resume: bool = False, clock: Clock | None = None) -> TrainResult:
     """Train according to ``config`` into the run folder ``out_dir``.
 
     The run follows :func:`~pgssl_core.train.plan.plan` stage by stage (:data:`STAGE_FUNCTIONS`) and
@@ -142,7 +146,9 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
         out_dir: the run folder (created; must not hold a run unless ``resume``).
         progress: receives every event (see :mod:`pgssl_core.train.progress`); rank 0 only.
         cancel: polled between steps (a ``threading.Event().is_set`` works); single process only.
-        resume: continue the run in ``out_dir`` from its checkpoint and finished stages.
+        resume: continue the run in ``out_dir`` from its checkpoint and finished stages (a budgeted run gets
+            the time its ledger ``budget.json`` says is left; see :func:`pgssl_core.train.budget.open_budget`).
+        clock: the clock of the time budget (tests inject one); default :func:`time.monotonic`.
 
     Returns:
         Where the models are and the run's figures (validation history, final and best val IoU/F1).
@@ -164,44 +170,31 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     device = distributed.rank_device(resolve_device(config.device))
     steps_plan = plan(config.method, profile)
-    resume_ck = None
-    if resume:
-        ck_path = out / "checkpoint.pt"
-        if ck_path.is_file():
-            resume_ck = load_checkpoint(ck_path)
-        elif not (out / "stages").is_dir():
-            raise PgsslError(f"nothing to resume in {out}: no checkpoint.pt; start without --resume")
-    elif (out / "checkpoint.pt").exists() or (out / "model.pt").exists():
-        raise PgsslError(f"{out} already holds a run; use --resume to continue it or choose a new --out")
+    resume_ck = _resume_point(out, resume)
+    budget = open_budget(config.time_budget_s, out, resume, dist.is_main, clock)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     state = RunState()
     if resume_ck is not None:
-        state = RunState(best_iou=float(resume_ck["run"]["best_iou"]), history=list(resume_ck["run"]["history"]))
+        state = RunState.from_dict(resume_ck["run"])
     log = MetricsLog(out / "metrics.jsonl") if dist.is_main else None
     reporter = Reporter(log, progress if dist.is_main else None, sum(s for _, _, s in steps_plan))
     ctx = RunContext(out_dir=out, device=device, reporter=reporter, config=config.to_dict(), generator=generator,
                      state=state, cancel=cancel or (lambda: False), checkpoint_every=profile.checkpoint_every,
                      log_every=profile.log_every, max_nonfinite=profile.max_nonfinite, grad_clip=profile.grad_clip,
-                     resume=resume_ck, dist=dist)
-    if dist.is_main:
-        atomic_write_json(out / "config.json", {"train": config.to_dict(), "profile": profile.to_dict(),
-                                                 "init": init.to_dict(), "gsd_m": data.gsd_m,
-                                                 "data": {"labelled": len(data.labelled),
-                                                          "unlabelled": len(data.unlabelled), "val": len(data.val)},
-                                                 "distributed": dist.to_dict()})
-    reporter.emit({"kind": "info", "message": f"device: {_describe(device, dist)}", "device": str(device),
-                   "plan": [list(p) for p in steps_plan], "resumed": resume_ck is not None})
-    reporter.emit({"kind": "info", "message": init.message, "init": init.to_dict()})
-
+                     select_margin=profile.select_margin,
+                     resume=resume_ck, dist=dist, budget=budget)
     run = Run(ctx=ctx, method=config.method, profile=profile, init=init,
               model_config=model_config(profile, data.bands, data.gsd_m, init),
               labelled=TensorSet.from_samples(data.labelled), pool=TensorSet.from_samples(data.pool()),
               val=TensorSet.from_samples(data.val) if data.val else None,
               task_weights=method_task_weights(config.method, profile),
               confidence_weighting=config.confidence_weighting)
-    for rnd, kind, steps in steps_plan:
-        STAGE_FUNCTIONS[kind](run, rnd, steps)
+    if budget is not None:
+        steps_plan = budgeted_plan(run, steps_plan, budget)
+        reporter.plan_total = sum(s for _, _, s in steps_plan)
+    _announce(run, config, data, steps_plan, resume_ck is not None)
+    run_stages(run, steps_plan, budget)
     if run.model is None:
         raise RuntimeError("the plan ended without a segmentation stage")
     final_val = next((h for h in reversed(state.history)), None)
@@ -209,18 +202,120 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
     best_val = next((h for h in state.history if h.get("iou") == state.best_iou), None)
     meta = {"method": config.method, "profile": profile.name, "seed": config.seed, "val": final_val,
             "history": state.history, "confidence_weighting": config.confidence_weighting, "init": init.to_dict(),
-            "gsd_m": data.gsd_m}
+            "gsd_m": data.gsd_m, "pseudo_labels": state.pseudo_labels}
     wall = time.time() - t_start
     if dist.is_main:
         save_model(out / "model.pt", run.model, run.model_config, meta)
         atomic_write_json(out / "model_config.json", run.model_config.to_dict())
         atomic_write_json(out / "result.json", {**meta, "wall_s": wall, "device": str(device),
-                                                "best_iou": state.best_iou, "distributed": dist.to_dict()})
+                                                "best_iou": state.best_iou, "distributed": dist.to_dict(),
+                                                "time_budget": None if budget is None else budget.to_dict()})
     distributed.barrier()  # every rank returns once rank 0's files are complete
     best = out / "best.pt"
     reporter.emit({"kind": "done", "val": final_val, "wall_s": wall})
     return TrainResult(out, out / "model.pt", best if best.is_file() else None, state.history, final_val, wall,
                        str(device), best_val)
+
+
+def _resume_point(out: Path, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint a resumed run continues from (None: a fresh run, or only finished stage files).
+
+    Raises:
+        PgsslError: ``resume`` with nothing to resume, or a fresh run in a folder that holds one.
+    """
+    if resume:
+        ck_path = out / "checkpoint.pt"
+        if ck_path.is_file():
+            return load_checkpoint(ck_path)
+        if not (out / "stages").is_dir():
+            raise PgsslError(f"nothing to resume in {out}: no checkpoint.pt; start without --resume")
+        return None
+    if (out / "checkpoint.pt").exists() or (out / "model.pt").exists():
+        raise PgsslError(f"{out} already holds a run; use --resume to continue it or choose a new --out")
+    return None
+
+
+def _announce(run: Run, config: TrainConfig, data: TrainingData, steps_plan: list[PlanEntry], resumed: bool) -> None:
+    """Write the run card ``config.json`` (rank 0) and emit the device, plan and starting-model events."""
+    ctx = run.ctx
+    if ctx.dist.is_main:
+        atomic_write_json(ctx.out_dir / "config.json", {
+            "train": config.to_dict(), "profile": run.profile.to_dict(), "init": run.init.to_dict(),
+            "gsd_m": data.gsd_m, "data": {"labelled": len(data.labelled), "unlabelled": len(data.unlabelled),
+                                          "val": len(data.val)}, "distributed": ctx.dist.to_dict()})
+    ctx.reporter.emit({"kind": "info", "message": f"device: {_describe(ctx.device, ctx.dist)}",
+                       "device": str(ctx.device), "plan": [list(p) for p in steps_plan], "resumed": resumed,
+                       "time_budget_s": None if ctx.budget is None else ctx.budget.budget_s})
+    ctx.reporter.emit({"kind": "info", "message": run.init.message, "init": run.init.to_dict()})
+
+
+def _pixels(tiles: TensorSet | None) -> int:
+    """Pixels of all tiles of a set (0 for None)."""
+    return 0 if tiles is None else sum(int(img.shape[-2]) * int(img.shape[-1]) for img in tiles.images)
+
+
+def _costs(run: Run, budget: RunBudget) -> StepCosts:
+    """This run's step, validation and pseudo-labelling costs; before any segmentation step was timed, a
+    short probe of one (a throwaway network of the run's shape, this rank's share of the batch)."""
+    p = run.profile
+    per_rank = max(1, p.batch_size // run.ctx.dist.world_size)
+    if budget.probe_s is None and not budget.step_times["seg"]:
+        budget.probe_s = time_seg_steps(run.model_config, per_rank, p.crop, run.ctx.device, clock=budget.clock)
+    labels_pool = run.method == "pgssl" and run.task_weights.get("seg", 0) > 0
+    return budget.costs(budget.probe_s or 0.0, _pixels(run.val), _pixels(run.pool), per_rank * p.crop ** 2,
+                        labels_pool)
+
+
+def budgeted_plan(run: Run, steps_plan: list[PlanEntry], budget: RunBudget) -> list[PlanEntry]:
+    """The plan with its step counts scaled to the time left (:func:`~pgssl_core.train.budget.fit_steps`);
+    stages the ledger already sized keep their counts. Rank 0's plan on every rank."""
+    left = [(r, k, n) for r, k, n in steps_plan if budget.record(r, k.value) is None]
+    fitted = iter(fit_steps([(k.value, n) for _, k, n in left], budget.remaining(), _costs(run, budget),
+                            run.profile.eval_every))
+    scaled = []
+    for r, k, n in steps_plan:
+        known = budget.record(r, k.value)
+        scaled.append((r, k, next(fitted) if known is None else known.planned))
+    return distributed.broadcast_object(scaled)
+
+
+def _size_stage(run: Run, budget: RunBudget, steps_plan: list[PlanEntry], index: int) -> int | None:
+    """Steps of the stage ``steps_plan[index]`` that starts now, sized from the time left and the costs
+    measured so far (the profile's proportions between it and the stages after it); the ledger's count for
+    a stage that had started. None: skipped for want of time (only once the run has a segmentation model,
+    so that it always ends with one)."""
+    rnd, kind, steps = steps_plan[index]
+    known = budget.record(rnd, kind.value)
+    if known is not None:
+        return None if known.skipped else known.planned
+    rest = [(k.value, n) for _, k, n in steps_plan[index:]]
+    planned = distributed.broadcast_object(
+        fit_steps(rest, budget.remaining(), _costs(run, budget), run.profile.eval_every)[0])
+    if run.model is not None and planned < min(MIN_STAGE_STEPS, steps):
+        budget.start_stage(rnd, kind.value, 0, skipped=True)
+        return None
+    planned = max(planned, 1) if steps > 0 else 0
+    budget.start_stage(rnd, kind.value, planned)
+    return planned
+
+
+def run_stages(run: Run, steps_plan: list[PlanEntry], budget: RunBudget | None) -> None:
+    """Run the plan's stages (:data:`STAGE_FUNCTIONS`). With a budget each stage is sized when it starts
+    (:func:`_size_stage`), and once one is skipped for want of time the stages after it are skipped too
+    (a fine-tune needs its round's pretraining); the run ends with the model it has."""
+    for index, (rnd, kind, steps) in enumerate(steps_plan):
+        if budget is not None:
+            sized = _size_stage(run, budget, steps_plan, index)
+            if sized is None:
+                for later_rnd, later_kind, _ in steps_plan[index + 1:]:
+                    if budget.record(later_rnd, later_kind.value) is None:
+                        budget.start_stage(later_rnd, later_kind.value, 0, skipped=True)
+                skipped = ", ".join(f"round {r} {k.value}" for r, k, _ in steps_plan[index:])
+                run.ctx.reporter.emit({"kind": "info", "message": f"time budget: no time left for {skipped}; "
+                                                                   "the run ends with the model it has"})
+                return
+            steps = sized
+        STAGE_FUNCTIONS[kind](run, rnd, steps)
 
 
 def _check_split(profile: Profile, dist: distributed.DistInfo) -> None:
