@@ -9,7 +9,6 @@ runs a stage. The Train page shows these figures; the project records a finished
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from pgssl_core.train import get_profile, plan
+from pgssl_core.train.budget import PRETRAIN_COST, time_seg_steps
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.progress import read_metrics
 
-# A pretraining step runs the segmentation head, BYOL on two views (online + target network) and
-# inpainting: about three segmentation steps' work. Used only when no run of the profile has been timed.
-PRETRAIN_COST = 3.0
+# PRETRAIN_COST: a pretraining step in segmentation steps, used only when no run of the profile has been timed
+# (its source is given in train/budget.py, which sizes budgeted runs with it).
 # Pretraining step cost in segmentation steps when this run has not timed one yet: at least the 2.0x
 # measured by benchmarks/train_throughput.py (README), at most PRETRAIN_COST (the design's bound).
 PRETRAIN_COST_MEASURED = 2.0
@@ -170,31 +169,13 @@ def measured_speed(run_dir: str | Path, profile: Profile) -> dict[str, float] | 
 
 def benchmark_seg_step(profile_name: str, device: str = "auto", steps: int = 3) -> float:
     """Seconds per supervised training step of the profile's U-Net on random data (a rough measurement
-    taking a few seconds; the first step is a warm-up and not counted)."""
-    import torch
-
-    from pgssl_core.models import create_model
-    from pgssl_core.models.device import prepare_input, prepare_module, resolve_device
+    taking a few seconds; the first step is a warm-up and not counted; see
+    :func:`pgssl_core.train.budget.time_seg_steps`)."""
+    from pgssl_core.models.device import resolve_device
     from pgssl_core.train.rounds import model_config
 
     profile = get_profile(profile_name)
-    dev = resolve_device(device)
-    model = prepare_module(create_model(model_config(profile, 3)), dev).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.rand(profile.batch_size, 3, profile.crop, profile.crop, generator=gen)
-    y = torch.randint(0, 2, (profile.batch_size, profile.crop, profile.crop), generator=gen)
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(prepare_input(x, dev)), y.to(dev))
-        loss.backward()
-        opt.step()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:] or times)
+    return time_seg_steps(model_config(profile, 3), profile.batch_size, profile.crop, resolve_device(device), steps)
 
 
 @dataclass(frozen=True)
