@@ -11,7 +11,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pgssl_core.cli.arg_types import gsd_option, non_negative_int, output_folder, positive_int, stated_gsd
+from pgssl_core.cli.arg_types import (
+    gsd_option,
+    non_negative_int,
+    output_folder,
+    positive_float,
+    positive_int,
+    stated_gsd,
+)
 
 if TYPE_CHECKING:
     from pgssl_core.distributed import DistInfo
@@ -52,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                         help="tiles per step over all processes (default: the profile's); under torchrun each "
                              "rank takes N / world size of them")
+    parser.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
+                        help="minutes the run may take: the profile's stages scaled to fit, each stopped at the "
+                             "deadline (plus one validation); --resume gets what is left (default: the profile's "
+                             "step counts)")
     parser.add_argument("--init", default="base", metavar="base|scratch|PATH",
                         help="starting weights: the shipped base building model (default), random, or a model file")
     parser.add_argument("--gsd", type=gsd_option, default=None, metavar="M|native",
@@ -142,7 +153,8 @@ def _train(args: argparse.Namespace, dist: DistInfo) -> int:
     config = TrainConfig(method=args.method, profile=args.profile, seed=args.seed, device=args.device,
                          confidence_weighting=not args.no_confidence_weighting, rounds=args.rounds,
                          init=args.init, profile_overrides={} if args.batch_size is None else
-                         {"batch_size": args.batch_size})
+                         {"batch_size": args.batch_size},
+                         time_budget_s=None if args.time_budget is None else 60.0 * args.time_budget)
     bar = tqdm(total=0, unit="step", dynamic_ncols=True, disable=not dist.is_main)
 
     def progress(event: dict) -> None:

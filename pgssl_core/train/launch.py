@@ -26,6 +26,8 @@ def train_args(config: TrainConfig, out: str | Path, data_args: Sequence[str]) -
         args += ["--rounds", str(config.rounds)]
     if "batch_size" in config.profile_overrides:
         args += ["--batch-size", str(config.profile_overrides["batch_size"])]
+    if config.time_budget_s is not None:
+        args += ["--time-budget", f"{config.time_budget_s / 60:.10g}"]  # the CLI takes minutes
     return [*args, "--out", str(out)]
 
 

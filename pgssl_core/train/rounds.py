@@ -32,7 +32,15 @@ from pgssl_core.io import atomic_write_json
 from pgssl_core.models import ModelConfig, save_model
 from pgssl_core.models.device import describe_device, resolve_device
 from pgssl_core.models.init_model import InitModel, resolve_init
-from pgssl_core.train.budget import MIN_STAGE_STEPS, Clock, RunBudget, StepCosts, fit_steps, open_budget, time_seg_steps
+from pgssl_core.train.budget import (
+    MIN_STAGE_STEPS,
+    Clock,
+    RunBudget,
+    StepCosts,
+    fit_steps,
+    open_budget,
+    time_seg_steps,
+)
 from pgssl_core.train.checkpoint import load_checkpoint
 from pgssl_core.train.data import TensorSet, TrainingData
 from pgssl_core.train.loop import RunContext, RunState

@@ -78,3 +78,13 @@ def test_cli_refuses_non_positive_sizes_in_one_line(tmp_path: Path, capsys: pyte
     assert exit_.value.code == 2 and len(err) == 1 and err[0].startswith(f"error: {argv[-2]}: ")
     assert "must be" in err[0] and err[0].endswith(f"(see python -m pgssl_core {argv[0]} --help)")
     assert [p.name for p in tmp_path.iterdir()] == ["tile.png"]  # nothing created
+
+
+def test_train_takes_a_time_budget_in_positive_minutes(capsys) -> None:
+    parser = build_parser()
+    args = parser.parse_args(["train", "--images", "i", "--masks", "m", "--out", "o", "--time-budget", "0.5"])
+    assert args.time_budget == 0.5
+    for bad in ("0", "-5", "x"):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args(["train", "--images", "i", "--masks", "m", "--out", "o", "--time-budget", bad])
+        assert exc.value.code == 2 and "--time-budget" in capsys.readouterr().err

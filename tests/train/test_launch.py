@@ -55,3 +55,10 @@ def test_offered_command_trains_on_the_project_as_the_app_plans_it(tmp_path, mak
     plan = plan_project_data(project, seed=0, **limits)
     assert card["data"] == {"labelled": len(plan.train), "unlabelled": len(plan.pool), "val": len(plan.val)}
     assert card["train"]["method"] == "supervised" and card["distributed"]["world_size"] == 1
+
+
+def test_the_offered_command_carries_the_time_budget_in_minutes(tmp_path) -> None:
+    budgeted = TrainConfig(profile="quick", time_budget_s=900.0)
+    words = shlex.split(project_train_command(tmp_path, budgeted, 1))
+    assert words[words.index("--time-budget") + 1] == "15"
+    assert "--time-budget" not in shlex.split(project_train_command(tmp_path, TrainConfig(profile="quick"), 1))
