@@ -1,0 +1,78 @@
+"""The new-place benchmark's split: deterministic, paired across seeds, and no ground shared between the
+labelled, validation and test tiles (zoom-19 spots of the XYZ names; image parts of the Dubai tiles)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from pgssl_core.tiles.georef import parse_xyz_name
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "new_place.py"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def new_place() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("new_place_bench", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["new_place_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def places(new_place: ModuleType) -> dict:
+    if not (SHARED / "kathmandu_oam").is_dir() or not (SHARED / "dubai_satellite").is_dir():
+        pytest.skip("the shared new-place data is not beside this checkout")
+    return new_place.place_sets(SHARED)
+
+
+def _z19(name: str) -> tuple[int, int]:
+    zxy = parse_xyz_name(name)
+    assert zxy is not None
+    z, x, y = zxy
+    return x >> (z - 19), y >> (z - 19)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kathmandu_parts_share_no_zoom19_spot(new_place: ModuleType, places: dict, seed: int) -> None:
+    split = new_place.split_set(places["kathmandu"], seed)
+    spots = [{_z19(n) for n in part} for part in (split.test, split.val, split.order)]
+    assert not spots[0] & spots[1] and not spots[0] & spots[2] and not spots[1] & spots[2]
+    assert len(split.val) == new_place.VAL_TILES
+    assert len(split.order) >= 20  # a 20-label row can be drawn
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dubai_parts_share_no_image_part_and_the_pool_has_no_roof_test_tile(new_place: ModuleType, places: dict,
+                                                                           seed: int) -> None:
+    place = places["dubai"]
+    split = new_place.split_set(place, seed)
+    parts = [{n.split("_y")[0] for n in part} for part in (split.test, split.val, split.order)]
+    assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+    pool = set(split.pool(20))
+    assert not pool & set(split.test) and not pool & set(split.val)
+    assert set(place.others) <= pool  # the tiles without roof outlines are always unlabelled pool
+
+
+def test_split_is_deterministic_and_test_tiles_are_the_same_for_every_seed(new_place: ModuleType,
+                                                                          places: dict) -> None:
+    for place in places.values():
+        a, b, c = (new_place.split_set(place, s) for s in (0, 0, 1))
+        assert a == b
+        assert a.test == c.test  # paired comparisons across seeds and rows
+        assert a.order != c.order  # the labelled tiles do follow the seed
+
+
+def test_label_counts_are_nested(new_place: ModuleType, places: dict) -> None:
+    split = new_place.split_set(places["kathmandu"], 0)
+    five, twenty, every = split.labelled(5), split.labelled(20), split.labelled(None)
+    assert set(five) < set(twenty) < set(every)
+    assert set(split.pool(20)) == set(every) - set(twenty)
+    assert split.pool(None) == []
