@@ -77,6 +77,14 @@ def setup_panel(project: Project, registry: JobRegistry) -> None:
                            format_func=lambda p: f"{p} · {PROFILE_HELP.get(p, '')}", key="train_profile")
     method = c2.selectbox("Method", list(METHODS), format_func=lambda m: METHOD_HELP.get(m, m), key="train_method")
     init = train_start.init_picker(project)
+    budgets = list(training.TIME_BUDGETS)
+    # One widget per profile, so each starts at its own default (the test profile at its seconds-long steps).
+    budget_name = st.selectbox("Time budget", budgets, index=budgets.index(training.default_time_budget(profile)),
+                               key=f"train_budget_{profile}",
+                               help="How long the run may take. The profile's stages are scaled to fit and each "
+                                    "stops at the deadline (plus one validation); \"profile steps\" runs the "
+                                    "profile's fixed step counts.")
+    time_budget_s = training.TIME_BUDGETS[budget_name]
     train_start.gsd_settings(project)
     st.markdown(f"**Device:** {training.device_line()}")
     try:
@@ -90,12 +98,18 @@ def setup_panel(project: Project, registry: JobRegistry) -> None:
         st.caption(f"Validation: {plan.note}."
                    + (" The test profile uses a small subset of the tiles." if profile in training.DATA_LIMITS else ""))
         _validation_size_note(validation_size(project, plan))
-        estimate = _estimate(project, method, profile, "auto")
-        st.markdown(f"**Estimated duration:** about {format_duration(estimate.seconds)} for "
-                    f"{estimate.steps} steps")
-        extra = "" if estimate.overhead_known else "; validation and pseudo-labelling add to it"
-        st.caption(f"An estimate from {estimate.source}{extra}. The running job shows the time left as a range "
-                   "from its own measured steps.")
+        if time_budget_s is not None:
+            st.markdown(f"**Estimated duration:** at most {format_duration(time_budget_s)} (the time budget) "
+                        "plus one validation")
+            st.caption("The profile's stages are sized to the budget from this machine's measured speed; the "
+                       "running job shows the budget's time left.")
+        else:
+            estimate = _estimate(project, method, profile, "auto")
+            st.markdown(f"**Estimated duration:** about {format_duration(estimate.seconds)} for "
+                        f"{estimate.steps} steps")
+            extra = "" if estimate.overhead_known else "; validation and pseudo-labelling add to it"
+            st.caption(f"An estimate from {estimate.source}{extra}. The running job shows the time left as a range "
+                       "from its own measured steps.")
     live = registry.active()
     busy = train_progress.machine_busy_note(run_live=live is not None)
     if busy and live is None:
@@ -103,7 +117,7 @@ def setup_panel(project: Project, registry: JobRegistry) -> None:
     if live is not None:
         st.info(f"Run {live.run_id} is running: one training run at a time. Watch or cancel it below.",
                 icon=":material/hourglass_top:")
-    choice = TrainConfig(method=method, profile=profile, init=init)
+    choice = TrainConfig(method=method, profile=profile, init=init, time_budget_s=time_budget_s)
     if st.button("Start training", type="primary", disabled=plan is None or live is not None, key="train_start"):
         try:
             run_id = training.start_training(registry, project, choice)
@@ -131,9 +145,13 @@ def _progress_line(status: dict, plan: list, run: dict) -> None:
     fraction = overall_fraction(plan, progress)
     text = train_progress.activity_line(progress)
     if status.get("state") in training.LIVE_STATES:
-        events = read_metrics(Path(run["path"]) / "metrics.jsonl")
-        eta = eta_range(plan, events, progress, train_progress.run_batch_size(run))
-        text += f" · about {eta.text()} left" if eta else " · time left: measuring the first steps…"
+        if (run.get("config") or {}).get("time_budget_s") and progress.get("eta_s") is not None:
+            # A budgeted run ends at its deadline: the budget's time left, honest by construction.
+            text += f" · at most {format_duration(progress['eta_s'])} left (time budget)"
+        else:
+            events = read_metrics(Path(run["path"]) / "metrics.jsonl")
+            eta = eta_range(plan, events, progress, train_progress.run_batch_size(run))
+            text += f" · about {eta.text()} left" if eta else " · time left: measuring the first steps…"
     if status.get("state") == "done":
         fraction, text = 1.0, "finished"
     st.progress(fraction, text=text)

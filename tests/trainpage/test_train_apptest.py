@@ -8,6 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from app import training
 from pgssl_core.catalog import Project
 from pgssl_core.catalog.gsd_settings import project_gsd
 from pgssl_core.project.active_model import active_model_setting
@@ -122,3 +123,22 @@ def test_gsd_setting_is_saved_in_the_project(projects_env: Path) -> None:
     assert not at.exception, at.exception
     with Project.open(projects_env / "beijing-demo") as project:
         assert project_gsd(project).working_gsd_m == 0.5
+
+
+def test_the_time_budget_is_offered_per_profile(projects_env: Path) -> None:
+    _label_two_tiles(projects_env)
+    at = _open_train_page()
+    # quick: 15 minutes first on a CPU (the profile's steps on a GPU); the duration is then the budget's
+    first = "15 min" if training.device_line().startswith("cpu") else "profile steps"
+    assert at.selectbox(key="train_budget_quick").value == first
+    at.selectbox(key="train_budget_quick").set_value("15 min").run()
+    assert any("at most 15 min 00 s (the time budget)" in m.value for m in at.markdown)
+    at.selectbox(key="train_budget_quick").set_value("profile steps").run()
+    assert any("Estimated duration:** about" in m.value for m in at.markdown)
+    # the test profile (seconds, for the suite) starts at its own step counts
+    at.selectbox(key="train_profile").set_value("test").run()
+    assert at.selectbox(key="train_budget_test").value == "profile steps"
+    at.selectbox(key="train_budget_test").set_value("5 min").run()
+    assert not at.exception, at.exception
+    assert any("at most 5 min 00 s" in m.value for m in at.markdown)
+    assert any("--time-budget 5" in c.value for c in at.code)  # the distributed command carries it
