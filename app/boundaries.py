@@ -12,10 +12,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 import streamlit as st
 
 from pgssl_core.assess.boundaries import NAME_CANDIDATES, load_boundaries, read_boundary_file
+from pgssl_core.assess.imaged import IMAGED_AREA, imaged_area  # noqa: F401 - re-exported
 from pgssl_core.assess.project_boundaries import (  # noqa: F401 - re-exported
     DEFAULT,
     FOLDER,
@@ -27,14 +27,7 @@ from pgssl_core.assess.project_boundaries import (  # noqa: F401 - re-exported
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 
-IMAGED_AREA = "Imaged area"
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip"]
-
-
-def imaged_area(extents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One "district": the union of the imaged tile extents, for totals where no boundary covers the tiles."""
-    union = shapely.union_all(extents.geometry.to_numpy())
-    return gpd.GeoDataFrame({"district": [IMAGED_AREA]}, geometry=[union], crs=extents.crs)
 
 
 def name_columns(gdf: gpd.GeoDataFrame) -> list[str]:

@@ -17,23 +17,24 @@ sliders.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from app.boundaries import BoundaryChoice, districts_for, imaged_area
+from app.boundaries import BoundaryChoice, districts_for
 from app.jobs import JobRegistry, LiveJob, job_registry
 from app.map_controls import OUTLINE_ZOOM
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
 from app.mapview import METRICS, PV_FREE_METRICS, MapData, build_map
 from app.mask_names import renamed_masks_zip
 from pgssl_core.assess import PVAssumptions, write_district_csv
+from pgssl_core.assess.grid_emissions import EF_MAX_T_MWH, grid_factor
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.active_model import active_model_path
-from pgssl_core.project.assessment import Assessment, prepare_assessment
+from pgssl_core.project.assessment import Assessment, prepare_place_assessment
 from pgssl_core.project.predict import (
     ProjectMaps,
     load_project_maps,
@@ -71,15 +72,10 @@ def _prepared(out_dir: str, finished: float, cell_m: float, boundaries: Boundary
     footprints, extents = read_layers(maps)
     if min_area_m2 > 0:
         footprints = footprints[footprints["area_m2"] >= min_area_m2]  # index kept: rows of the layer file
-    try:
-        return footprints, extents, prepare_assessment(footprints, extents, districts_for(boundaries),
-                                                       cell_m=cell_m), None
-    except PgsslError as exc:  # e.g. a city other than Beijing: totals for the imaged area itself
-        if not len(extents):
-            return footprints, extents, prepare_assessment(footprints, extents, None, cell_m=cell_m), str(exc)
-        note = (f"{boundaries.label} do not cover these tiles, so the table shows the imaged area as one row. "
-                "Upload your city's district boundaries above to split it by district.")
-        return footprints, extents, prepare_assessment(footprints, extents, imaged_area(extents), cell_m=cell_m), note
+    # e.g. a city other than Beijing: totals for the imaged area itself, as the report gives them
+    assessment, note = prepare_place_assessment(footprints, extents, districts_for(boundaries), boundaries.label,
+                                                cell_m=cell_m)
+    return footprints, extents, assessment, note
 
 
 @st.cache_resource(max_entries=4, show_spinner="Preparing tile imagery…")
@@ -236,9 +232,27 @@ def choose_layers(project: Project) -> ProjectMaps | None:
         return None
 
 
-def pv_sliders() -> PVAssumptions:
-    """Sidebar sliders for the PV assumptions (defaults and sources from ``PVAssumptions``)."""
-    a = PVAssumptions()
+# Slider ranges that cover real sites: tilt from flat to vertical; annual GHI from about 800 kWh/m2 (northern
+# Europe) to about 2,600 (Atacama) with margin; grid emission factors from hydro/nuclear grids near 0 to the
+# most coal-heavy (about 1.0; grid_emissions.EF_MAX_T_MWH).
+SITE_SLIDERS = {  # field -> (label, low, high, step, format)
+    "tilt_deg": ("Tilt (°; the site's latitude until moved)", 0.0, 90.0, 1.0, "%.1f"),
+    "annual_ghi_kwh_m2": ("Annual GHI (kWh/m²; the site's own estimate until moved)", 400.0, 2800.0, 25.0, "%.0f"),
+    "emission_factor_t_mwh": ("Grid emission factor (tCO₂/MWh; the site's country until moved)", 0.0,
+                              EF_MAX_T_MWH, 0.01, "%.4f"),
+}
+
+
+def pv_sliders(view: MapView) -> PVAssumptions:
+    """Sidebar sliders for the PV assumptions, each showing the value the figures use.
+
+    Tilt, azimuth, irradiation and grid emission factor follow the project's site (the imaged area's
+    centre, ``Assessment.resolve``) until a slider is moved; the azimuth and the grid's country are
+    stated under the sliders, and an unknown country is asked for. Returns the assumptions used.
+    """
+    a = view.assessment.resolve()
+    site = view.assessment.site
+    tag = "" if site is None else f"@{site[0]:.3f},{site[1]:.3f}"  # new site, new slider defaults
     with st.sidebar:
         st.subheader("PV assumptions")
         values = {
@@ -248,16 +262,27 @@ def pv_sliders() -> PVAssumptions:
                                            help=a.module_efficiency.source, key="pv_eff"),
             "system_losses": st.slider("System losses", 0.0, 0.4, a.system_losses.value, 0.01,
                                        help=a.system_losses.source, key="pv_losses"),
-            "tilt_deg": st.slider("Tilt (deg; follows each district's latitude until moved)", 0.0, 60.0,
-                                  a.tilt_deg.value, 5.0, help=a.tilt_deg.source, key="pv_tilt"),
-            "annual_ghi_kwh_m2": st.slider("Annual GHI (kWh/m²; the site's own estimate until moved)", 1000.0,
-                                           2000.0, a.annual_ghi_kwh_m2.value, 25.0,
-                                           help=a.annual_ghi_kwh_m2.source, key="pv_ghi"),
-            "emission_factor_t_mwh": st.slider("Grid emission factor (tCO₂/MWh)", 0.3, 1.0,
-                                               a.emission_factor_t_mwh.value, 0.01,
-                                               help=a.emission_factor_t_mwh.source, key="pv_ef"),
         }
-    return a.with_changed(**values)  # untouched sliders keep the site defaults (azimuth, tilt, GHI)
+        for name, (label, low, high, step, fmt) in SITE_SLIDERS.items():
+            item = getattr(a, name)
+            values[name] = st.slider(label, low, high, min(max(item.value, low), high), step, format=fmt,
+                                     help=item.source, key=f"pv_{name}{tag}")
+        st.caption(site_caption(a, site))
+        if site is not None and not grid_factor(*site).known:
+            st.warning("This site's country is not in the table of grid emission factors: the world average is "
+                       "used. Set your grid's factor above.", icon=":material/help:")
+    return a.with_changed(**values)  # untouched sliders keep the site's values
+
+
+def site_caption(a: PVAssumptions, site: tuple[float, float] | None) -> str:
+    """One line: where the site is, which way the modules face, and the grid the emission factor is for."""
+    if site is None:
+        return "No site: the PV defaults are the table's."
+    lat, lon = site
+    facing = "north" if a.azimuth_deg.value == 0.0 else "south" if a.azimuth_deg.value == 180.0 else \
+        f"{a.azimuth_deg.value:g}° from north"
+    return (f"Site {lat:.2f}°, {lon:.2f}° (centre of the imaged area): modules face {facing} "
+            f"(azimuth {a.azimuth_deg.value:g}°), toward the equator; grid: {grid_factor(lat, lon).country}.")
 
 
 def min_area_slider() -> float:
@@ -270,12 +295,16 @@ def min_area_slider() -> float:
                                     "usable share."))
 
 
-def map_view(maps: ProjectMaps, assumptions: PVAssumptions, boundaries: BoundaryChoice = BoundaryChoice(),
-             min_area_m2: float = 0.0) -> MapView:
-    """Footprints and the assessment for ``assumptions`` (geometry cached, PV recomputed)."""
+def map_view(maps: ProjectMaps, boundaries: BoundaryChoice = BoundaryChoice(), min_area_m2: float = 0.0) -> MapView:
+    """Footprints and the assessment at the site's default PV assumptions (cached geometry)."""
     footprints, extents, prepared, note = _prepared(str(maps.out_dir), float(maps.manifest.get("finished", 0)),
                                                     CELL_M, boundaries, min_area_m2)
-    return MapView(maps, footprints, prepared.with_assumptions(assumptions), note, extents)
+    return MapView(maps, footprints, prepared, note, extents)
+
+
+def with_assumptions(view: MapView, assumptions: PVAssumptions) -> MapView:
+    """``view`` with the PV figures for ``assumptions`` (the arithmetic only; the geometry is kept)."""
+    return replace(view, assessment=view.assessment.with_assumptions(assumptions))
 
 
 # ---------------------------------------------------------------- rendering
@@ -347,16 +376,27 @@ def map_districts(table):
 TABLE_COLUMNS = {"district": "District", "status": "Imagery", "imaged_km2": "Imaged km²",
                  "building_count": "Buildings", "footprint_m2": "Footprint m²", "coverage": "Coverage",
                  "capacity_mwp": "PV MWp", "generation_gwh": "GWh/yr", "co2_t": "CO₂ avoided t/yr",
-                 "pv_basis": "PV assumptions"}
+                 "pv_tilt_deg": "Tilt °", "pv_azimuth_deg": "Azimuth °", "pv_annual_ghi_kwh_m2": "GHI kWh/m²",
+                 "pv_emission_factor_t_mwh": "Grid tCO₂/MWh", "pv_basis": "PV assumptions"}
 
 
-def district_table(view: MapView) -> None:
+def district_table(view: MapView, project: Project | None = None) -> None:
+    """The district table at the current PV assumptions, with what it rests on (imagery per district; for the
+    Beijing demo, that its map shows the reference masks)."""
+    from pgssl_core.demo.projects import read_demo_marker
+    from pgssl_core.project.assessment import imagery_note
+
     st.subheader("Districts")
     if view.assessment.report is None:
         st.info(f"No district statistics: {view.district_note}")
         return
     if view.district_note:
         st.info(view.district_note, icon=":material/info:")
+    marker = read_demo_marker(project.root) if project is not None else None
+    demo = (marker or {}).get("kind") == "beijing_demo" and view.maps.manifest.get("source") == "reference"
+    note = imagery_note(view.assessment.table, reference_demo=demo)
+    if note:
+        st.caption(note)
     table = pd.DataFrame(view.assessment.table.drop(columns="geometry"))
     shown = table[[c for c in TABLE_COLUMNS if c in table]].rename(columns=TABLE_COLUMNS)
     number = st.column_config.NumberColumn

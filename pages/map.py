@@ -7,7 +7,6 @@ from pgssl_core.errors import PgsslError
 
 entry = context.project_entry_or_stop("Map")
 
-assumptions = mappage.pv_sliders()
 min_area_m2 = mappage.min_area_slider()
 with context.open_project(entry) as project:
     st.title(f"Map · {project.name}")
@@ -19,12 +18,14 @@ with context.open_project(entry) as project:
         st.stop()
     boundaries.boundary_panel(project)
     try:
-        view = mappage.map_view(maps, assumptions, boundaries.project_boundaries(project), min_area_m2)
+        view = mappage.map_view(maps, boundaries.project_boundaries(project), min_area_m2)
     except PgsslError as exc:
         st.warning(str(exc))
         st.stop()
+    assumptions = mappage.pv_sliders(view)  # the site's values until moved: what they show is what is used
+    view = mappage.with_assumptions(view, assumptions)
     view = report_panel.with_building_district(view)  # the footprint tooltip names the district
     mappage.map_panel(project, view)
-    mappage.district_table(view)
+    mappage.district_table(view, project)
     mappage.downloads(view, project)
     report_panel.map_extras(project, view, assumptions)

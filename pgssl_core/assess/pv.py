@@ -15,8 +15,11 @@ effect on the tilt gain is covered by the tilt and irradiation ranges.
 
 Site defaults (``PVAssumptions.for_site``): unless the user sets them, the module faces the equator
 (azimuth 180 deg north of the equator, 0 deg south of it), is tilted at the site's latitude (a
-common rule of thumb for fixed racks; range +/- 10 deg), and the annual GHI is the site's own
-clear-sky sum (Ineichen, pvlib's bundled Linke turbidity: offline) times a clear-sky index. The
+common rule of thumb for fixed racks; range +/- 10 deg; rounded to 0.1 deg), the grid emission
+factor is the national average of the site's country (``grid_emissions.grid_factor``: a small
+table with its sources; the world average, flagged, elsewhere), and the annual GHI is the site's own
+clear-sky sum (Ineichen, pvlib's bundled Linke turbidity: offline) times a clear-sky index, rounded
+to a whole kWh/m2 so that a slider can show exactly the value used. The
 index (0.73, range 0.53-0.80) comes from measured data: pvlib's bundled TMY3 files give 0.77
 (Greensboro, 36 N) and 0.53 (Sand Point, Alaska, 55 N), and Beijing's published 1,400-1,600
 kWh/m2 over its clear-sky 1,988 kWh/m2 gives 0.70-0.80. A typical-year weather file (TMY3, EPW,
@@ -37,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from pgssl_core.assess.grid_emissions import grid_factor
 from pgssl_core.errors import PgsslError, first_line
 
 STC_IRRADIANCE_KW_M2 = 1.0  # standard test conditions: capacity is rated at 1 kW/m2
@@ -58,9 +62,12 @@ def _a(value: float, low: float, high: float, unit: str, source: str):
 
 
 #: Assumptions that follow the site unless the user sets them.
-SITE_DEFAULTS: tuple[str, ...] = ("tilt_deg", "azimuth_deg", "annual_ghi_kwh_m2")
+SITE_DEFAULTS: tuple[str, ...] = ("tilt_deg", "azimuth_deg", "annual_ghi_kwh_m2", "emission_factor_t_mwh")
 #: Half-width (deg) of the tilt range around a site or user tilt.
 TILT_RANGE_DEG: float = 10.0
+#: Relative half-width of the range around a user-set emission factor: year-to-year change of a grid,
+#: as for China's published factor (an assumption, see ``grid_emissions``).
+EF_RANGE_SHARE: float = 0.05
 #: Distance (km) from a TMY station beyond which its weather is flagged as from elsewhere.
 TMY_NEAR_KM: float = 50.0
 
@@ -99,8 +106,8 @@ class PVAssumptions:
         "Sand Point AK), 0.70-0.80 for Beijing's published 1,400-1,600 kWh/m2; used for the site GHI")
     emission_factor_t_mwh: Assumption = _a(
         0.5703, 0.54, 0.60, "tCO2/MWh",
-        "China national grid average emission factor for 2022 (Ministry of Ecology and Environment); "
-        "the +/-5% range is an assumption for year-to-year change")
+        "site default unless set: the national grid average of the site's country (grid_emissions); the "
+        "value shown is China's for 2022 (Ministry of Ecology and Environment), +/-5% for year-to-year change")
     #: Assumptions still following the site (``for_site``); setting one with ``with_values`` removes it.
     site_defaults: frozenset[str] = frozenset(SITE_DEFAULTS)
     #: A typical-year weather file (TMY3 .csv, EPW, PVGIS .json/.csv) for the site, or None.
@@ -109,15 +116,17 @@ class PVAssumptions:
     def with_values(self, **values: float) -> PVAssumptions:
         """A copy with some central values replaced; they no longer follow the site.
 
-        Ranges are widened to include the value, except for a site-following assumption, whose range
-        is rebuilt around the value (tilt +/- 10 deg, GHI with the clear-sky index's relative range).
+        Ranges are widened to include the value, except for a site-following assumption (one of
+        :data:`SITE_DEFAULTS`, followed or already resolved), whose range is rebuilt around the value
+        (tilt +/- 10 deg, GHI with the clear-sky index's relative range, emission factor +/- 5%) and
+        whose source says the user set it.
         """
         # Field name -> new Assumption; Any because dataclasses.replace checks ** keys against every field's type.
         changes: dict[str, Any] = {}
         for name, value in values.items():
             old: Assumption = getattr(self, name)
             value = float(value)
-            if name in self.site_defaults:
+            if name in SITE_DEFAULTS:
                 low, high = _site_range(name, value, self)
                 changes[name] = replace(old, value=value, low=low, high=high, source=f"set by the user ({old.unit})")
             else:
@@ -152,6 +161,11 @@ class PVAssumptions:
                                           source=f"site default: tilt = |latitude| ({lat:.2f} deg), +/- 10 deg")
         if "annual_ghi_kwh_m2" in self.site_defaults:
             changes["annual_ghi_kwh_m2"] = _site_ghi(lat, lon, self)
+        if "emission_factor_t_mwh" in self.site_defaults:
+            grid = grid_factor(lat, lon)
+            changes["emission_factor_t_mwh"] = replace(
+                self.emission_factor_t_mwh, value=grid.value, low=grid.low, high=grid.high,
+                source=f"site default: {grid.country} ({lat:.2f}, {lon:.2f}, coarse box lookup): {grid.source}")
         return replace(self, site_defaults=frozenset(), **changes)
 
     def table(self) -> pd.DataFrame:
@@ -228,7 +242,10 @@ def annual_poa_kwh_m2(lat: float, lon: float, tilt_deg: float, azimuth_deg: floa
 
 
 def _site_range(name: str, value: float, a: PVAssumptions) -> tuple[float, float]:
-    """``(low, high)`` around a site-following value (tilt +/- 10 deg; GHI: clear-sky index's spread)."""
+    """``(low, high)`` around a site-following value (tilt +/- 10 deg; GHI: clear-sky index's spread;
+    emission factor +/- :data:`EF_RANGE_SHARE`)."""
+    if name == "emission_factor_t_mwh":
+        return max(0.0, value * (1.0 - EF_RANGE_SHARE)), value * (1.0 + EF_RANGE_SHARE)
     if name == "tilt_deg":
         return max(0.0, value - TILT_RANGE_DEG), min(90.0, value + TILT_RANGE_DEG)
     if name == "annual_ghi_kwh_m2":
@@ -264,7 +281,8 @@ def _site_ghi(lat: float, lon: float, a: PVAssumptions) -> Assumption:
                        high=tmy.annual_ghi_kwh_m2, source=f"TMY file {Path(a.tmy_path).name}{where}")
     clear = clear_sky_annual_ghi_kwh_m2(lat, lon)
     k = a.clear_sky_index
-    return replace(a.annual_ghi_kwh_m2, value=clear * k.value, low=clear * k.low, high=clear * k.high,
+    value = float(round(clear * k.value))  # whole kWh/m2: what a slider shows is what is used
+    return replace(a.annual_ghi_kwh_m2, value=value, low=clear * k.low, high=clear * k.high,
                    source=f"ESTIMATE: site clear-sky GHI {clear:,.0f} kWh/m2 x clear-sky index {k.value:g} "
                           f"({k.low:g}-{k.high:g})")
 
@@ -382,14 +400,16 @@ def site_columns(lat: float, lon: float, assumptions: PVAssumptions | None = Non
 
     Returns:
         ``pv_tilt_deg`` (deg), ``pv_azimuth_deg`` (deg from north), ``pv_annual_ghi_kwh_m2``
-        (kWh/m2/yr) and ``pv_basis``: one line naming the source of each of the three (site default,
-        user value, estimate or TMY file).
+        (kWh/m2/yr), ``pv_emission_factor_t_mwh`` (tCO2/MWh) and ``pv_basis``: one line naming the
+        source of each of the four (site default, user value, estimate, TMY file or grid table).
     """
     a = (assumptions or PVAssumptions()).for_site(lat, lon)
     basis = "; ".join(f"{label}: {getattr(a, name).source}" for label, name in
-                      (("GHI", "annual_ghi_kwh_m2"), ("tilt", "tilt_deg"), ("azimuth", "azimuth_deg")))
+                      (("GHI", "annual_ghi_kwh_m2"), ("tilt", "tilt_deg"), ("azimuth", "azimuth_deg"),
+                       ("grid", "emission_factor_t_mwh")))
     return {"pv_tilt_deg": a.tilt_deg.value, "pv_azimuth_deg": a.azimuth_deg.value,
-            "pv_annual_ghi_kwh_m2": a.annual_ghi_kwh_m2.value, "pv_basis": basis}
+            "pv_annual_ghi_kwh_m2": a.annual_ghi_kwh_m2.value,
+            "pv_emission_factor_t_mwh": a.emission_factor_t_mwh.value, "pv_basis": basis}
 
 
 def pv_potential(roof_area_m2: float, lat: float, lon: float, assumptions: PVAssumptions | None = None) -> PVResult:

@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a prediction's output folder to report (default: newest finished prediction, "
                              "else the reference masks)")
     parser.add_argument("--csv-out", type=output_file, help="also write the district table the report shows (.csv)")
-    parser.add_argument("--districts", default="beijing", help="'beijing' (default) or a boundary file")
+    parser.add_argument("--districts", default=None,
+                        help="'beijing' or a boundary file (default: the project's own, uploaded on the Map page, "
+                             "else Beijing's; the imaged area as one row where they do not cover the tiles)")
     parser.add_argument("--device", default=None, help="device for measuring the model error (default: cpu)")
 
 

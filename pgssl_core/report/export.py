@@ -17,13 +17,14 @@ from pgssl_core.report.html import render_report
 
 def export_report(project_dir: str | os.PathLike[str], out: str | os.PathLike[str],
                   maps_dir: str | os.PathLike[str] | None = None, assumptions: PVAssumptions | None = None,
-                  csv_out: str | os.PathLike[str] | None = None, districts="beijing",
+                  csv_out: str | os.PathLike[str] | None = None, districts=None,
                   device: str | None = None) -> ReportData:
     """Write the HTML report of the project in ``project_dir`` to ``out`` (atomically).
 
     ``maps_dir``: the building layers to report (a prediction's output folder; default: the newest
     finished prediction, else the reference masks). ``csv_out``: also write the district table with
-    its corrected columns, the figures the report shows. Returns what was reported. Raises PgsslError
+    its corrected columns, the figures the report shows. ``districts``: see ``gather_report`` (None: the
+    project's own). Returns what was reported. Raises PgsslError
     for a missing project, a wrong suffix or nothing to report.
     """
     out = Path(out)

@@ -33,11 +33,12 @@ from pgssl_core.assess.model_error import (
     save_correction,
     unknown_correction,
 )
+from pgssl_core.assess.project_boundaries import districts_for, project_boundaries
 from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.active_model import active_model_path
-from pgssl_core.project.assessment import Assessment, prepare_assessment
+from pgssl_core.project.assessment import Assessment, prepare_place_assessment
 from pgssl_core.project.measure_model import tile_confusions
 from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
 from pgssl_core.train.data import TrainingData
@@ -214,21 +215,26 @@ def model_correction(project: Project, run: RunInfo | None, maps: ProjectMaps,
 
 
 def gather_report(project: Project, maps: ProjectMaps | None = None, assumptions: PVAssumptions | None = None,
-                  districts: str | os.PathLike[str] | gpd.GeoDataFrame = "beijing", cell_m: float = 100.0,
+                  districts: str | os.PathLike[str] | gpd.GeoDataFrame | None = None, cell_m: float = 100.0,
                   device: str | None = None) -> ReportData:
-    """Collect a project's report content (see the module doc). Raises PgsslError when there is nothing
-    to report."""
+    """Collect a project's report content (see the module doc).
+
+    ``districts``: as for ``aggregate_districts``; None: the project's own (an uploaded boundary file,
+    else the shipped Beijing districts). Where they do not cover the tiles, the imaged area is reported
+    as one row with its PV figures (``prepare_place_assessment``), as the Map page shows it. The PV
+    assumptions are resolved at the project's site: ``ReportData.assumptions`` holds the values used.
+    Raises PgsslError when there is nothing to report.
+    """
     from pgssl_core.project.baseline_compare import label_budget, load_comparison, round_ious
 
-    a = assumptions or PVAssumptions()
     maps = maps or default_maps(project)
     footprints, extents = read_layers(maps)
-    note = None
-    try:
-        assessment = prepare_assessment(footprints, extents, districts, a, cell_m=cell_m)
-    except PgsslError as exc:
-        note = f"no district statistics: {exc}"
-        assessment = prepare_assessment(footprints, extents, None, a, cell_m=cell_m)
+    label = "the given district boundaries"
+    if districts is None:
+        choice = project_boundaries(project)
+        districts, label = districts_for(choice), choice.label
+    assessment, note = prepare_place_assessment(footprints, extents, districts, label, assumptions, cell_m=cell_m)
+    a = assessment.resolve(assumptions)
     run = find_run(project, maps)
     correction = model_correction(project, run, maps, device)
     if assessment.report is not None:

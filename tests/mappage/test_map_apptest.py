@@ -26,6 +26,10 @@ def test_map_page_shows_reference_layers_and_recomputes_pv(projects_env: Path) -
     assert at.radio(key="map_source").value == "Reference masks (ground truth)"
     table = at.dataframe[0].value
     assert len(table) == 16 and table["Buildings"].sum() > 0
+    # issue 21: the page says how much imagery the district figures cover (computed) and that the map shows
+    # the demo's reference masks
+    per_district = f"{table['Imaged km²'][table['Imaged km²'] > 0].median():.3f} km² of imagery per district"
+    assert any(per_district in c.value and "reference masks" in c.value for c in at.caption), per_district
     labels = [b.label for b in at.get("download_button")]
     # issue 15 adds more below
     assert labels[:3] == ["Districts (CSV)", "Footprints (GeoPackage)", "Masks (GeoTIFF, zip)"]
