@@ -8,6 +8,7 @@ from torch import nn
 
 from pgssl_core.models import ModelConfig, images_to_tensor
 from pgssl_core.models.device import autocast, prepare_input
+from pgssl_core.models.onnx_engine import run_network
 
 
 def model_device(model: nn.Module, device: str | torch.device | None = None) -> torch.device:
@@ -19,8 +20,9 @@ def model_device(model: nn.Module, device: str | torch.device | None = None) -> 
 
 
 def _building_prob(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Softmax building probability (N, H, W) in float32 from logits (N, 2, H, W)."""
-    return torch.softmax(model(x).float(), dim=1)[:, 1]
+    """Softmax building probability (N, H, W) in float32 from logits (N, 2, H, W); the network runs on ONNX
+    Runtime on the CPU when it came from a model file (:func:`~pgssl_core.models.onnx_engine.run_network`)."""
+    return torch.softmax(run_network(model, x).float(), dim=1)[:, 1]
 
 
 def forward_probabilities(model: nn.Module, config: ModelConfig, images: np.ndarray, tta: bool = False,

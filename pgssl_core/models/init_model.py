@@ -16,6 +16,7 @@ from torch import nn
 from pgssl_core.errors import ModelFileError
 from pgssl_core.models.factory import ModelConfig
 from pgssl_core.models.model_file import load_model
+from pgssl_core.models.onnx_engine import forget_source
 from pgssl_core.shipped import BASE_MODEL_PATH  # one definition; importers of this module may keep using it here
 
 
@@ -62,6 +63,7 @@ def resolve_init(init: str, bands: int) -> InitModel:
     if kind == "base" and not path.is_file():
         raise ModelFileError(f"the base model {path} is missing from this installation; use --init scratch")
     model, config, _ = load_model(path)
+    forget_source(model)  # a starting point for training: PyTorch runs it, its weights are about to change
     label = "the base building model" if kind == "base" else f"model file {path.name}"
     if config.in_channels != bands:
         return InitModel("scratch", None, None, None,
