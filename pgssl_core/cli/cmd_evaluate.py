@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile-gsd", type=stated_gsd, default=None, metavar="M",
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--engine", default=None, metavar="auto|onnx|torch",
+                        help="what runs the network on the CPU: auto (ONNX Runtime, PyTorch where it cannot), onnx "
+                             "or torch (default: the PGSSL_ENGINE environment variable, else auto); GPUs use PyTorch")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pgssl_core.train.metrics import evaluate_tensors
 
     device = resolve_device(args.device)
-    model, config, _ = load_model(args.model, device)
+    model, config, _ = load_model(args.model, device, engine=args.engine)
     gsd = parse_gsd_option(args.gsd, config.gsd_m)
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit,
                           working_gsd_m=gsd, stated_gsd_m=parse_stated_gsd(args.tile_gsd))

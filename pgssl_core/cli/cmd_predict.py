@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile-gsd", type=stated_gsd, default=None, metavar="M",
                         help="GSD of inputs without a georeference (default: none stated, they stay native)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument("--engine", default=None, metavar="auto|onnx|torch",
+                        help="what runs the network on the CPU: auto (ONNX Runtime, PyTorch where it cannot), onnx "
+                             "or torch (default: the PGSSL_ENGINE environment variable, else auto); GPUs use PyTorch")
     parser.add_argument("--min-area", type=non_negative_float, default=4.0, help="smallest footprint kept, m2")
     parser.add_argument("--simplify", type=non_negative_float, default=0.5,
                         help="footprint simplification tolerance, m")
@@ -125,7 +128,7 @@ def _predict_function(args: argparse.Namespace, device: str):
     from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
     from pgssl_core.tiles.regions import predict_geotiff
 
-    model, config, _ = load_model(args.model, device)
+    model, config, _ = load_model(args.model, device, engine=args.engine)
     gsd = parse_gsd_option(args.gsd, "model")
     stated = parse_stated_gsd(args.tile_gsd)
 

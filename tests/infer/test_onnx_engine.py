@@ -234,3 +234,20 @@ def test_a_copy_inherits_the_engine_of_its_original(tmp_path: Path):
     assert active_engine(adapted) == "onnx"
     forget_source(adapted)
     assert np.abs(got - forward_probabilities(adapted, config, images)).max() <= ONE_STEP
+
+
+def test_cli_engine_flag(tmp_path: Path, write_raster, capsys: pytest.CaptureFixture[str]):
+    """``predict --engine torch`` never builds a graph, the default does, an unknown engine is one line."""
+    from pgssl_core.cli import main
+    from tests.infer.conftest import random_image
+
+    path = _save_small(tmp_path / "model.pt", seed=1)
+    tif = write_raster(tmp_path / "in.tif", random_image(64, 64))
+    args = ["predict", "--model", str(path), "--input", str(tif), "--gsd", "native"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--engine", "torch"]) == 0
+    assert not (tmp_path / "model.pt.onnx").exists()
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "model.pt.onnx").is_file()
+    assert (tmp_path / "a" / "in_probability.tif").read_bytes() != b""
+    assert main([*args, "--out", str(tmp_path / "c"), "--engine", "tensorrt"]) == 2
+    assert "unknown engine 'tensorrt'; choose one of auto, onnx, torch" in capsys.readouterr().err
