@@ -221,6 +221,16 @@ def label_actions(project: Project, editor: LabelEditor) -> None:
         st.error(f"Not saved: {exc}", icon="⚠️")
 
 
+def balance_notice(editor: LabelEditor) -> None:
+    """A warning when this tile's saved labels are (nearly) one class, saying how to fix it
+    (``pgssl_core.labeling.balance``)."""
+    from pgssl_core.labeling.balance import balance_warning
+
+    message = balance_warning(editor.saved, editor.complete)
+    if message is not None:
+        st.warning(message, icon=":material/brush:")
+
+
 def progress_counters(records: list[TileRecord], editor: LabelEditor) -> None:
     """Labelled tiles in the project and this tile's labelled share (from the last save)."""
     usable = sum(1 for r in records if r.label_state.trainable)

@@ -28,5 +28,6 @@ with context.open_project(entry) as project:
                    "undo, redo and reset. Saved labels are tinted: red = building, blue = background.")
     with side_column:
         labeling.label_actions(project, editor)
+        labeling.balance_notice(editor)  # labels (nearly) one class: say how to fix them
         labeling.progress_counters(project.tiles(), editor)  # re-read: the canvas may just have saved
         labeling.model_assist(project, editor, tile.image, tile.valid)

@@ -11,6 +11,10 @@ Validation, in order of preference:
    training), fully labelled tiles first (seeded among them), then the most labelled ones.
 Every tile's image is in the unlabelled pool (held-out tiles lose their mask there), as the method
 pretrains on all imagery.
+
+Labels from which no model can learn where buildings end are refused with the reason (issue 21): no
+building pixel, no background pixel, or no building pixel with labelled background within
+``labeling.balance.EDGE_PX`` pixels on any labelled tile (:func:`edge_problem`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, TileRecord
 from pgssl_core.catalog.gsd_settings import GsdSettings, project_gsd
+from pgssl_core.catalog.labels import apply_complete
 from pgssl_core.errors import PgsslError
+from pgssl_core.labeling.balance import EDGE_PX, FIX, shows_building_edge
 from pgssl_core.tiles.gsd import tile_gsd_m
 from pgssl_core.train.data import Sample, TrainingData, make_sample, to_working_gsd
 
@@ -75,7 +81,7 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
     validation and pseudo-labelling stay fast (e.g. for the tiny ``test`` profile).
 
     Raises PgsslError when fewer than :data:`MIN_LABELLED` tiles have a trainable label, or when the
-    labels hold no building pixel at all.
+    labels cannot show where buildings end (:func:`edge_problem`).
     """
     if not 0 < val_fraction < 1:
         raise PgsslError(f"val_fraction must be between 0 and 1, got {val_fraction}")
@@ -85,9 +91,9 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
         raise PgsslError(f"label at least {MIN_LABELLED} tiles first ({len(labelled)} labelled so far): "
                          "paint buildings and background, or mark a tile complete, on the Label page")
     labelled_set = set(labelled)
-    if not any(r.building_fraction > 0 for r in records if r.id in labelled_set):
-        raise PgsslError(f"the {len(labelled)} labelled tiles hold no building pixel: the model could only learn "
-                         "background; paint at least one building with the red brush on the Label page")
+    problem = edge_problem(project, [r for r in records if r.id in labelled_set])
+    if problem is not None:
+        raise PgsslError(problem)
     unlabelled = [r.id for r in records if r.id not in labelled_set]
     if max_pool is not None and len(unlabelled) > max_pool:
         unlabelled = _seeded_pick(unlabelled, max_pool, seed + 1)  # not the same draw as the validation tiles
@@ -108,6 +114,35 @@ def plan_project_data(project: Project, val_fraction: float = 0.2, seed: int = 0
     val_set = set(val)
     train = [i for i in labelled if i not in val_set]
     return DataPlan(tuple(train), tuple(val) + tuple(unlabelled), tuple(val), source)
+
+
+def edge_problem(project: Project, labelled: list[TileRecord]) -> str | None:
+    """Why no model can learn where buildings end from the labels of ``labelled`` tiles, or None.
+
+    Refused, in this order: no building pixel; no background pixel (the labels are all building); no
+    building pixel with labelled background within ``EDGE_PX`` pixels on any tile (building and
+    background painted apart). The first two come from the catalog's label fractions. For the third, a
+    tile marked complete with both classes passes without reading its mask (every unpainted pixel is
+    background there); other tiles' masks are read until one shows an edge.
+    """
+    n = len(labelled)
+    if not any(r.building_fraction > 0 for r in labelled):
+        return (f"the {n} labelled tiles hold no building pixel: the model could only learn background; paint at "
+                "least one building with the red brush on the Label page")
+    background = {r.id for r in labelled if (r.label_complete and r.building_fraction < 1)
+                  or r.labelled_fraction > r.building_fraction}
+    if not background:
+        return (f"the {n} labelled tiles hold no background pixel, so no model can learn where buildings end: "
+                f"on the Label page, {FIX}")
+    if any(r.label_complete and 0 < r.building_fraction < 1 for r in labelled):
+        return None
+    for record in labelled:
+        if record.building_fraction > 0 and record.id in background:
+            mask, _version = project.load_label(record.id)
+            if shows_building_edge(apply_complete(mask, record.label_complete)):
+                return None
+    return (f"on none of the {n} labelled tiles does background lie within {EDGE_PX} px of a building, so no "
+            f"model can learn where buildings end: on the Label page, {FIX}")
 
 
 def _sample(project: Project, tile_id: str, mask: np.ndarray | None, gsd: GsdSettings) -> Sample:

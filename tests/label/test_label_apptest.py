@@ -224,3 +224,18 @@ def test_eraser_rest_is_background_width_and_zoom(projects_env: Path) -> None:
         mask = project.load_label(tile_id)[0]
     assert (mask[64:66, 128:130] == 0).all() and mask[63, 128] != 0 and mask[64, 127] != 0
     assert (mask[20:50, 20:50] == 1).all()  # earlier strokes are kept
+
+
+def test_one_class_labels_are_warned_with_the_fix(projects_env: Path) -> None:
+    """Issue 21: building strokes alone make the page warn and say how to fix it; "Rest is background" on the
+    finished tile gives the labels their background and the warning goes."""
+    fake = FakeCanvas()
+    at = open_label_page(fake)
+    assert not any("This tile's labels" in w.value for w in at.warning)  # nothing painted yet: no warning
+    fake.paint(slice(0, 100), slice(0, 100))  # building only
+    at.run()
+    assert not at.exception, at.exception
+    warning = next(w.value for w in at.warning if "100% building" in w.value)
+    assert "background strokes" in warning and "Rest is background" in warning
+    button(at, "label_complete").click().run()
+    assert not any("100% building" in w.value for w in at.warning)

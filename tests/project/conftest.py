@@ -111,9 +111,12 @@ def make_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
 
 
 def stroked_label(mask: np.ndarray) -> np.ndarray:
-    """A few strokes over ``mask``: a 3 px line across the roof and one of background, the rest unlabelled."""
+    """A few strokes over ``mask``: a 3 px line across the roof, continued in background just past the roof's
+    right edge (scribbles that show where the roof ends, as the data plan requires), and a background line
+    across the tile's foot; the rest unlabelled."""
     out = np.full_like(mask, 255)
     rows, cols = np.nonzero(mask)
     out[rows[0]:rows[0] + 3, cols.min():cols.max()] = 1
+    out[rows[0]:rows[0] + 3, cols.max() + 2:cols.max() + 6] = 0
     out[-4:-1, :] = 0
     return out
