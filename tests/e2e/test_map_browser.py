@@ -19,6 +19,9 @@ def test_map_shows_district_layer(app_server, page) -> None:
     # the heatmap legend hides with its layer
     frame.locator(".legend", has_text="Building coverage of the imaged area").wait_for(timeout=30_000)
     page.get_by_text("Districts", exact=True).first.wait_for(timeout=30_000)  # the table heading below the map
+    # issue 21: the imagery behind the district figures and the site the PV sliders follow are stated
+    page.get_by_text("km² of imagery per district", exact=False).first.wait_for(timeout=30_000)
+    page.get_by_text("centre of the imaged area", exact=False).first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)  # let Leaflet finish drawing the overlays before the screenshot
     screenshot(page, "map-beijing-demo")
     # hovering a district polygon shows its tooltip with the name and the figures
