@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -14,6 +15,7 @@ from app.projects import ProjectEntry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.active_model import active_model_setting, is_active_model, set_active_model
+from pgssl_core.project.model_activation import Decision
 from pgssl_core.project.training_speed import stored_speed
 from pgssl_core.project.validation_size import ValidationSize, validation_size
 from pgssl_core.train import METHODS, TrainConfig
@@ -60,6 +62,12 @@ def _validation_size_note(size: ValidationSize | None, finished: bool = False) -
     reason = size.too_little()
     if reason is None:
         st.caption(f"Validation set: {size.line()}.")
+        return
+    if size.scoring == "strokes":
+        st.warning(f"**Validation on strokes only:** the validation figures are {size.score_name()}: they say how "
+                   f"well the model follows the strokes you painted, not how accurate it is on whole tiles "
+                   f"({size.line()}). Fully label a few validation tiles (“Rest is background” marks a tile "
+                   "complete) to measure accuracy.", icon=":material/warning:")
         return
     what = "This run's validation IoU" if finished else "The validation IoU of this run"
     st.warning(f"**Too little validation to judge the model:** {reason}. {what} comes from {size.line()} and "
@@ -142,6 +150,7 @@ def _progress_line(status: dict, plan: list, run: dict) -> None:
     """Progress bar with what the run does now (pseudo-labelling and validation included) and the
     remaining time as a range from this run's own step times."""
     progress = status.get("progress") or {}
+    events = read_metrics(Path(run["path"]) / "metrics.jsonl")
     fraction = overall_fraction(plan, progress)
     text = train_progress.activity_line(progress)
     if status.get("state") in training.LIVE_STATES:
@@ -149,15 +158,23 @@ def _progress_line(status: dict, plan: list, run: dict) -> None:
             # A budgeted run ends at its deadline: the budget's time left, honest by construction.
             text += f" · at most {format_duration(progress['eta_s'])} left (time budget)"
         else:
-            events = read_metrics(Path(run["path"]) / "metrics.jsonl")
             eta = eta_range(plan, events, progress, train_progress.run_batch_size(run))
             text += f" · about {eta.text()} left" if eta else " · time left: measuring the first steps…"
     if status.get("state") == "done":
         fraction, text = 1.0, "finished"
     st.progress(fraction, text=text)
+    for refusal in refusals(events):
+        st.warning(refusal, icon=":material/block:")
     busy = train_progress.machine_busy_note(status.get("state") in training.LIVE_STATES)
     if busy:
         st.caption(busy)
+
+
+def refusals(events: list[dict]) -> list[str]:
+    """The messages of the run's pseudo-label refusals (``info`` events with ``refused``, written by
+    :mod:`pgssl_core.train.pseudo_labelling`), oldest first."""
+    return [str(e.get("message") or f"round {e.get('round', '?')} pseudo-labels refused")
+            for e in events if e.get("kind") == "info" and e.get("refused")]
 
 
 def _controls(project: Project, registry: JobRegistry, run: dict, state: str | None) -> None:
@@ -177,18 +194,41 @@ def _controls(project: Project, registry: JobRegistry, run: dict, state: str | N
             st.rerun()
 
 
+def _decision_figures(decision: Decision) -> None:
+    """The run's model and the one it was compared with, side by side, on the same validation tiles."""
+    if not (math.isfinite(decision.candidate_iou) and math.isfinite(decision.incumbent_iou)):
+        return
+    what = "Agreement with your strokes" if decision.scoring == "strokes" else "IoU"
+    c1, c2 = st.columns(2)
+    c1.metric(f"{what}: this run's model", f"{decision.candidate_iou:.2f}",
+              delta=f"{decision.candidate_iou - decision.incumbent_iou:+.2f}")
+    c2.metric(f"{what}: {decision.incumbent}", f"{decision.incumbent_iou:.2f}")
+    st.caption(f"Both measured the same way on the run's {decision.tiles} validation tile"
+               f"{'s' if decision.tiles != 1 else ''} (probability ≥ 0.5, pixels pooled over the tiles).")
+
+
 def _finished_model(project: Project, run: dict) -> None:
-    """Say that the finished run's model is in use, or offer it in one click (never replacing a chosen model)."""
+    """Say whether the finished run's model became the active model and why, with both figures; offer it in
+    one click when it did not (issue 21: a worse model never replaces a better one in silence)."""
     model = training.model_file(run)
     if model is None:
         return
+    decision = training.run_decision(run)
     if is_active_model(project, model):
-        st.success("Finished: this run's model is the active model. The Label page's pre-fill and the Map page's "
-                   "“Predict all tiles” use it.", icon=":material/check_circle:")
-        return
-    c1, c2 = st.columns([3, 1], vertical_alignment="center")
-    c1.info("Finished. Another model is active and stays so until you choose this one.")
-    if c2.button("Use this run's model", key="train_use_finished", type="primary"):
+        why = f" It beat {decision.incumbent}: {decision.figures()} ({decision.reason})." \
+            if decision is not None and decision.activated else ""
+        st.success(f"Finished: this run's model is the active model.{why} The Label page's pre-fill and the Map "
+                   "page's “Predict all tiles” use it.", icon=":material/check_circle:")
+    elif decision is not None:
+        st.warning(f"**Finished, not activated:** {decision.figures()}: {decision.reason}. The run is kept; "
+                   f"{decision.incumbent} stays in use unless you choose this run's model.",
+                   icon=":material/shield:")
+    else:
+        st.info("Finished. Another model is active and stays so until you choose this one.")
+    if decision is not None:
+        _decision_figures(decision)
+    if not is_active_model(project, model) and st.button("Use this run's model", key="train_use_finished",
+                                                         type="primary"):
         st.toast(f"Active model: {set_active_model(project, model)}")
         st.rerun(scope="app")
 
@@ -217,8 +257,12 @@ def _live_panel_body(entry: ProjectEntry) -> None:
     registry = training.job_registry()
     with context.open_project(entry) as project:
         run = _shown_run(project, registry)
+        holder = training.holder_line() if registry.active() is None else None
+        if holder:
+            st.warning(holder, icon=":material/lock:")
         if run is None:
-            st.caption("No training run yet.")
+            if not holder:
+                st.caption("No training run yet.")
             return
         status = registry.status(run) or {}
         state = status.get("state")
@@ -256,7 +300,10 @@ def history_panel(project: Project, registry: JobRegistry) -> None:
     shown = table.style.format({"val IoU": "{:.3f}", "val F1": "{:.3f}", "wall (s)": "{:,.0f}"}, na_rep="—")
     st.dataframe(shown, hide_index=True, column_config={
         "val IoU": st.column_config.Column(help="of the run's model: its checkpoint with the best validation IoU "
-                                                "over all stages; see “validated on” for how much validation that is")})
+                                                "over all stages; see “validated on” for how much validation that "
+                                                "is (on strokes only it is agreement with them, not an accuracy)"),
+        "when finished": st.column_config.Column(help="whether the run's model replaced the active one: only when "
+                                                      "it beat it on the same validation tiles beyond the noise")})
     finished = [r for r in training.train_runs(project) if training.model_file(r) is not None]
     if not finished:
         return

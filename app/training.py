@@ -21,9 +21,10 @@ from app.jobs import JobRegistry, LiveJob
 from app.jobs import job_registry as _job_registry
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.machine_lock import JobBusyError, machine_is_free, train_lock_path
-from pgssl_core.project.active_model import adopt_if_no_active_model, is_active_model
+from pgssl_core.machine_lock import JobBusyError, lock_holder, machine_is_free, train_lock_path
+from pgssl_core.project.active_model import is_active_model
 from pgssl_core.project.data_plan import DataPlan, load_plan, plan_project_data
+from pgssl_core.project.model_activation import Decision, activate_if_better, read_decision
 from pgssl_core.project.training_job import TrainingJob
 from pgssl_core.project.training_speed import record_speed
 from pgssl_core.project.validation_size import ValidationSize, validation_size
@@ -82,7 +83,8 @@ def _launch(registry: JobRegistry, project: Project, run_id: str, run_dir: Path,
     """Read the data, start the job on its thread, and a watcher that files the result in the catalog."""
     try:
         data = load_plan(project, plan_)
-        job = TrainingJob(data, config, run_dir, resume=resume).start()
+        job = TrainingJob(data, config, run_dir, resume=resume,
+                          after_training=lambda model: _activate(project.root, run_id, model, config.device)).start()
     except PgsslError as exc:
         project.update_run(run_id, "failed", {"error": str(exc)})
         raise
@@ -92,14 +94,19 @@ def _launch(registry: JobRegistry, project: Project, run_id: str, run_dir: Path,
                      name=f"pgssl-train-watch-{run_id}").start()
 
 
+def _activate(project_root: Path, run_id: str, model: Path, device: str) -> dict[str, Any]:
+    """On the job's thread, before it reports "done": the run's model becomes the active model only when it
+    beats the active one (or the base model) beyond the noise (:mod:`pgssl_core.project.model_activation`)."""
+    from pgssl_core.models.device import resolve_device
+
+    with Project.open(project_root) as project:
+        return activate_if_better(project, run_id, model, str(resolve_device(device))).to_dict()
+
+
 def _file_result(project_root: Path, run_id: str, job: TrainingJob, config: TrainConfig) -> None:
     """Wait for the job, then copy its outcome (and its measured speed) into the catalog."""
     final = job.join()
     with Project.open(project_root) as project:
-        if final.get("state") == "done":  # before the catalog says "done", so a page that sees it sees both
-            model = model_file(project.run(run_id))
-            if model is not None:
-                adopt_if_no_active_model(project, model)
         project.update_run(run_id, final.get("state", "failed"), run_metrics(final))
         if final.get("state") == "done" and not job.resume:
             record_speed(project, job.run_dir, config.method, config.profile, config.device,
@@ -173,6 +180,8 @@ def run_metrics(status: dict[str, Any]) -> dict[str, Any]:
         metrics["error"] = status["error"]
     if status.get("model"):
         metrics["model"] = status["model"]
+    if status.get("activation"):
+        metrics["activation"] = status["activation"]
     if status.get("started") and status.get("ended"):
         metrics["wall_s"] = round(status["ended"] - status["started"], 1)
     return metrics
@@ -186,6 +195,29 @@ def train_runs(project: Project) -> list[dict[str, Any]]:
 def model_file(run: dict[str, Any]) -> Path | None:
     """The model a finished run offers (best on val, see ``run_model_path``); None while it runs."""
     return run_model_path(run["path"])
+
+
+def run_decision(run: dict[str, Any]) -> Decision | None:
+    """Whether the run's model was made active when it finished, and why (None: decided before the rule)."""
+    return read_decision(run["path"])
+
+
+def holder_line(path: str | Path | None = None) -> str | None:
+    """Which other job holds the machine's training lock and how to stop it, in words (markdown); None when
+    the lock is free or held by this server process (its own run shows in the live panel)."""
+    holder = lock_holder(path)
+    if holder is None or holder.get("pid") == os.getpid():
+        return None
+    if not holder:
+        return "Another training job holds this machine (an older version: it does not say which)."
+    import time
+
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(holder.get("since") or 0)))
+    folder = f", run folder `{holder['run_dir']}`" if holder.get("run_dir") else ""
+    return (f"Another training job holds this machine: `{holder.get('command', '?')}` (process "
+            f"{holder.get('pid', '?')}{folder}, since {since}). One training runs at a time: wait for it, press "
+            f"Cancel in the app that started it, or stop it with Ctrl+C in its terminal or `kill "
+            f"{holder.get('pid', 'PID')}`.")
 
 
 def run_validation_size(run: dict[str, Any]) -> ValidationSize | None:
@@ -211,16 +243,24 @@ def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
                      "state": status.get("state") or run["status"], "method": run["config"].get("method"),
                      "profile": run["config"].get("profile"), "val IoU": val.get("iou"), "val F1": val.get("f1"),
                      "validated on": _size_cell(run_validation_size(run)),
+                     "when finished": _decision_cell(run_decision(run)),
                      "wall (s)": wall, "active": "✓" if active else ""})
     return pd.DataFrame(rows, columns=["run", "started", "state", "method", "profile", "val IoU", "val F1",
-                                       "validated on", "wall (s)", "active"])
+                                       "validated on", "when finished", "wall (s)", "active"])
 
 
 def _size_cell(size: ValidationSize | None) -> str:
+    """How much validation and what the val IoU is (issue 21: a score on strokes is not an accuracy)."""
     if size is None:
         return "—"
     text = f"{size.tiles} tiles, {size.buildings} buildings"
-    return f"⚠ too little: {text}" if size.too_little() else text
+    if size.scoring == "strokes":
+        return f"⚠ strokes only: {size.score_name()}"
+    return f"⚠ too little: {text}" if size.too_little() else f"accuracy: {text}"
+
+
+def _decision_cell(decision: Decision | None) -> str:
+    return "—" if decision is None else decision.line()
 
 
 def device_line(device: str = "auto") -> str:

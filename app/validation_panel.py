@@ -10,8 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.training import run_validation_size
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+
+#: What the figure is called, by ``ValidationSize.scoring`` of the run's validation masks (issue 21: a score
+#: on strokes or on too few tiles is not shown as the model's accuracy); "": not recorded.
+HEADINGS = {"accuracy": "The model's accuracy on its validation tiles",
+            "small": "Validation of the run's model (too little to be its accuracy)",
+            "strokes": "Agreement with your strokes on the validation tiles (not an accuracy)",
+            "": "Validation of the run's model"}
 
 
 def validation_figures(project: Project, run: dict) -> None:
@@ -33,7 +41,8 @@ def validation_figures(project: Project, run: dict) -> None:
         st.caption("No per-tile validation figures: the run had no validation tiles.")
         return
     figures = validation_iou(counts)
-    st.markdown(f"**Validation of the run's model:** {figures.line()}.",
+    size = run_validation_size(run)
+    st.markdown(f"**{HEADINGS.get(size.scoring if size else '', HEADINGS[''])}:** {figures.line()}.",
                 help="Pooled over the validation tiles' pixels as the map predicts them (probability ≥ 0.5); the "
                      "interval comes from resampling the validation tiles (bootstrap), so few or disagreeing "
                      "tiles give a wide one. It may differ a little from the IoU logged during training, which "

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     # The same machine-wide lock as the app's training jobs: one training run at a time per machine
     # (``$PGSSL_TRAIN_LOCK`` moves it), taken before any tile is read. Under torchrun the ranks of one
     # machine are one run: its local rank 0 takes the lock for all of them.
-    lock = acquire_machine_lock() if distributed.local_rank() == 0 else None
+    lock = acquire_machine_lock(run_dir=args.out) if distributed.local_rank() == 0 else None
     try:
         with distributed.process_group(distributed.rank_device(resolve_device(args.device))) as dist:
             return _train(args, dist)

@@ -4,11 +4,14 @@
   excludes a second job in this process and in any other process.
 - ``RUN_DIR/status.json`` and the "interrupted" rule come from :mod:`pgssl_core.background`; an
   interrupted run can be started again with ``resume=True``.
+- ``after_training`` (e.g. :func:`pgssl_core.project.model_activation.activate_if_better`) runs on the
+  finished model before the job reports "done", so a page that sees "done" also sees its outcome.
 No Streamlit here: the app polls :meth:`TrainingJob.snapshot` or :func:`read_status`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +32,19 @@ class TrainingJob(BackgroundJob):
     kind = "train"
 
     def __init__(self, data: TrainingData, config: TrainConfig, run_dir: str | Path, resume: bool = False,
-                 lock_path: str | Path | None = None) -> None:
-        """Train ``config`` on ``data`` into ``run_dir`` (``resume``: from its checkpoint) under ``lock_path``."""
+                 lock_path: str | Path | None = None,
+                 after_training: Callable[[Path], dict[str, Any]] | None = None) -> None:
+        """Train ``config`` on ``data`` into ``run_dir`` (``resume``: from its checkpoint) under ``lock_path``;
+        ``after_training(model)`` returns a JSON-ready dict kept as ``activation`` in the final status."""
         super().__init__(run_dir)
         self.data, self.config, self.resume = data, config, resume
+        self.after_training = after_training
         self.lock_path = lock_path  # None: the machine's lock file (``machine_lock.train_lock_path``)
         self._lock_fd: int | None = None
 
     def before_start(self) -> None:
         """Take the machine lock; raises :class:`JobBusyError` if another job holds it."""
-        self._lock_fd = acquire_machine_lock(self.lock_path)
+        self._lock_fd = acquire_machine_lock(self.lock_path, run_dir=self.run_dir)
 
     def after_end(self, final: dict[str, Any]) -> None:
         """Release the machine lock."""
@@ -56,8 +62,11 @@ class TrainingJob(BackgroundJob):
                               cancel=self._cancel.is_set, resume=self.resume)
         # The run's model is the one that was best on val (as in the label-efficiency study); the last
         # stage's model.pt can be much worse when a late stage overfits a few labels.
-        return {"model": str(result.selected_path), "val": result.best_val or result.final_val,
-                "final_val": result.final_val}
+        final = {"model": str(result.selected_path), "val": result.best_val or result.final_val,
+                 "final_val": result.final_val}
+        if self.after_training is not None:
+            final["activation"] = self.after_training(result.selected_path)
+        return final
 
     def _on_progress(self, event: dict[str, Any]) -> None:
         if event.get("kind") in ("step", "val", "stage", "activity"):

@@ -51,6 +51,24 @@ class ValidationSize:
             reasons.append(f"{self.labelled_px:,} labelled pixels (fewer than {MIN_VAL_LABELLED_PX:,})")
         return ", ".join(reasons) or None
 
+    @property
+    def scoring(self) -> str:
+        """What a score on these masks is (issue 21): ``accuracy`` when every tile is fully labelled and
+        :meth:`too_little` finds nothing, ``small`` when fully labelled but too little, ``strokes`` when a
+        tile is only partly labelled (scribbles: a score on them is agreement with the strokes, which a model
+        trained on the same hand's strokes wins even when it is worse on whole tiles)."""
+        if self.complete_tiles < self.tiles:
+            return "strokes"
+        return "small" if self.too_little() else "accuracy"
+
+    def score_name(self) -> str:
+        """What to call a score on these masks, e.g. "agreement with your strokes on 1 tile (not an accuracy)"."""
+        tiles = f"{self.tiles} tile{'s' if self.tiles != 1 else ''}"
+        return {"accuracy": f"the model's accuracy on {tiles} fully labelled for validation",
+                "small": f"IoU on only {tiles} fully labelled for validation (too little to be the model's "
+                         "accuracy)",
+                "strokes": f"agreement with your strokes on {tiles} (not an accuracy)"}[self.scoring]
+
     def line(self) -> str:
         """E.g. "3 tiles (2 fully labelled), 412,000 labelled pixels, 57 buildings"."""
         return (f"{self.tiles} tile{'s' if self.tiles != 1 else ''} ({self.complete_tiles} fully labelled), "

@@ -1,5 +1,6 @@
-"""Train -> Map hand-off (issue 16, item 3): a finished run's model becomes the active model when the
-project has none, and never replaces one the user chose (a one-click prompt instead)."""
+"""Train -> Map hand-off (issue 16, item 3; issue 21): a finished run's model becomes the active model only
+when it beats the active one (the base model when there is none) beyond the noise; otherwise the page shows
+both figures with the reason and the user may still choose it in one click."""
 
 from __future__ import annotations
 
@@ -45,13 +46,22 @@ def _run_test_profile(projects: Path) -> tuple[AppTest, str]:
     return at, run_id
 
 
-def test_first_finished_run_becomes_the_active_model(projects_env: Path, scratch_init: None) -> None:
+def test_a_run_worse_than_the_base_model_is_not_activated(projects_env: Path, scratch_init: None) -> None:
     _label_two_tiles(projects_env)
-    at, run_id = _run_test_profile(projects_env)
+    at, run_id = _run_test_profile(projects_env)  # seconds of training from random weights
+    with Project.open(projects_env / PROJECT) as project:
+        assert active_model_setting(project) is None  # the base model stays in use
+    warning = next(w.value for w in at.warning if "not activated" in w.value)
+    assert "for the base model on your" in warning and "validation tiles" in warning
+    labels = [m.label for m in at.metric]
+    assert "IoU: this run's model" in labels and "IoU: the base model" in labels  # side by side
+    history = at.dataframe[-1].value
+    assert history.loc[0, "when finished"].startswith("not activated: IoU")
+    at.button(key="train_use_finished").click().run()  # still the user's choice
+    assert not at.exception, at.exception
     with Project.open(projects_env / PROJECT) as project:
         assert active_model_setting(project) == f"runs/{run_id}/best.pt"
     assert any("this run's model is the active model" in s.value for s in at.success)
-    assert any(c.value == f"Active model: runs/{run_id}/best.pt" for c in at.caption)
 
 
 def test_a_chosen_model_is_not_replaced(projects_env: Path, scratch_init: None) -> None:
@@ -64,7 +74,7 @@ def test_a_chosen_model_is_not_replaced(projects_env: Path, scratch_init: None) 
     at, run_id = _run_test_profile(projects_env)
     with Project.open(projects_env / PROJECT) as project:
         assert active_model_setting(project) == "models/mine.pt"
-    assert any("Another model is active" in i.value for i in at.info)
+    assert any("not activated" in w.value and "the active model (models/mine.pt)" in w.value for w in at.warning)
     at.button(key="train_use_finished").click().run()
     assert not at.exception, at.exception
     with Project.open(projects_env / PROJECT) as project:

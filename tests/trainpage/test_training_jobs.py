@@ -62,9 +62,15 @@ def test_run_to_done_then_history_and_active_model(make_project, registry) -> No
     assert "byol (pretrain)" in series and "seg (teacher)" in series
 
     table = training.history_table(registry, project)
-    # the project had no active model: the finished run's model became it (issue 16, item 3)
-    assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done" and table.loc[0, "active"] == "✓"
-    assert active_model_setting(project) == f"runs/{run_id}/best.pt"
+    # the run was compared with the base model on its 4 validation tiles before it said "done"; it became
+    # the active model only if it won beyond the noise (issue 21), and the history shows the decision
+    decision = training.run_decision(run)
+    assert decision is not None and decision.tiles == 4 and decision.incumbent == "the base model"
+    assert final["activation"] == run["metrics"]["activation"] == decision.to_dict()
+    assert table.loc[0, "run"] == run_id and table.loc[0, "state"] == "done"
+    assert table.loc[0, "when finished"] == decision.line()
+    assert (table.loc[0, "active"] == "✓") == decision.activated
+    assert (active_model_setting(project) == f"runs/{run_id}/best.pt") == decision.activated
     stored = set_active_model(project, training.model_file(run))
     assert stored == f"runs/{run_id}/best.pt" and (project.root / stored).is_file()
     # the finished run timed its steps: the next estimate uses them

@@ -23,5 +23,7 @@ def test_train_page_warns_when_validation_is_too_small(projects_env: Path) -> No
     at.run()
     at.switch_page("../pages/train.py").run()
     assert not at.exception, at.exception
-    warning = next(w.value for w in at.warning if "Too little validation" in w.value)
+    # scribbled validation: the score is called what it is, never the model's accuracy (issue 21)
+    warning = next(w.value for w in at.warning if "Validation on strokes only" in w.value)
+    assert "agreement with your strokes on 1 tile (not an accuracy)" in warning
     assert "1 tile (0 fully labelled)" in warning and "labelled pixels" in warning
