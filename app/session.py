@@ -69,5 +69,12 @@ def last_import() -> list[tuple[str, str, str]]:
     return list(st.session_state.get("last_import", []))
 
 
-def set_last_import(rows: list[tuple[str, str, str]]) -> None:
+def set_last_import(rows: list[tuple[str, str, str]], summary: str) -> None:
+    """Keep the rows and the one-line ``summary`` (``uploads.import_summary``) of an import."""
     st.session_state["last_import"] = rows
+    st.session_state["last_import_summary"] = summary
+
+
+def last_import_summary() -> str:
+    """The one-line summary of the most recent import ("" before any)."""
+    return str(st.session_state.get("last_import_summary", ""))

@@ -9,7 +9,7 @@ from app import context, session
 from app.projects import create_project, projects_dir
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.uploads import import_uploads
+from pgssl_core.uploads import import_summary, import_uploads
 
 MAX_ERRORS_SHOWN = 20  # the full list is in the table below them
 UPLOAD_TYPES = ["tif", "tiff", "png", "jpg", "jpeg", "webp", "zip"]
@@ -62,15 +62,15 @@ def upload_form(project: Project) -> None:
         results = import_uploads(project, ((f.name, f.getvalue()) for f in files), progress=progress)
         session.set_last_import([(r.source_name, r.status,
                                   r.message.removeprefix(f"{r.source_name}: ") if r.status == "error" else
-                                  f"{len(r.tile_ids)} tile(s)") for r in results])
+                                  f"{len(r.tile_ids)} tile(s)") for r in results], import_summary(results))
         session.next_uploader_generation()  # clears the uploader for the next batch
         st.rerun()
     last = session.last_import()
     if last:
         table = pd.DataFrame(last, columns=["file", "result", "details"])
-        added = int((table["result"] != "error").sum())
-        refused = len(table) - added
-        (st.success if refused == 0 else st.warning)(f"Last import: {added} added, {refused} refused.")
+        refused = int((table["result"] == "error").sum())
+        # tiles, not files: a large raster is split into many (issue 21: 24 tiles were "1 added")
+        (st.success if refused == 0 else st.warning)(f"Last import: {session.last_import_summary()}.")
         for name, _, reason in [row for row in last if row[1] == "error"][:MAX_ERRORS_SHOWN]:
             st.error(f"**{name}**: {reason}")
         with st.expander("All files of the last import"):

@@ -217,3 +217,17 @@ def import_uploads(project: Project, uploads: Iterable[tuple[str, bytes]], tile_
         return results
     finally:
         shutil.rmtree(staging_dir, ignore_errors=True)
+
+
+def import_summary(results: Iterable[ImportResult]) -> str:
+    """One line for the banner after an import: tiles added (a large raster adds several), files refused,
+    e.g. "24 added, 0 refused (1 file split into 24 tiles)"."""
+    results = list(results)
+    stored = [r for r in results if r.ok]
+    tiles = sum(len(r.tile_ids) for r in stored)
+    text = f"{tiles} added, {len(results) - len(stored)} refused"
+    split = [r for r in stored if len(r.tile_ids) > 1]
+    if split:
+        parts = sum(len(r.tile_ids) for r in split)
+        text += f" ({len(split)} file{'s' if len(split) != 1 else ''} split into {parts} tiles)"
+    return text
