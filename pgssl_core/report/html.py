@@ -20,6 +20,7 @@ import pandas as pd
 
 import pgssl_core
 from pgssl_core.assess.model_error import __doc__ as MODEL_ERROR_DOC
+from pgssl_core.project.model_activation import read_decision
 from pgssl_core.report.gather import ReportData
 from pgssl_core.report.static_map import map_png
 
@@ -122,8 +123,14 @@ def _model_card(data: ReportData) -> list[tuple[str, str]]:
     train = data.run.config.get("train", {})
     counts = data.run.config.get("data", {})
     result = data.run.result or {}
-    best = max((h for h in result.get("history", []) if h.get("iou") is not None), key=lambda h: h["iou"],
-               default=None)
+    # The model file is the last evaluation that became best.pt (``selected``): not simply the highest IoU,
+    # which a record within the selection margin can hold without having been kept.
+    history = [h for h in result.get("history", []) if h.get("iou") is not None]
+    if any("selected" in h for h in history):
+        best = next((h for h in reversed(history) if h.get("selected")), None)
+    else:  # a run from before records said which evaluation was kept: its best one, as it then selected
+        best = max(history, key=lambda h: h["iou"], default=None)
+    decision = read_decision(data.run.run_dir)
     rows += [("Run", data.run.run_dir.name), ("Method", str(train.get("method", "?"))),
              ("Starting point", str(train.get("init", "random weights (scratch)"))),
              ("Profile / seed", f"{train.get('profile', '?')} / {train.get('seed', '?')}"),
@@ -132,10 +139,14 @@ def _model_card(data: ReportData) -> list[tuple[str, str]]:
              ("Validation tiles", str(counts.get("val", "?"))),
              ("Model file", data.run.model_path.name if data.run.model_path else "missing")]
     if best is not None:
-        rows.append(("Validation figures (selected model)",
+        # issue 21: a score on strokes or on too few tiles is named as such, never as the model's accuracy
+        rows.append((f"Validation figures (selected model): {decision.score_name}" if decision and decision.score_name
+                     else "Validation figures (selected model)",
                      f"IoU {best['iou']:.3f}, F1 {best.get('f1', float('nan')):.3f}, precision "
                      f"{best.get('precision', float('nan')):.3f}, recall {best.get('recall', float('nan')):.3f} "
                      f"({best.get('stage', '?')}, round {best.get('round', '?')}, step {best.get('step', '?')})"))
+    if decision is not None:
+        rows.append(("Made the active model?", decision.line()))
     if data.run.model_path is not None:
         rows.append(("Trained", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(data.run.model_path.stat().st_mtime))))
     return rows

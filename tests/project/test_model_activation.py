@@ -140,3 +140,24 @@ def test_validation_scoring_names() -> None:
     assert mask_size([full]).scoring == "small"
     assert mask_size([full, strokes]).score_name() == "agreement with your strokes on 2 tiles (not an accuracy)"
     assert FULL.scoring == "accuracy" and FULL.score_name().startswith("the model's accuracy on 3 tiles")
+
+
+def test_report_shows_the_selected_evaluation_and_names_a_stroke_score(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from pgssl_core.io import atomic_write_json
+    from pgssl_core.report.gather import RunInfo
+    from pgssl_core.report.html import _model_card
+
+    history = [{"stage": "teacher", "round": 1, "step": 10, "iou": 0.40, "f1": 0.5, "selected": True},
+               {"stage": "finetune", "round": 1, "step": 20, "iou": 0.41, "f1": 0.5, "selected": False},  # margin
+               {"stage": "finetune", "round": 1, "step": 30, "iou": 0.38, "f1": 0.5, "selected": False}]
+    strokes = ValidationSize(1, 900, 800, 3, 0)
+    decision = decide(_tiles([(99, 1, 0)]), _tiles([(50, 30, 20)]), BASE_LABEL, strokes)
+    atomic_write_json(tmp_path / DECISION_FILE, decision.to_dict())
+    data = SimpleNamespace(maps=SimpleNamespace(manifest={"source": "model", "footprints": 0, "tiles": 1}),
+                           buildings=[], run=RunInfo(tmp_path, {"train": {}, "data": {}}, {"history": history}, None))
+    rows = dict(_model_card(data))  # type: ignore[arg-type]
+    key = "Validation figures (selected model): agreement with your strokes on 1 tile (not an accuracy)"
+    assert rows[key].startswith("IoU 0.400") and "teacher" in rows[key]
+    assert rows["Made the active model?"].startswith("not activated: agreement with your strokes 0.99 vs 0.50")
