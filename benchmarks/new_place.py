@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import math
 import shutil
 import statistics
@@ -69,8 +70,8 @@ VAL_TILES = 5
 METHODS = ("zero_shot", "adapt_bn", "supervised", "pgssl")
 TRAINED = ("supervised", "pgssl")
 COLUMNS = ("set", "method", "labels", "seed", "labelled", "pool", "val", "test", "val_iou", "test_iou",
-           "test_precision", "test_recall", "wall_s", "threads", "budget_s", "profile", "overrides", "profile_id",
-           "base_id", "pool_limit", "device")
+           "test_precision", "test_recall", "wall_s", "steps", "threads", "budget_s", "profile", "overrides",
+           "profile_id", "base_id", "pool_limit", "device")
 KEY = ("set", "method", "labels", "seed", "budget_s", "profile", "overrides", "profile_id", "base_id", "pool_limit")
 
 
@@ -245,8 +246,18 @@ def run_cell(place: PlaceSet, method: str, labels: int | None, seed: int, args: 
                          profile_overrides=overrides, **budget_kwargs(args.budget_min))
     result = run_training(TrainingData(labelled, pool, val, gsd_m=gsd), config, run_dir)
     val_iou = (result.best_val or result.final_val or {}).get("iou", math.nan)
-    return {**common, "labelled": len(labelled), "val_iou": round(float(val_iou), 5),
+    return {**common, "labelled": len(labelled), "val_iou": round(float(val_iou), 5), "steps": steps_done(run_dir),
             "wall_s": round(time.time() - t0, 1), **score_on_test(result.selected_path, None, test, args.device)}
+
+
+def steps_done(run_dir: Path) -> str:
+    """The steps each stage of a budgeted run did, e.g. "teacher 83, pretrain 23, finetune 53" (the machine's
+    load decides them; empty for a run without a budget, which does the profile's steps)."""
+    ledger = run_dir / "budget.json"
+    if not ledger.is_file():
+        return ""
+    stages = json.loads(ledger.read_text()).get("stages", [])
+    return ", ".join(f"{s['stage']} {s['done'] or 0}" for s in stages)
 
 
 def budget_kwargs(budget_min: float | None) -> dict[str, Any]:
