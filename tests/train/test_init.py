@@ -87,6 +87,7 @@ def test_base_is_the_default_and_keeps_the_base_network(tmp_path, tiny_data, mak
 def test_zero_label_start_offers_the_base_model(tmp_path) -> None:
     choice = model_or_base(None)
     assert choice is not None and choice.is_base and "base building model" in choice.label
+    assert "come from other imagery" in choice.label  # a planner must not read its figures as theirs (issue 23)
     own = tmp_path / "m.pt"
     own.write_bytes(b"x")
     assert model_or_base(own).is_base is False
