@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import branca.colormap as cm
 import folium
@@ -28,7 +29,7 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from app.map_controls import MapControls
@@ -50,6 +51,9 @@ HEAT_GRADIENT = {0.2: "#2c7bb6", 0.45: "#abd9e9", 0.65: "#ffffbf", 0.85: "#fdae6
 TILE_OUTLINE_COLOUR = "#2166ac"
 HEAT_MAX_ZOOM = 16  # Leaflet.heat reaches full intensity at this zoom; beyond it the layer is switched off
 DISTRICT_SIMPLIFY_DEG = 0.0005  # ~50 m: invisible at district zoom, a fraction of the vertices
+
+
+E = TypeVar("E", bound=Element)  # a map, or a feature group shown in one
 
 
 @dataclass
@@ -92,7 +96,7 @@ def _walk(element) -> Iterator:
         yield from _walk(child)
 
 
-def make_offline(m: folium.Map) -> folium.Map:
+def make_offline(m: E) -> E:
     """Point every element's JS/CSS at local data URLs; drop the CDN assets this map does not use
     (jQuery, Bootstrap, awesome-markers and their fonts serve markers and popups, which it has none of)."""
     local = _local_assets()
@@ -191,8 +195,13 @@ FOOTPRINT_PV_TOOLTIP = {"district": ("District", None), "kwp": ("PV capacity (kW
                         "kwh_yr": ("Generation (kWh/yr)", 0), "co2_t_yr": ("CO₂ avoided (t/yr)", 2)}
 
 
-def footprint_layer(footprints: gpd.GeoDataFrame, label: str) -> folium.GeoJson:
-    """Building outlines, coordinates rounded to ~0.1 m, the area (and per-building PV, if given) as properties."""
+def footprint_layer(footprints: gpd.GeoDataFrame, label: str, colours: cm.LinearColormap | None = None,
+                    colour_by: str | None = None) -> folium.GeoJson:
+    """Building outlines, coordinates rounded to ~0.1 m, the area (and per-building PV, if given) as properties.
+
+    With ``colours`` and ``colour_by`` (a per-building PV column, e.g. ``kwh_yr``) each roof is filled with
+    the colour of its value instead of the one footprint colour.
+    """
     geoms = shapely.set_precision(footprints.geometry.to_crs(4326).to_numpy(), 1e-6)
     slim = gpd.GeoDataFrame({"area_m2": np.round(footprints["area_m2"].to_numpy(dtype=float), 1)},
                             geometry=geoms, crs=4326)
@@ -204,10 +213,15 @@ def footprint_layer(footprints: gpd.GeoDataFrame, label: str) -> folium.GeoJson:
     slim = slim[~slim.geometry.is_empty]
     tooltip = folium.GeoJsonTooltip(fields=["area_m2", *pv], aliases=[
         "Roof area (m²)", *(FOOTPRINT_PV_TOOLTIP[c][0] for c in pv)]) if pv else None
+    by_value = colours is not None and colour_by in slim
+
+    def style(feature: dict) -> dict:
+        if colours is not None and by_value:
+            fill = colours(min(max(feature["properties"][colour_by], colours.vmin), colours.vmax))
+            return {"color": "#222222", "weight": 1, "fillColor": fill, "fillOpacity": 0.8}
+        return {"color": FOOTPRINT_COLOUR, "weight": 1, "fillColor": FOOTPRINT_COLOUR, "fillOpacity": 0.5}
     return folium.GeoJson(slim.to_json(), name=f"Building footprints ({label}, {len(slim):,})",
-                          style_function=lambda _f: {"color": FOOTPRINT_COLOUR, "weight": 1,
-                                                     "fillColor": FOOTPRINT_COLOUR, "fillOpacity": 0.5},
-                          tooltip=tooltip)
+                          style_function=style, tooltip=tooltip)
 
 
 def density_layer(grid: gpd.GeoDataFrame, cell_label: str) -> folium.plugins.HeatMap:
@@ -238,9 +252,14 @@ def imagery_layer(overlays: Sequence[Overlay], total: int) -> folium.FeatureGrou
     return group
 
 
-def build_map(data: MapData, metric: str = "coverage", basemap: bool = False, cell_label: str = "100 m") -> folium.Map:
+def build_map(data: MapData, metric: str = "coverage", basemap: bool = False, cell_label: str = "100 m",
+              layer_control: bool = True) -> folium.Map:
     """The whole map with a layer control, legends that follow their layers, and the controls of
-    :mod:`app.map_controls` (zoom to the tiles, outline-only districts when zoomed in, kept view)."""
+    :mod:`app.map_controls` (zoom to the tiles, outline-only districts when zoomed in, kept view).
+
+    ``layer_control=False`` leaves the layer control out, for a caller that adds it after layers of its own
+    (``st_folium``'s dynamically added feature groups, :mod:`app.map_interactive`).
+    """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
     if basemap:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap (online)").add_to(m)
@@ -267,7 +286,8 @@ def build_map(data: MapData, metric: str = "coverage", basemap: bool = False, ce
         legends.append((legend, heat_layer))
     if len(data.footprints):
         footprint_layer(data.footprints, data.source_label).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    if layer_control:
+        folium.LayerControl(collapsed=False).add_to(m)
     make_offline(m)
     tile_bounds = _bounds(data.extents) if data.extents is not None and len(data.extents) else None
     focus = tile_bounds or _bounds(data.grid if len(data.grid) else data.districts)

@@ -90,8 +90,9 @@ def model_error_table(project: Project, maps: ProjectMaps, table) -> None:
         st.markdown((model_error_doc or "").split("\n\n", 1)[-1])
 
 
-def largest_roofs_table(maps: ProjectMaps, table, assumptions: PVAssumptions, n: int = 50) -> pd.DataFrame | None:
-    """Sortable table of the ``n`` largest roofs with their PV figures; returns the whole building table."""
+def largest_roofs_table(maps: ProjectMaps, table, assumptions: PVAssumptions, n: int = 0) -> pd.DataFrame | None:
+    """Sortable table of the ``n`` largest roofs (0: ``app.map_interactive.LARGEST_ROOFS_N``) with their PV
+    figures, one row selectable to show it on the map; returns the whole building table."""
     from pgssl_core.assess.buildings_pv import largest_roofs
 
     st.subheader("Largest roofs")
@@ -100,11 +101,15 @@ def largest_roofs_table(maps: ProjectMaps, table, assumptions: PVAssumptions, n:
         return None
     joined = _building_join(*_key(maps), "beijing", table)
     buildings = joined.with_assumptions(assumptions)
-    top = largest_roofs(buildings, n)
+    from app.map_interactive import LARGEST_ROOFS_N, ROOFS_KEY
+
+    top = largest_roofs(buildings, n or LARGEST_ROOFS_N)
+    # a selected row is shown on the map above (read there from this widget's state on the rerun)
     st.dataframe(top[[c for c in ROOF_COLUMNS if c in top]].rename(columns=ROOF_COLUMNS), hide_index=True,
-                 width="stretch")
-    st.caption(f"The {len(top)} largest of {len(buildings):,} roofs; click a column header to sort. Per-building "
-               "ranges hold the PV assumptions only. Every building: the CSV below.")
+                 width="stretch", on_select="rerun", selection_mode="single-row", key=ROOFS_KEY)
+    st.caption(f"The {len(top)} largest of {len(buildings):,} roofs; click a column header to sort, select a row "
+               "to see that roof on the map. Per-building ranges hold the PV assumptions only. Every building: "
+               "the CSV below.")
     from pgssl_core.assess import write_vector
     from pgssl_core.assess.buildings_pv import write_buildings_csv
 
@@ -149,6 +154,15 @@ def with_building_district(view):
     rows = footprints.index.to_numpy()  # positions in the layer file (the Map page may leave small ones out)
     footprints["district"] = join.buildings["district"].to_numpy()[rows]
     return replace(view, footprints=footprints)
+
+
+def building_pv(view, assumptions: PVAssumptions):
+    """Per-building PV table (``pgssl_core.assess.buildings_pv``) of every footprint of ``view``'s layers at
+    ``assumptions``, for the map's roof colours and clicks; None when there is no district table."""
+    if view.assessment.report is None or not len(view.footprints):
+        return None
+    districts_key = "|".join(map(str, view.assessment.table["district"]))  # uploaded boundaries differ
+    return _building_join(*_key(view.maps), districts_key, view.assessment.table).with_assumptions(assumptions)
 
 
 def map_extras(project: Project, view, assumptions: PVAssumptions) -> None:
