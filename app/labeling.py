@@ -266,41 +266,72 @@ def _predictor():
 
 
 def model_assist(project: Project, editor: LabelEditor, tile_image: np.ndarray, valid: np.ndarray) -> None:
-    """"Start from the model's prediction" and "label these next", once a model is active."""
+    """"Start from the model's prediction" and "label these next", once a model is active. Before training,
+    the base model adapted to the project's tiles (BatchNorm statistics only, no labels); its file is made on
+    the first press of either button (a few seconds, once per tile set)."""
     st.subheader("Model assistance")
-    from pgssl_core.models.init_model import model_or_base  # torch only once a model is used
+    from pgssl_core.project.adapted_model import project_model_choice  # torch only once a model is used
 
     active = active_model_path(project)
     if active is not None and not active.is_file():
         st.warning(f"The active model file {active.name} is missing: train again or pick another model.")
-    choice = model_or_base(active)
+    choice = project_model_choice(project)
     if choice is None:
         st.caption("Start from the model's prediction and \"label these next\": available after training.")
         return
-    path = choice.path
     if choice.is_base:
         st.info(f"Using {choice.label}.", icon=":material/info:")
-    try:
-        model, config = _cached_model(str(path), path.stat().st_mtime_ns)
-    except PgsslError as exc:
-        st.warning(str(exc))
-        return
+    load = _model_loader(project, choice)
+    if choice.path.is_file():  # a file that cannot be read is said now, not on a press
+        try:
+            load()
+        except PgsslError as exc:
+            st.warning(str(exc))
+            return
     if st.button("Start from the model's prediction", key="label_prefill", width="stretch",
                  help="Fills the unpainted pixels with the model's answer; your strokes are kept. Undo is offered."):
+        try:
+            model, config = load()
+        except PgsslError as exc:
+            st.warning(str(exc))
+            return
         with st.spinner("Predicting…"):
             prob = _predictor()(model, config, tile_image, source_gsd_m=project_tile_gsd(project, editor.tile_id))
         outcome = editor.replace(project, fill_unlabelled(editor.saved, prediction_to_labels(prob, valid=valid)))
         _notify(outcome)
         st.rerun()
-    ranking_panel(project, model, config, str(path))
+    ranking_panel(project, load, str(choice.path))
 
 
-def ranking_panel(project: Project, model, config, model_key: str) -> None:
-    """"Label these next": unlabelled tiles the model is least sure about, each a button to open it."""
+def _model_loader(project: Project, choice):  # noqa: ANN001, ANN202 - ModelChoice; () -> (model, config)
+    """``load() -> (model, config)`` of ``choice``: its file made first when it is the adapted base model that
+    is not there yet (with a spinner), then read once per file version (cached)."""
+
+    def load():  # noqa: ANN202
+        from pgssl_core.project.adapted_model import ensure_model_file
+
+        if not choice.path.is_file():
+            with st.spinner("Adapting the base model to your tiles (BatchNorm statistics only, no labels)…"):
+                path = ensure_model_file(project, choice)
+        else:
+            path = choice.path
+        return _cached_model(str(path), path.stat().st_mtime_ns)
+
+    return load
+
+
+def ranking_panel(project: Project, load, model_key: str) -> None:  # noqa: ANN001 - () -> (model, config)
+    """"Label these next": unlabelled tiles the model is least sure about, each a button to open it
+    (``load()`` gives the model and its config when the button is pressed)."""
     stored = st.session_state.get(RANKING_KEY)
     if st.button("Label these next (rank by model uncertainty)", key="label_rank", width="stretch",
                  help=f"Scores up to {RANKING_CANDIDATES} unlabelled tiles with the active model "
                       "(mean entropy of its prediction) and lists the least certain ones."):
+        try:
+            model, config = load()
+        except PgsslError as exc:
+            st.warning(str(exc))
+            return
         bar = st.progress(0.0, text="Scoring unlabelled tiles…")
         ranked = label_these_next(project, model, config, _predictor(), limit=RANKING_LIMIT,
                                   max_candidates=RANKING_CANDIDATES,

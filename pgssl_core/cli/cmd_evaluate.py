@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from pgssl_core.cli.arg_types import gsd_option, model_file, positive_int, stated_gsd
 
@@ -29,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", default=None, metavar="auto|onnx|torch",
                         help="what runs the network on the CPU: auto (ONNX Runtime, PyTorch where it cannot), onnx "
                              "or torch (default: the PGSSL_ENGINE environment variable, else auto); GPUs use PyTorch")
+    parser.add_argument("--adapt-bn", action="store_true",
+                        help="zero-label adaptation first: re-estimate the model's BatchNorm statistics on the "
+                             "evaluated images (no mask is used; the model file is not changed)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +52,12 @@ def run(args: argparse.Namespace) -> int:
     gsd = parse_gsd_option(args.gsd, config.gsd_m)
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit,
                           working_gsd_m=gsd, stated_gsd_m=parse_stated_gsd(args.tile_gsd))
+    if args.adapt_bn:
+        from pgssl_core.models.adapt_bn import adapt_to_tiles
+
+        model = adapt_to_tiles(model, config, [s["image"] for s in samples], device=device)
+        print(f"note: --adapt-bn: BatchNorm statistics re-estimated on the {len(samples)} evaluated images "
+              "(no labels used; the model file is unchanged)", file=sys.stderr)
     figures = evaluate_tensors(prepare_module(model, device), config, TensorSet.from_samples(samples), device)
-    print(json.dumps({**figures, "gsd_m": gsd}))
+    print(json.dumps({**figures, "gsd_m": gsd, **({"adapt_bn": True} if args.adapt_bn else {})}))
     return 0

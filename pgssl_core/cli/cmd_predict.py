@@ -60,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simplify", type=non_negative_float, default=0.5,
                         help="footprint simplification tolerance, m")
     parser.add_argument("--regularize", action="store_true", help="square footprint corners")
+    parser.add_argument("--adapt-bn", action="store_true",
+                        help="zero-label adaptation first: re-estimate the model's BatchNorm statistics on random "
+                             "crops of the inputs at the working GSD (no labels; the model file is not changed); "
+                             "for imagery unlike the model's training data")
     parser.add_argument("--resume", action="store_true",
                         help="skip inputs whose output already exists (outputs are written atomically: one that "
                              "exists is complete), e.g. to restart a killed run")
@@ -119,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
     return 1 if skipped else 0
 
 
-def _predict_function(args: argparse.Namespace, device: str):
-    """``predict(input, output) -> PredictionSummary`` with the command's options (as in one process)."""
+def _predict_function(args: argparse.Namespace, device: str, inputs: list[Path]):
+    """``predict(input, output) -> PredictionSummary`` with the command's options (as in one process);
+    ``inputs`` (all of the run's, on every rank) are what ``--adapt-bn`` adapts the model to."""
     from pgssl_core.cli.progress import counted_bar
     from pgssl_core.infer import predict_raster
     from pgssl_core.models import load_model
@@ -131,6 +136,8 @@ def _predict_function(args: argparse.Namespace, device: str):
     model, config, _ = load_model(args.model, device, engine=args.engine)
     gsd = parse_gsd_option(args.gsd, "model")
     stated = parse_stated_gsd(args.tile_gsd)
+    if args.adapt_bn:
+        model = _adapted(model, config, inputs, gsd, stated, device)
 
     def predict(path: Path, dst: Path, label: str = ""):
         with counted_bar(f"{label}{path.name}", "window") as progress:
@@ -148,12 +155,25 @@ def _predict_function(args: argparse.Namespace, device: str):
     return predict, model, config, gsd, stated
 
 
+def _adapted(model, config, inputs: list[Path], gsd, stated, device: str):
+    """``model`` with its BatchNorm statistics re-estimated on crops of ``inputs`` (``--adapt-bn``); one line
+    on stderr says so (from one process per machine under torchrun: every rank adapts the same way)."""
+    from pgssl_core import distributed
+    from pgssl_core.project.adapted_model import adapt_to_rasters
+
+    adapted, crops = adapt_to_rasters(model, config, inputs, gsd, stated, device=device)
+    if distributed.launched_world_size() <= 1 or distributed.local_rank() == 0:
+        print(f"note: --adapt-bn: BatchNorm statistics re-estimated on {crops} crops of {len(inputs)} inputs "
+              "(no labels used; the model file is unchanged)", file=sys.stderr)
+    return adapted
+
+
 def _run_single(args: argparse.Namespace, inputs: list[Path], device: str) -> None:
     from tqdm import tqdm
 
     from pgssl_core.assess import footprints_and_extents
 
-    predict, *_ = _predict_function(args, device)
+    predict, *_ = _predict_function(args, device, inputs)
     outputs = []
     for i, path in enumerate(inputs, 1):
         dst = args.out / f"{path.stem}_{args.output}.tif"
@@ -189,7 +209,7 @@ def _run_sharded(args: argparse.Namespace, inputs: list[Path], device, info) -> 
     from pgssl_core.project.sharded_footprints import joined_footprints
 
     started = time.perf_counter()
-    predict, model, config, gsd, stated = _predict_function(args, str(device))
+    predict, model, config, gsd, stated = _predict_function(args, str(device), inputs)
     settings = PredictSettings(args.tile, args.overlap, args.batch_size, args.tta, args.output, args.threshold,
                                str(device), gsd, stated)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -139,10 +139,9 @@ def predict_project(project: Project, model_path: str | os.PathLike[str], out_di
         return True
 
     done = _each_tile(mapped_tiles(project), out_dir, make_mask, progress, cancel)
-    from pgssl_core.models.init_model import BASE_MODEL_PATH
+    from pgssl_core.project.adapted_model import model_label
 
-    name = "the base building model" if Path(model_path) == BASE_MODEL_PATH else f"model {Path(model_path).name}"
-    meta = {"source": "model", "label": name, "model": str(model_path),
+    meta = {"source": "model", "label": model_label(model_path), "model": str(model_path),
             "threshold": threshold}
     return _finish(project, out_dir, done, meta)
 
