@@ -76,3 +76,23 @@ def test_label_counts_are_nested(new_place: ModuleType, places: dict) -> None:
     assert set(five) < set(twenty) < set(every)
     assert set(split.pool(20)) == set(every) - set(twenty)
     assert split.pool(None) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_smoke_cell_writes_a_row_and_is_skipped_on_a_rerun(places: dict, tmp_path: Path) -> None:
+    """One tiny real cell (profile ``test``, 3 labels of Kathmandu): a CSV row with test figures and the table;
+    the same command again skips the finished cell."""
+    import csv
+    import subprocess
+
+    cmd = [sys.executable, str(SCRIPT), "--smoke", "--out", str(tmp_path), "--shared", str(SHARED), "--threads", "1"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=540)
+    assert first.returncode == 0, first.stderr[-2000:]
+    with open(tmp_path / "new_place.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1 and rows[0]["method"] == "supervised" and rows[0]["labelled"] == "3"
+    assert 0.0 <= float(rows[0]["test_iou"]) <= 1.0 and rows[0]["test"] == "63"
+    assert "| kathmandu |" in (tmp_path / "new_place.md").read_text()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=540)
+    assert again.returncode == 0 and "skip (done)" in again.stdout
