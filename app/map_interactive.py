@@ -15,7 +15,8 @@ calls a stand-in put under ``st.session_state[STAND_IN_KEY]`` instead, as :mod:`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from app.mapview import Legend, footprint_layer, make_offline
@@ -50,8 +51,8 @@ def folium_map(fig: folium.Map, key: str, returned_objects: Sequence[str], heigh
     """Show ``fig`` with ``st_folium``; returns the events named in ``returned_objects`` (empty dict at first).
 
     ``feature_groups`` are drawn into the shown map without redrawing it; ``center`` (lat, lon in degrees)
-    and ``zoom`` move the view when they change. ``fig`` is left as it was given (st_folium adds the groups
-    and the layer control to it while rendering: taken out again, so a kept map keeps its script).
+    and ``zoom`` move the view when they change. ``fig`` and ``feature_groups`` are left as they were given
+    (:func:`_pristine`), so a kept map gives the same script, hence the same component, on every rerun.
     """
     stand_in: MapFn | None = st.session_state.get(STAND_IN_KEY)
     if stand_in is not None:
@@ -59,14 +60,35 @@ def folium_map(fig: folium.Map, key: str, returned_objects: Sequence[str], heigh
                         center=center, zoom=zoom) or {}
     from streamlit_folium import st_folium  # type: ignore[import-untyped]  # imported here: its module registers a component
 
-    before = set(fig._children)
-    try:
+    with _pristine([fig.get_root(), *feature_groups]):
         return st_folium(fig, key=key, height=height, use_container_width=True, returned_objects=list(returned_objects),
                          feature_group_to_add=list(feature_groups) or None, layer_control=layer_control,
                          center=center, zoom=zoom) or {}
+
+
+@contextmanager
+def _pristine(roots: Sequence[Element]) -> Iterator[None]:
+    """Undo, on leaving, what st_folium does to the element trees under ``roots`` while rendering them.
+
+    It renames every element (``_id``, to number them in its script) and rendering adds children (a folium
+    layer adds its own "add to parent" element, named after its ``_id``; st_folium adds the feature groups and
+    the layer control to the map). Left in place, the second rerun's script differs from the first (each layer
+    added twice), so does st_folium's component key, a hash of that script: the browser drops the drawn map
+    and, with it, the click that caused the rerun. Restored, every rerun gives the first script.
+    """
+    saved: list[tuple[Element, str, Element | None, list[str]]] = []
+    stack = list(roots)
+    while stack:
+        element = stack.pop()
+        saved.append((element, element._id, element._parent, list(element._children)))
+        stack.extend(element._children.values())
+    try:
+        yield
     finally:
-        for name in set(fig._children) - before:
-            del fig._children[name]
+        for element, id_, parent, names in saved:
+            element._id, element._parent = id_, parent
+            for name in set(element._children) - set(names):
+                del element._children[name]
 
 
 def clicked_point(result: dict | None) -> tuple[float, float] | None:

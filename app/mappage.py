@@ -5,13 +5,10 @@ manifest time, so a new prediction is picked up), the geometry part of the asses
 tile overlays. A slider move only redoes the PV arithmetic (``Assessment.with_assumptions``).
 The prediction job runs on a thread (``PredictJob``) and is polled by a fragment.
 
-The map carries no PV figure (:func:`map_districts`), so a PV slider move leaves its HTML as it was:
-the HTML is cached (:func:`_map_html`, about 2 s of folium rendering saved per rerun) and shown with
-``st.iframe``, whose unchanged content the browser keeps instead of drawing the map again (issue 16:
-6-8 s per slider move). streamlit-folium's ``st_folium`` would keep the drawn map too (its component
-key is a hash of the map script), but renders the folium map in Python on every rerun, and the page
-reads nothing back from the map. The PV figures are in the table below the map, which follows the
-sliders.
+The base map carries no PV figure (:func:`map_districts`), so a PV slider move leaves its script as it
+was and the browser keeps the drawn map (issue 16: redrawing cost 6-8 s per slider move); the roofs
+coloured by PV come in as a layer that streamlit-folium swaps in place, and a click on a district or a
+roof shows its figures under the map (:mod:`app.map_interactive`).
 """
 
 from __future__ import annotations
@@ -26,6 +23,7 @@ import streamlit as st
 from app.boundaries import BoundaryChoice, districts_for
 from app.jobs import JobRegistry, LiveJob, job_registry
 from app.map_controls import OUTLINE_ZOOM
+from app.map_interactive import project_map
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
 from app.mapview import METRICS, PV_FREE_METRICS, MapData, build_map
 from app.mask_names import renamed_masks_zip
@@ -33,7 +31,6 @@ from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.assess.grid_emissions import EF_MAX_T_MWH, grid_factor
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_place_assessment
 from pgssl_core.project.predict import (
     ProjectMaps,
@@ -125,9 +122,12 @@ def _start(project: Project, model: Path, resume: dict | None) -> None:
 def prediction_label(run: dict) -> str:
     """The "Buildings from" option of a prediction run (unique: it names the run)."""
     from pgssl_core.models.init_model import BASE_MODEL_PATH
+    from pgssl_core.project.adapted_model import is_adapted_base
 
     model = Path(run["config"].get("model", ""))
-    return f"Prediction {run['id']} ({'base model' if model == BASE_MODEL_PATH else model.name})"
+    name = "base model" if model == BASE_MODEL_PATH else \
+        "base model adapted to your tiles" if is_adapted_base(model) else model.name
+    return f"Prediction {run['id']} ({name})"
 
 
 def _report_finished(project: Project) -> None:
@@ -152,9 +152,9 @@ def predict_all_tiles(project: Project) -> None:
     when the run ends, the map switches to it and a message gives the number of buildings found."""
     st.subheader("Predict all tiles")
     _report_finished(project)
-    from pgssl_core.models.init_model import model_or_base  # torch only on a page that predicts
+    from pgssl_core.project.adapted_model import project_model_choice  # torch only on a page that predicts
 
-    choice = model_or_base(active_model_path(project))
+    choice = project_model_choice(project)
     if choice is None:
         meanwhile = (" The map shows the reference masks meanwhile." if any(r.has_reference for r in project.tiles())
                      else "")
@@ -174,6 +174,11 @@ def predict_all_tiles(project: Project) -> None:
         st.caption(f"Active model: {model.name}")
     if st.button(label, icon=":material/play_arrow:", key="predict_all"):
         try:
+            if not model.is_file():  # the base model adapted to the tiles: made once per tile set
+                from pgssl_core.project.adapted_model import ensure_model_file
+
+                with st.spinner("Adapting the base model to your tiles (BatchNorm statistics only, no labels)…"):
+                    model = ensure_model_file(project, choice)
             _start(project, model, unfinished)
         except PgsslError as exc:
             st.error(str(exc))
@@ -320,8 +325,10 @@ def _imagery_batch(total: int) -> int:
     return int(start)
 
 
-def map_panel(project: Project, view: MapView) -> None:
-    """Metric picker, basemap toggle and the folium map."""
+def map_panel(project: Project, view: MapView, buildings=None) -> None:
+    """Metric picker, basemap toggle and the interactive map (:func:`app.map_interactive.project_map`):
+    ``buildings``, the per-building PV table at the current assumptions, colours the roofs (None: plain
+    footprints)."""
     c1, c2 = st.columns([3, 1])
     metric = c1.radio("Colour districts by", PV_FREE_METRICS, format_func=lambda k: METRICS[k][0], horizontal=True,
                       key="map_metric", help="PV capacity is proportional to roof area (same colours); the PV "
@@ -342,7 +349,11 @@ def map_panel(project: Project, view: MapView) -> None:
     st.caption(f"Buildings: {data.source_label} · {counted} on {view.maps.manifest.get('tiles', 0)} tiles. {shown} "
                f"Zoom in past level {OUTLINE_ZOOM} and the "
                "districts turn to outlines so the imagery shows; “Zoom to my tiles” (top left) frames your tiles.")
-    st.iframe(_map_html(_fingerprint(data, metric, basemap, view.maps), data, metric, basemap), height=MAP_HEIGHT)
+    base = replace(data, footprints=data.footprints.iloc[:0]) if buildings is not None else data  # roofs: PV layer
+    project_map(lambda: build_map(base, metric, basemap, layer_control=False),
+                _fingerprint(data, metric, basemap, view.maps) + str(buildings is None), buildings,
+                view.footprints.index.to_numpy(), view.assessment.table if view.assessment.report is not None
+                else None, data.source_label, f"map-{project.root.name}", MAP_HEIGHT)
 
 
 MAP_HEIGHT = 620  # px
@@ -359,12 +370,6 @@ def _fingerprint(data: MapData, metric: str, basemap: bool, maps: ProjectMaps) -
         attributes = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
         digest.update(pd.util.hash_pandas_object(attributes, index=True).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-@st.cache_resource(max_entries=4, show_spinner="Drawing the map…")
-def _map_html(fingerprint: str, _data: MapData, metric: str, basemap: bool) -> str:
-    # fingerprint stands for _data (not hashed by Streamlit: GeoDataFrames)
-    return build_map(_data, metric, basemap).get_root().render()
 
 
 def map_districts(table):

@@ -25,7 +25,7 @@ with context.open_project(entry) as project:
     assumptions = mappage.pv_sliders(view)  # the site's values until moved: what they show is what is used
     view = mappage.with_assumptions(view, assumptions)
     view = report_panel.with_building_district(view)  # the footprint tooltip names the district
-    mappage.map_panel(project, view)
+    mappage.map_panel(project, view, report_panel.building_pv(view, assumptions))  # roofs coloured by PV
     mappage.district_table(view, project)
     mappage.downloads(view, project)
     report_panel.map_extras(project, view, assumptions)

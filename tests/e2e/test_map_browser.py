@@ -14,7 +14,9 @@ def test_map_shows_district_layer(app_server, page) -> None:
     frame = page.frame_locator("iframe").first
     control = frame.locator(".leaflet-control-layers")
     control.get_by_text("Districts: Building coverage", exact=False).wait_for(timeout=120_000)
-    assert control.get_by_text("Building footprints (reference masks (ground truth)", exact=False).count() == 1
+    # issue 21: the roofs come coloured by PV (one layer; the plain footprints are not drawn under them)
+    control.get_by_text("Roofs by PV (reference masks (ground truth)", exact=False).wait_for(timeout=30_000)
+    assert control.get_by_text("Building footprints", exact=False).count() == 0
     # a district polygon is drawn on the canvas and the legend names the metric
     # the heatmap legend hides with its layer
     frame.locator(".legend", has_text="Building coverage of the imaged area").wait_for(timeout=30_000)
