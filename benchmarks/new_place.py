@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"skip (done): {key}")
                         continue
                     n = None if labels == "all" else int(labels)
-                    run_dir = args.out / "new_place_runs" / f"{set_name}-{method}-l{labels}-s{seed}"
+                    cell = f"{set_name}-{method}-l{labels}-s{seed}-b{budget or 'steps'}"
+                    run_dir = args.out / "new_place_runs" / cell
                     row = {**key, **run_cell(place, method, n, seed, args, test, run_dir),
                            "threads": torch.get_num_threads(), "device": args.device}
                     print({k: row[k] for k in ("set", "method", "labels", "seed", "test_iou", "test_precision",
