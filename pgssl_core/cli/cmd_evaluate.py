@@ -53,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit,
                           working_gsd_m=gsd, stated_gsd_m=parse_stated_gsd(args.tile_gsd))
     if args.adapt_bn:
-        from pgssl_core.models.adapt_bn import adapt_to_tiles
+        from pgssl_core.models.adapt_bn import ADAPT_ALPHA, adapt_to_tiles
 
         model = adapt_to_tiles(model, config, [s["image"] for s in samples], device=device)
-        print(f"note: --adapt-bn: BatchNorm statistics re-estimated on the {len(samples)} evaluated images "
-              "(no labels used; the model file is unchanged)", file=sys.stderr)
+        print(f"note: --adapt-bn: BatchNorm statistics re-estimated on the {len(samples)} evaluated images, "
+              f"weight {ADAPT_ALPHA:g} against the model's own (no labels used; the model file is unchanged)",
+              file=sys.stderr)
     figures = evaluate_tensors(prepare_module(model, device), config, TensorSet.from_samples(samples), device)
     print(json.dumps({**figures, "gsd_m": gsd, **({"adapt_bn": True} if args.adapt_bn else {})}))
     return 0

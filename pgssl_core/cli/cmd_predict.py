@@ -159,12 +159,14 @@ def _adapted(model, config, inputs: list[Path], gsd, stated, device: str):
     """``model`` with its BatchNorm statistics re-estimated on crops of ``inputs`` (``--adapt-bn``); one line
     on stderr says so (from one process per machine under torchrun: every rank adapts the same way)."""
     from pgssl_core import distributed
+    from pgssl_core.models.adapt_bn import ADAPT_ALPHA
     from pgssl_core.project.adapted_model import adapt_to_rasters
 
     adapted, crops = adapt_to_rasters(model, config, inputs, gsd, stated, device=device)
     if distributed.launched_world_size() <= 1 or distributed.local_rank() == 0:
-        print(f"note: --adapt-bn: BatchNorm statistics re-estimated on {crops} crops of {len(inputs)} inputs "
-              "(no labels used; the model file is unchanged)", file=sys.stderr)
+        print(f"note: --adapt-bn: BatchNorm statistics re-estimated on {crops} crops of {len(inputs)} inputs, "
+              f"weight {ADAPT_ALPHA:g} against the model's own (no labels used; the model file is unchanged)",
+              file=sys.stderr)
     return adapted
 
 

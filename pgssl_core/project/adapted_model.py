@@ -36,6 +36,7 @@ from pgssl_core.infer.raster import TileSource
 from pgssl_core.infer.working_grid import ResampledSource, WindowSource, target_gsd, working_grid
 from pgssl_core.models import ModelConfig, load_model, save_model
 from pgssl_core.models.adapt_bn import (
+    ADAPT_ALPHA,
     BATCH_CROPS,
     CROP_PX,
     MAX_CROPS,
@@ -144,11 +145,12 @@ def raster_crops(paths: Sequence[str | os.PathLike[str]], config: ModelConfig, g
 
 def adapt_to_rasters(model: nn.Module, config: ModelConfig, paths: Sequence[str | os.PathLike[str]],
                      gsd_m: float | str | None = "model", stated_gsd_m: float | None = None,
-                     max_crops: int = MAX_CROPS, seed: int = 0,
+                     max_crops: int = MAX_CROPS, seed: int = 0, alpha: float = ADAPT_ALPHA,
                      device: str | torch.device | None = None) -> tuple[nn.Module, int]:
-    """``(adapted copy of model, crops used)``: BatchNorm statistics re-estimated on :func:`raster_crops`."""
+    """``(adapted copy of model, crops used)``: BatchNorm statistics re-estimated on :func:`raster_crops`,
+    blended with the model's own by ``alpha`` (see :data:`~pgssl_core.models.adapt_bn.ADAPT_ALPHA`)."""
     crops = raster_crops(paths, config, gsd_m, stated_gsd_m, max_crops=max_crops, seed=seed)
-    return adapt_batchnorm(model, adaptation_batches(crops, config, BATCH_CROPS), device=device), len(crops)
+    return adapt_batchnorm(model, adaptation_batches(crops, config, BATCH_CROPS), alpha, device), len(crops)
 
 
 def _file_hash(path: Path) -> str:
@@ -211,7 +213,8 @@ def adapted_base_model(project: Project, base: Path = BASE_MODEL_PATH, max_crops
     paths = [project.tile_path(r.id) for r in records]
     adapted, crops = adapt_to_rasters(model, config, paths, "model", stated,
                                       max_crops=PROJECT_CROPS if max_crops is None else max_crops)
-    info: dict[str, Any] = {"method": "batchnorm statistics (AdaBN)", "tiles": len(records), "crops": crops,
+    info: dict[str, Any] = {"method": "batchnorm statistics (AdaBN)", "alpha": ADAPT_ALPHA, "tiles": len(records),
+                            "crops": crops,
                             "base_sha256": _file_hash(base), "labels_used": 0}
     save_model(path, adapted, config, {**meta, "name": ADAPTED_LABEL, "adaptation": info})
     for old in path.parent.glob(f"{ADAPTED_PREFIX}*.pt"):

@@ -31,7 +31,8 @@ def test_evaluate_adapt_bn_says_so_and_scores(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr()
     adapted = json.loads(out.out.strip().splitlines()[-1])
     assert adapted["adapt_bn"] is True and "adapt_bn" not in plain and adapted["tiles"] == plain["tiles"] == 12
-    assert "BatchNorm statistics re-estimated on the 12 evaluated images (no labels used" in out.err
+    assert "BatchNorm statistics re-estimated on the 12 evaluated images, weight 0.75" in out.err
+    assert "no labels used" in out.err
     assert adapted["iou"] != plain["iou"]  # the statistics moved
     assert adapted["iou"] > 0.3  # and the adapted model still finds the sample's buildings
     assert _digest() == before

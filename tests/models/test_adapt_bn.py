@@ -59,8 +59,10 @@ def test_only_batchnorm_buffers_change_and_the_original_is_untouched(tiny: torch
         else:  # every parameter and every other buffer: bit-identical
             assert torch.equal(value, before[key]), key
     assert changed == bn_names  # every BatchNorm layer was re-estimated
+    source = dict(batchnorm_layers(tiny))
     for name, bn in batchnorm_layers(adapted):
         assert int(bn.num_batches_tracked) == 3, name
+        assert bn.momentum == source[name].momentum  # the pass's momentum is put back
     assert not adapted.training  # the mode of the model given
 
 
