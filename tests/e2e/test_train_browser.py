@@ -44,6 +44,13 @@ def test_train_test_profile_to_done(app_server, page) -> None:
     screenshot(page, "train-history")
 
     runs = sorted((project_dir / "runs").iterdir())
-    status = json.loads((runs[-1] / "status.json").read_text())
+    # The job files "done" after it has compared the run with the active model on the validation tiles
+    # (project/model_activation.py), which can end a moment after the page shows the finished progress bar.
+    status_file = runs[-1] / "status.json"
+    for _ in range(120):
+        if status_file.is_file() and json.loads(status_file.read_text()).get("state") == "done":
+            break
+        page.wait_for_timeout(500)
+    status = json.loads(status_file.read_text())
     assert status["state"] == "done" and (runs[-1] / "model.pt").is_file()
     assert 0.0 <= status["val"]["iou"] <= 1.0
