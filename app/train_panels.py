@@ -200,8 +200,11 @@ def _decision_figures(decision: Decision) -> None:
         return
     what = "Agreement with your strokes" if decision.scoring == "strokes" else "IoU"
     c1, c2 = st.columns(2)
+    gain = f"{decision.candidate_iou - decision.incumbent_iou:+.2f}"
+    # a gain within the noise was not adopted: grey, not green, so the page claims no improvement it did not make
     c1.metric(f"{what}: this run's model", f"{decision.candidate_iou:.2f}",
-              delta=f"{decision.candidate_iou - decision.incumbent_iou:+.2f}")
+              delta=gain if decision.activated else f"{gain} (not adopted)",
+              delta_color="normal" if decision.activated else "off")
     c2.metric(f"{what}: {decision.incumbent}", f"{decision.incumbent_iou:.2f}")
     st.caption(f"Both measured the same way on the run's {decision.tiles} validation tile"
                f"{'s' if decision.tiles != 1 else ''} (probability ≥ 0.5, pixels pooled over the tiles).")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
@@ -55,6 +56,9 @@ def test_a_run_worse_than_the_base_model_is_not_activated(projects_env: Path, sc
     assert "for the base model on your" in warning and "validation tiles" in warning
     labels = [m.label for m in at.metric]
     assert "IoU: this run's model" in labels and "IoU: the base model" in labels  # side by side
+    candidate = next(m for m in at.metric if m.label == "IoU: this run's model")
+    # the gain was not adopted: shown grey, not green
+    assert candidate.delta.endswith("(not adopted)") and candidate.proto.color == MetricProto.MetricColor.GRAY
     history = at.dataframe[-1].value
     assert history.loc[0, "when finished"].startswith("not activated: IoU")
     at.button(key="train_use_finished").click().run()  # still the user's choice
