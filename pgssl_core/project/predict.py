@@ -18,7 +18,7 @@ import io
 import os
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ from pgssl_core.assess import footprints_and_extents, write_vector
 from pgssl_core.catalog import Project, TileRecord
 from pgssl_core.errors import PgsslError
 from pgssl_core.infer.geotiff_out import encode, output_profile, tag_output
-from pgssl_core.infer.raster import predict_raster
+from pgssl_core.infer.pipeline import predict_file
+from pgssl_core.infer.settings import PredictSettings
 from pgssl_core.io import atomic_write_bytes, atomic_write_json, atomic_write_with
 
 MASKS_DIR = "masks"
@@ -120,25 +121,30 @@ def _each_tile(records: list[TileRecord], out_dir: Path, make_mask: Callable[[Ti
 
 def predict_project(project: Project, model_path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                     progress: TileProgress | None = None, cancel: Callable[[], bool] | None = None,
-                    threshold: float = 0.5, device: str | None = None) -> ProjectMaps:
+                    threshold: float = 0.5, device: str | None = None,
+                    tile_ids: Collection[str] | None = None) -> ProjectMaps:
     """Predict every georeferenced tile with the model file at ``model_path`` into ``out_dir``.
 
     Masks are thresholded at ``threshold`` (building probability). ``cancel()`` is checked before
-    each tile and raises :class:`PredictionCancelled`. Returns the output paths and manifest.
+    each tile and raises :class:`PredictionCancelled`. ``tile_ids`` limits the prediction, and the map
+    layers, to those tiles (part of a project, :mod:`pgssl_core.project.predict_area`; None: every tile).
+    Returns the output paths and manifest.
     """
     from pgssl_core.catalog.gsd_settings import project_gsd
     from pgssl_core.models import load_model
 
     out_dir = Path(out_dir)
     model, config, _meta = load_model(model_path, device or "cpu")
-    stated = project_gsd(project).tile_gsd_m  # tiles are read at the model's working GSD
+    # tiles are read at the model's working GSD; sparse tiles by their data regions, as the predict command does
+    settings = PredictSettings(output="mask", threshold=threshold, device=device,
+                               stated_gsd_m=project_gsd(project).tile_gsd_m)
 
     def make_mask(record: TileRecord, dst: Path) -> bool:
-        predict_raster(model, config, project.tile_path(record.id), dst, tile=512, overlap=64,
-                       output="mask", threshold=threshold, device=device, stated_gsd_m=stated)
+        predict_file(model, config, project.tile_path(record.id), dst, settings)
         return True
 
-    done = _each_tile(mapped_tiles(project), out_dir, make_mask, progress, cancel)
+    records = [r for r in mapped_tiles(project) if tile_ids is None or r.id in tile_ids]
+    done = _each_tile(records, out_dir, make_mask, progress, cancel)
     from pgssl_core.project.adapted_model import model_label
 
     meta = {"source": "model", "label": model_label(model_path), "model": str(model_path),

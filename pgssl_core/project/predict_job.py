@@ -9,6 +9,7 @@ No Streamlit here: the app polls :meth:`PredictJob.snapshot` or ``read_status``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +24,25 @@ __all__ = ["PredictJob", "read_status"]
 class PredictJob(BackgroundJob):
     """Predict every tile of the project at ``project_root`` into ``run_dir`` on a daemon thread.
 
-    ``run_id`` (optional) is the catalog run updated with the final state and counts.
+    ``run_id`` (optional) is the catalog run updated with the final state and counts; ``tile_ids`` (optional)
+    limits it to those tiles (part of the project, drawn on the Map page).
     """
 
     cancelled_errors = (PredictionCancelled,)
     kind = "predict"
 
     def __init__(self, project_root: str | Path, model_path: str | Path, run_dir: str | Path,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None, tile_ids: Sequence[str] | None = None) -> None:
         super().__init__(run_dir)
         self.project_root, self.model_path, self.run_id = Path(project_root), Path(model_path), run_id
+        self.tile_ids = None if tile_ids is None else frozenset(tile_ids)
 
     def initial_fields(self) -> dict[str, Any]:
         """Status fields set when the job is queued: the model path and empty progress."""
         return {"model": str(self.model_path), "progress": {"done": 0, "total": None}}
 
     def work(self) -> dict[str, Any]:
-        """Predict every tile of the project with the job's model (its own project handle).
+        """Predict every tile of the project (or the job's ``tile_ids``) with its model (its own project handle).
 
         Returns:
             The ``tiles`` and ``footprints`` entries of the written prediction manifest.
@@ -47,7 +50,7 @@ class PredictJob(BackgroundJob):
         # a handle of its own: the page's handle closes when its script run ends
         with Project.open(self.project_root) as project:
             maps = predict_project(project, self.model_path, self.run_dir, progress=self._on_progress,
-                                   cancel=self._cancel.is_set)
+                                   cancel=self._cancel.is_set, tile_ids=self.tile_ids)
         return {"tiles": maps.manifest["tiles"], "footprints": maps.manifest["footprints"]}
 
     def after_end(self, final: dict[str, Any]) -> None:

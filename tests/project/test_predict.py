@@ -99,3 +99,15 @@ def test_background_job_reports_a_bad_model_file(small_project: Project, tmp_pat
     bad.write_bytes(b"not a model")
     snapshot = PredictJob(small_project.root, bad, tmp_path / "run").start().join(timeout=60)
     assert snapshot["state"] == "failed" and snapshot["error"] and "\n" not in snapshot["error"]
+
+
+def test_predict_part_of_a_project(small_project: Project, tiny_model_file, tmp_path) -> None:
+    """Tiles picked by a drawn rectangle (project/predict_area): only they are predicted and mapped."""
+    part = georef_ids(small_project)[1:2]
+    run_id, folder = small_project.create_run("predict", {"model": str(tiny_model_file), "tile_ids": part})
+    snapshot = PredictJob(small_project.root, tiny_model_file, folder, run_id, tile_ids=part).start().join(timeout=120)
+    assert snapshot["state"] == "done" and snapshot["progress"] == {"done": 1, "total": 1}, snapshot
+    maps = load_project_maps(folder)
+    assert maps.manifest["tiles"] == 1 and maps.manifest["tile_ids"] == part
+    assert sorted(p.stem for p in (folder / "masks").iterdir()) == part
+    assert list(read_layers(maps)[1]["tile"]) == part  # the imaged extent is that tile's alone
