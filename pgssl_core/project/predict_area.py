@@ -79,14 +79,25 @@ def tiles_in_bbox(project: Project, bbox: Sequence[float]) -> list[TileRecord]:
     return [record for record in mapped_tiles(project) if _meets(rectangle, record)]
 
 
-def tiles_bbox(records: Sequence[TileRecord]) -> BBox | None:
-    """The (west, south, east, north) WGS84 degrees around ``records``' bounds, or None when none has one
-    (the Map page's rectangle starts there)."""
-    boxes = []
+def tile_outlines(records: Sequence[TileRecord]) -> dict[str, shapely.Polygon]:
+    """Tile id -> the tile's bounds as a WGS84 polygon (lon/lat degrees, 21 points per edge, so a projected
+    tile's curved lon/lat edges are followed), for the georeferenced ``records``; the others are left out."""
+    outlines = {}
     for record in records:
         if record.crs is None or record.bounds is None:
             continue
-        boxes.append(_transformer(record.crs, "EPSG:4326").transform_bounds(*record.bounds, densify_pts=21))
-    if not boxes:
+        x, y = _transformer(record.crs, "EPSG:4326").transform(
+            *shapely.get_coordinates(shapely.box(*record.bounds).segmentize(
+                max(record.bounds[2] - record.bounds[0], record.bounds[3] - record.bounds[1]) / 20)).T)
+        outlines[record.id] = shapely.Polygon(list(zip(x, y)))
+    return outlines
+
+
+def tiles_bbox(records: Sequence[TileRecord]) -> BBox | None:
+    """The (west, south, east, north) WGS84 degrees around ``records``' outlines (:func:`tile_outlines`), or
+    None when none is georeferenced (the Map page's rectangle starts there)."""
+    outlines = list(tile_outlines(records).values())
+    if not outlines:
         return None
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    west, south, east, north = shapely.total_bounds(outlines)
+    return float(west), float(south), float(east), float(north)

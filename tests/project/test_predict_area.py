@@ -7,7 +7,7 @@ from pyproj import Transformer
 
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
-from pgssl_core.project.predict_area import check_bbox, tiles_bbox, tiles_in_bbox
+from pgssl_core.project.predict_area import check_bbox, tile_outlines, tiles_bbox, tiles_in_bbox
 from tests.project.conftest import ORIGIN, SIZE
 
 TILE_M = SIZE * 0.5  # the small project's tiles: 64 px of 0.5 m, 200 m apart eastwards
@@ -62,3 +62,12 @@ def test_tiles_bbox_surrounds_the_georeferenced_tiles(small_project: Project) ->
     assert south == pytest.approx(min(first[1], last[1]), abs=1e-9)
     assert north == pytest.approx(max(first[3], last[3]), abs=1e-9)
     assert tiles_bbox([r for r in records if not r.georeferenced]) is None
+
+
+def test_tile_outlines_are_the_tiles_in_wgs84(small_project: Project) -> None:
+    records = small_project.tiles()
+    outlines = tile_outlines(records)
+    assert list(outlines) == [r.id for r in records if r.georeferenced]
+    # the outline's bounds are those of the tile's corners carried to lon/lat (a UTM rectangle, nearly one there)
+    for i, outline in enumerate(outlines.values()):
+        assert outline.bounds == pytest.approx(_tile(i), abs=1e-9)
