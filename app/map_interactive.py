@@ -278,6 +278,64 @@ def drawn_bbox(result: dict | None) -> tuple[float, float, float, float] | None:
     return float(west), float(south), float(east), float(north)
 
 
+# ---------------------------------------------------------------- choose an area: a drawn rectangle fills four fields
+
+AREA_FIELDS = ("West", "South", "East", "North")  # degrees, WGS84; the fields' keys are f"{key}_{field}"
+AREA_COLOUR = "#ff7800"  # the rectangle tool's colour: the area the fields hold, drawn or typed
+AREA_MAP_HEIGHT = 420  # px
+
+
+def area_group(bbox: Sequence[float]) -> folium.FeatureGroup | None:
+    """The area (west, south, east, north; degrees) outlined on the map; None when it has no extent."""
+    west, south, east, north = bbox
+    if not (west < east and south < north):
+        return None
+    group = folium.FeatureGroup(name="Chosen area")
+    folium.Rectangle([[south, west], [north, east]], color=AREA_COLOUR, weight=2, fill=False).add_to(group)
+    return make_offline(group)
+
+
+def area_picker(key: str, make_map: Callable[[], folium.Map], fingerprint: object, default: Sequence[float],
+                marks: Callable[[tuple[float, ...]], Sequence[folium.FeatureGroup]] = lambda _bbox: (),
+                height: int = AREA_MAP_HEIGHT) -> tuple[float, float, float, float]:
+    """A map with the "Draw area" tool above four number fields (West, South, East, North in degrees):
+    a rectangle drawn on the map fills the fields, which the user can still edit. Returns the fields' values.
+
+    ``make_map()`` builds the map (without the tool, which is added here); it is kept in the session while
+    ``fingerprint`` stays the same, so typing in the fields does not redraw it. ``default``: the fields'
+    first values. ``marks(bbox)`` gives layers that follow the fields (e.g. the tiles inside), drawn with the
+    area's outline into the shown map without redrawing it. Only the drawing event reruns the page.
+    """
+    keys = [f"{key}_{name}" for name in AREA_FIELDS]
+    for name, value in zip(keys, default):
+        st.session_state.setdefault(name, float(value))
+    current = tuple(float(st.session_state[name]) for name in keys)
+
+    def with_tool() -> folium.Map:
+        m = make_map()
+        RectangleTool().add_to(m)
+        return m
+
+    shown = area_group(current)
+    groups = [*([shown] if shown is not None else []), *marks(current)]
+    st.caption("Press “Draw area” (top left of the map) and drag a rectangle: it fills West, South, East and "
+               "North below, which you can still edit.")
+    drawn = drawn_bbox(folium_map(_kept(f"_area_map_{key}", fingerprint, with_tool), f"{key}_map", DRAW_EVENTS,
+                                  height, groups))
+    seen = f"_area_drawn_{key}"
+    if drawn is not None and st.session_state.get(seen) != drawn:  # a new drawing: into the fields, once
+        st.session_state[seen] = drawn
+        for name, value in zip(keys, drawn):
+            st.session_state[name] = round(value, 6)  # ~0.1 m: finer than a pointer can draw
+        st.rerun()  # the fields, the outline and what follows them show the drawing
+    cols = st.columns(len(AREA_FIELDS))
+    values = [col.number_input(f"{name} (°)", format="%.5f", key=field, min_value=-180.0 if i % 2 == 0 else -90.0,
+                               max_value=180.0 if i % 2 == 0 else 90.0)
+              for i, (col, name, field) in enumerate(zip(cols, AREA_FIELDS, keys))]
+    west, south, east, north = (float(v) for v in values)
+    return west, south, east, north
+
+
 # ---------------------------------------------------------------- the Map page's map
 
 ROOFS_KEY = "largest_roofs"  # the "Largest roofs" table's selection (app.report_panel)

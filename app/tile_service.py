@@ -1,15 +1,21 @@
 """The "Import from a tile service" panel of the "Project & upload" page (``import-xyz`` in the app).
 
 The user names the service (URL template) and its attribution; the area is a district of the project's
-boundaries or a bounding box. The tile count is shown before anything is fetched, and above the cap a
+boundaries or a bounding box, typed or drawn as a rectangle on a map of the service's own imagery
+(:func:`app.map_interactive.area_picker`). The tile count is shown before anything is fetched, and above the cap a
 confirmation box must be ticked before the download button works. The work is ``pgssl_core.xyz``'s.
 """
 
 from __future__ import annotations
 
+import html
+
+import folium
 import streamlit as st
 
 from app import session
+from app.map_interactive import AREA_FIELDS, area_picker
+from app.mapview import make_offline
 from pgssl_core.assess.boundaries import load_boundaries
 from pgssl_core.assess.project_boundaries import districts_for, find_district, project_boundaries
 from pgssl_core.catalog import Project
@@ -19,6 +25,7 @@ from pgssl_core.xyz.grid import TilePlan, area_tiles, bbox_tiles
 from pgssl_core.xyz.importer import DEFAULT_MAX_TILES, import_xyz, present_tiles
 
 MAX_ZOOM = 22  # deepest zoom tile services commonly serve
+DEFAULT_AREA = (116.39, 39.905, 116.393, 39.9065)  # west, south, east, north (deg): a few blocks of central Beijing
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -26,7 +33,19 @@ def _district_names(key: tuple[str, str], _project: Project) -> list[str]:
     return sorted(load_boundaries(districts_for(project_boundaries(_project)))["district"].astype(str))
 
 
-def _plan(project: Project) -> TilePlan | None:
+def _service_map(url: str, attribution: str, area: tuple[float, ...]) -> folium.Map:
+    """A map of the named service's imagery (none before a URL is given) framed on ``area`` (W, S, E, N deg)."""
+    m = folium.Map(tiles=None, control_scale=True, max_zoom=MAX_ZOOM)
+    if url:  # Leaflet inserts attributions as HTML: escaped
+        folium.TileLayer(url, attr=html.escape(attribution) or "the tile service", name="Tile service",
+                         max_zoom=MAX_ZOOM, max_native_zoom=MAX_ZOOM).add_to(m)
+    make_offline(m)
+    west, south, east, north = area
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def _plan(project: Project, url: str, attribution: str) -> TilePlan | None:
     zoom = int(st.number_input("Zoom", min_value=0, max_value=MAX_ZOOM, value=18, key="xyz_zoom",
                                help="18 is about 0.45 m per pixel in Beijing, 19 about 0.23 m"))
     by_district = st.radio("Area", ["District", "Bounding box"], horizontal=True, key="xyz_area") == "District"
@@ -37,11 +56,12 @@ def _plan(project: Project) -> TilePlan | None:
             return None
         found, area = find_district(choice, name)
         return area_tiles(found, area, zoom)
-    cols = st.columns(4)
-    values = [c.number_input(label, value=default, format="%.5f", key=f"xyz_{label}")
-              for c, label, default in zip(cols, ("West", "South", "East", "North"),
-                                           (116.39, 39.905, 116.393, 39.9065))]
-    return bbox_tiles(*values, zoom)
+    if not url:
+        st.caption("Name the tile service above and its imagery shows on this map.")
+    start = tuple(float(st.session_state.get(f"xyz_{n}", v)) for n, v in zip(AREA_FIELDS, DEFAULT_AREA))
+    # the map is redrawn (and framed on the fields) only when the service changes, not when a field is typed
+    return bbox_tiles(*area_picker("xyz", lambda: _service_map(url, attribution, start), (url, attribution),
+                                   DEFAULT_AREA), zoom)
 
 
 def tile_service_form(project: Project) -> None:
@@ -56,7 +76,7 @@ def tile_service_form(project: Project) -> None:
         try:
             if url:
                 check_template(url)
-            plan = _plan(project)
+            plan = _plan(project, url, attribution)
         except PgsslError as exc:
             st.error(str(exc))
             return

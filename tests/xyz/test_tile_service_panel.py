@@ -91,3 +91,40 @@ def test_attribution_is_shown_on_the_map(tile_server, tmp_path: Path) -> None:
     credits = {json.loads(s) for s in re.findall(r'"attribution": ("(?:[^"\\]|\\.)*")', html)}
     assert credits == {"Imagery © Test Tiles &lt;contributors&gt;"}
     assert "<contributors>" not in html
+
+
+class _Draws:
+    """Stands in for the browser's map (``app.map_interactive.STAND_IN_KEY``): a rectangle drawn with the
+    "Draw area" tool, as streamlit-folium returns it (``last_active_drawing``: a GeoJSON Polygon, lon/lat)."""
+
+    def __init__(self, west: float, south: float, east: float, north: float) -> None:
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        self.drawing = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        self.asked: list[list[str]] = []
+
+    def __call__(self, **kwargs) -> dict:
+        self.asked.append(kwargs["returned_objects"])
+        return {"last_active_drawing": self.drawing}
+
+
+def test_a_drawn_rectangle_fills_the_area_which_stays_editable(tile_server, tiles_project: Path) -> None:
+    from app.map_interactive import STAND_IN_KEY
+
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["project"] = tiles_project.name
+    draws = _Draws(116.4001, 39.9101, 116.4032, 39.9122)
+    at.session_state[STAND_IN_KEY] = draws
+    at.run()
+    at.text_input(key="xyz_url").input(tile_server.url("good"))
+    at.text_input(key="xyz_attribution").input(ATTRIBUTION)
+    at.radio(key="xyz_area").set_value("Bounding box").run()
+    assert not at.exception, at.exception
+    assert draws.asked and all(asked == ["last_active_drawing"] for asked in draws.asked)  # reruns on drawings only
+    fields = [at.number_input(key=f"xyz_{name}").value for name in ("West", "South", "East", "North")]
+    assert fields == pytest.approx([116.4001, 39.9101, 116.4032, 39.9122], abs=1e-9)
+    count = len(bbox_tiles(*fields, 18).tiles)
+    assert at.button(key="xyz_go").label == f"Download {count} tiles"
+    at.number_input(key="xyz_East").set_value(116.41).run()  # still the user's to edit: the drawing is not re-applied
+    assert at.number_input(key="xyz_East").value == pytest.approx(116.41)
+    edited = len(bbox_tiles(fields[0], fields[1], 116.41, fields[3], 18).tiles)
+    assert at.button(key="xyz_go").label == f"Download {edited} tiles"
