@@ -27,6 +27,7 @@ from app.map_interactive import project_map
 from app.map_overlays import MAX_OVERLAYS, tile_overlays
 from app.mapview import METRICS, PV_FREE_METRICS, MapData, build_map
 from app.mask_names import renamed_masks_zip
+from app.predict_part import drawn_part
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.assess.grid_emissions import EF_MAX_T_MWH, grid_factor
 from pgssl_core.catalog import Project
@@ -107,15 +108,15 @@ def predict_runs(project: Project) -> list[dict]:
 WATCH_KEY = "predict_watch"  # the prediction run this session started and has not reported yet
 
 
-def _start(project: Project, model: Path, resume: dict | None) -> None:
+def _start(project: Project, model: Path, resume: dict | None, tile_ids: list[str] | None = None) -> None:
     from pgssl_core.project.predict_job import PredictJob
 
     if resume is not None:
         run_id, folder = resume["id"], Path(resume["path"])
     else:
-        run_id, folder = project.create_run(PREDICT_KIND, {"model": str(model)})
+        run_id, folder = project.create_run(PREDICT_KIND, _run_config(model, tile_ids))
     project.update_run(run_id, "running")
-    _jobs().add(LiveJob(project.root, run_id, PredictJob(project.root, model, folder, run_id).start()))
+    _jobs().add(LiveJob(project.root, run_id, PredictJob(project.root, model, folder, run_id, tile_ids).start()))
     st.session_state[WATCH_KEY] = run_id
 
 
@@ -127,7 +128,14 @@ def prediction_label(run: dict) -> str:
     model = Path(run["config"].get("model", ""))
     name = "base model" if model == BASE_MODEL_PATH else \
         "base model adapted to your tiles" if is_adapted_base(model) else model.name
-    return f"Prediction {run['id']} ({name})"
+    part = run["config"].get("tile_ids")
+    where = "" if part is None else f", {len(part):,} tile{'s' if len(part) != 1 else ''} of a drawn area"
+    return f"Prediction {run['id']} ({name}{where})"
+
+
+def _run_config(model: Path, tile_ids: list[str] | None) -> dict:
+    """A prediction run's catalog config: the model, and the tiles of a drawn area when it predicts part."""
+    return {"model": str(model), **({"tile_ids": tile_ids} if tile_ids is not None else {})}
 
 
 def _report_finished(project: Project) -> None:
@@ -148,8 +156,9 @@ def _report_finished(project: Project) -> None:
 
 
 def predict_all_tiles(project: Project) -> None:
-    """Start (or resume) predicting every tile with the active model; progress polled by a fragment;
-    when the run ends, the map switches to it and a message gives the number of buildings found."""
+    """Start (or resume) predicting every tile, or those of an area drawn on a map of the tiles, with the
+    active model; progress polled by a fragment; when the run ends, the map switches to it and a message
+    gives the number of buildings found."""
     st.subheader("Predict all tiles")
     _report_finished(project)
     from pgssl_core.project.adapted_model import project_model_choice  # torch only on a page that predicts
@@ -163,23 +172,25 @@ def predict_all_tiles(project: Project) -> None:
     model = choice.path
     if choice.is_base:
         st.info(f"Predictions use {choice.label}.", icon=":material/info:")
-    runs = predict_runs(project)
-    same_model = [r for r in runs if r["config"].get("model") == str(model)]
-    unfinished = next((r for r in same_model if r["state"] in ("interrupted", "cancelled", "failed")), None)
     if _jobs().active() is not None:
         _progress_fragment(project.root)
         return
-    label = "Resume prediction" if unfinished else "Predict all tiles"
+    part = drawn_part(project, lambda: _overlays(str(project.root), _tile_key(project)))  # None: every tile
+    same = [r for r in predict_runs(project)
+            if r["config"].get("model") == str(model) and r["config"].get("tile_ids") == part]
+    unfinished = next((r for r in same if r["state"] in ("interrupted", "cancelled", "failed")), None)
+    label = "Resume prediction" if unfinished else "Predict all tiles" if part is None else \
+        f"Predict the {len(part):,} tile{'s' if len(part) != 1 else ''} in the area"
     if not choice.is_base:
         st.caption(f"Active model: {model.name}")
-    if st.button(label, icon=":material/play_arrow:", key="predict_all"):
+    if st.button(label, icon=":material/play_arrow:", key="predict_all", disabled=part == []):
         try:
             if not model.is_file():  # the base model adapted to the tiles: made once per tile set
                 from pgssl_core.project.adapted_model import ensure_model_file
 
                 with st.spinner("Adapting the base model to your tiles (BatchNorm statistics only, no labels)…"):
                     model = ensure_model_file(project, choice)
-            _start(project, model, unfinished)
+            _start(project, model, unfinished, part)
         except PgsslError as exc:
             st.error(str(exc))
             return

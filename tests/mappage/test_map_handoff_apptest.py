@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -65,3 +66,46 @@ def test_no_model_and_no_reference_says_one_thing(projects_env: Path) -> None:
     assert any("No active model yet" in t or "base building model" in t for t in texts)
     assert any("no reference masks" in t for t in texts)
     assert not any("shows the reference masks" in t for t in texts)
+
+
+def test_predict_the_tiles_of_a_drawn_area(projects_env: Path, tiny_model_file: Path) -> None:
+    """Issue 21: a rectangle drawn over one of three tiles predicts that tile only, and the map says so."""
+    from pyproj import Transformer
+
+    from app.map_interactive import STAND_IN_KEY
+    from tests.mappage.drawing import Draws
+    from tests.project.conftest import ORIGIN
+
+    _project(projects_env, "atlanta", reference=True)
+    with Project.open(projects_env / "atlanta") as project:
+        set_active_model(project, tiny_model_file)
+        second = project.tiles()[1].id
+    left, top = ORIGIN[0] + 200.0 + 5.0, ORIGIN[1] - 5.0  # inside tile 1 (32 m tiles, 200 m apart)
+    west, south, east, north = Transformer.from_crs(32650, 4326, always_xy=True).transform_bounds(
+        left, top - 20.0, left + 20.0, top)
+    at = AppTest.from_file(MAIN, default_timeout=240)
+    at.query_params["project"] = "atlanta"
+    at.session_state[STAND_IN_KEY] = Draws(west, south, east, north)
+    at.run()
+    at.switch_page("../pages/map.py").run()
+    assert at.button(key="predict_all").label == "Predict all tiles"
+    at.toggle(key="predict_part").set_value(True).run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="predict_area_West").value == round(west, 6)
+    assert any("1 of 3 tiles in this area" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert at.button(key="predict_all").label == "Predict the 1 tile in the area"
+    at.button(key="predict_all").click().run()
+    assert not at.exception, at.exception
+    deadline = time.monotonic() + 120
+    with Project.open(projects_env / "atlanta") as project:
+        while time.monotonic() < deadline:
+            run = [r for r in project.runs() if r["kind"] == "predict"][-1]
+            if run["status"] not in ("created", "running"):
+                break
+            time.sleep(0.3)
+    assert run["status"] == "done" and run["config"]["tile_ids"] == [second], run
+    assert json.loads((Path(run["path"]) / "manifest.json").read_text())["tile_ids"] == [second]
+    at.run()
+    assert not at.exception, at.exception
+    label = f"Prediction {run['id']} ({tiny_model_file.name}, 1 tile of a drawn area)"
+    assert at.radio(key="map_source").value == label

@@ -18,6 +18,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.xyz.fetch import FetchSettings, TileFetcher
 from pgssl_core.xyz.grid import bbox_tiles
 from pgssl_core.xyz.importer import import_xyz
+from tests.mappage.drawing import Draws
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 ATTRIBUTION = "Imagery © Test Tiles <contributors>"
@@ -93,26 +94,12 @@ def test_attribution_is_shown_on_the_map(tile_server, tmp_path: Path) -> None:
     assert "<contributors>" not in html
 
 
-class _Draws:
-    """Stands in for the browser's map (``app.map_interactive.STAND_IN_KEY``): a rectangle drawn with the
-    "Draw area" tool, as streamlit-folium returns it (``last_active_drawing``: a GeoJSON Polygon, lon/lat)."""
-
-    def __init__(self, west: float, south: float, east: float, north: float) -> None:
-        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-        self.drawing = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
-        self.asked: list[list[str]] = []
-
-    def __call__(self, **kwargs) -> dict:
-        self.asked.append(kwargs["returned_objects"])
-        return {"last_active_drawing": self.drawing}
-
-
 def test_a_drawn_rectangle_fills_the_area_which_stays_editable(tile_server, tiles_project: Path) -> None:
     from app.map_interactive import STAND_IN_KEY
 
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.query_params["project"] = tiles_project.name
-    draws = _Draws(116.4001, 39.9101, 116.4032, 39.9122)
+    draws = Draws(116.4001, 39.9101, 116.4032, 39.9122)
     at.session_state[STAND_IN_KEY] = draws
     at.run()
     at.text_input(key="xyz_url").input(tile_server.url("good"))
