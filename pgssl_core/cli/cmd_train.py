@@ -19,18 +19,22 @@ from pgssl_core.cli.arg_types import (
     positive_int,
     stated_gsd,
 )
+from pgssl_core.io.dataclass_args import add_config_arguments
 
 if TYPE_CHECKING:
     from pgssl_core.distributed import DistInfo
+
+#: The argument types TrainConfig's flags name by ``check`` (the train layer cannot import the CLI's).
+CONFIG_TYPES = {"positive_int": positive_int, "positive_float": positive_float}
 
 NAME = "train"
 HELP = "train a building segmentation model with PGSSL or a baseline (few labels + unlabelled tiles)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train`` options: data (folders or project), split and subsets, method, schedule and outputs."""
-    from pgssl_core.train.plan import METHODS
-    from pgssl_core.train.profiles import PROFILES
+    """Add the ``train`` options: data (folders or project), split and subsets, the fields of
+    :class:`~pgssl_core.train.rounds.TrainConfig` (method, profile, schedule, ...), data resolution and outputs."""
+    from pgssl_core.train.rounds import TrainConfig
 
     parser.add_argument("--images", help="folder of image tiles (PNG/GeoTIFF); or give --project")
     parser.add_argument("--masks", help="folder of binary masks with the same names (non-zero = building)")
@@ -51,27 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-split", default=None, help="manifest split used for validation (e.g. val)")
     parser.add_argument("--val-limit", type=positive_int, default=None,
                         help="seeded subset of this many validation tiles")
-    parser.add_argument("--method", choices=METHODS, default="pgssl")
-    parser.add_argument("--no-confidence-weighting", action="store_true",
-                        help="baseline: pseudo-labels as plain argmax with weight 1 (as in the source code)")
-    parser.add_argument("--profile", choices=list(PROFILES), default="quick")
-    parser.add_argument("--rounds", type=positive_int, default=None, help="alternating rounds (default: the profile's)")
-    parser.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                        help="tiles per step over all processes (default: the profile's); under torchrun each "
-                             "rank takes N / world size of them")
-    parser.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
-                        help="minutes the run may take: the profile's stages scaled to fit, each stopped at the "
-                             "deadline (plus one validation); --resume gets what is left (default: the profile's "
-                             "step counts)")
-    parser.add_argument("--init", default="base", metavar="base|scratch|PATH",
-                        help="starting weights: the shipped base building model (default), random, or a model file")
+    # method, profile, seed, device, switches, starting weights, batch size and time budget: TrainConfig's fields
+    add_config_arguments(parser, TrainConfig, types=CONFIG_TYPES)
     parser.add_argument("--gsd", type=gsd_option, default=None, metavar="M|native",
                         help="working ground resolution in m/px that tiles are resampled to (default: the "
                              "profile's, 0.3); 'native' keeps every tile's own resolution")
     parser.add_argument("--tile-gsd", type=stated_gsd, default=None, metavar="M",
                         help="GSD of tiles without a georeference (default: none stated, they stay native)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, type=output_folder,
                         help="run folder (model.pt, best.pt, metrics.jsonl, checkpoint.pt)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -145,16 +135,13 @@ def _train(args: argparse.Namespace, dist: DistInfo) -> int:
     from tqdm import tqdm
 
     from pgssl_core.distributed import broadcast_object
+    from pgssl_core.io.dataclass_args import config_from_args
     from pgssl_core.train.rounds import TrainConfig, run_training
 
     # With --project, one reader of the project's catalog; the other ranks receive its tiles.
     data = broadcast_object(build_data(args) if dist.is_main else None) if args.project else build_data(args)
     assert data is not None  # rank 0 raised otherwise
-    config = TrainConfig(method=args.method, profile=args.profile, seed=args.seed, device=args.device,
-                         confidence_weighting=not args.no_confidence_weighting, rounds=args.rounds,
-                         init=args.init, profile_overrides={} if args.batch_size is None else
-                         {"batch_size": args.batch_size},
-                         time_budget_s=None if args.time_budget is None else 60.0 * args.time_budget)
+    config = config_from_args(TrainConfig, args)
     bar = tqdm(total=0, unit="step", dynamic_ncols=True, disable=not dist.is_main)
 
     def progress(event: dict) -> None:

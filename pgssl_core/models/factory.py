@@ -6,12 +6,13 @@ from model files (:mod:`pgssl_core.models.model_file`), e.g. the shipped base mo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
 from pgssl_core.errors import ModelFileError
+from pgssl_core.io.dataclass_dict import DictConfig
 
 # ImageNet statistics: harmless for random initialisation and required by ImageNet weights.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -19,11 +20,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(DictConfig):
     """Everything needed to rebuild a network and feed it correctly.
 
     ``classes`` is 2 (background, building): the network outputs logits of shape (N, 2, H, W).
-    ``mean``/``std`` apply to images scaled to [0, 1], one value per input band.
+    ``mean``/``std`` apply to images scaled to [0, 1], one value per input band. ``to_dict`` / ``from_dict``
+    (from :class:`~pgssl_core.io.dataclass_dict.DictConfig`) write and read it as in ``model_config.json``.
     """
 
     arch: str = "unet"
@@ -48,23 +50,6 @@ class ModelConfig:
         without a network (tiling, padding) get it too.
         """
         return 2 ** int(self.encoder_depth)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as a JSON-ready dict (tuples become lists)."""
-        data = asdict(self)
-        data["decoder_channels"] = list(self.decoder_channels)
-        data["mean"] = list(self.mean)
-        data["std"] = list(self.std)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Rebuild a config from :meth:`to_dict` output; unknown keys (from newer files) are ignored."""
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("decoder_channels", "mean", "std"):
-            if key in known:
-                known[key] = tuple(known[key])
-        return cls(**known)
 
 
 _ARCHS = {"unet": "Unet"}

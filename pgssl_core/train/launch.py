@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pgssl_core.errors import PgsslError
+from pgssl_core.io.dataclass_args import config_to_args
 from pgssl_core.train.rounds import TrainConfig
 
 #: Placeholder for the address of the first machine in a several-machine command (the user fills it in).
@@ -17,18 +18,9 @@ RDZV_PORT = 29500  # torchrun's customary rendezvous port
 
 def train_args(config: TrainConfig, out: str | Path, data_args: Sequence[str]) -> list[str]:
     """``pgssl_core train`` arguments for ``config`` writing to ``out``; ``data_args`` name the tiles
-    (``--project DIR`` or ``--images/--masks``)."""
-    args = ["-m", "pgssl_core", "train", *data_args, "--method", config.method, "--profile", config.profile,
-            "--seed", str(config.seed), "--init", config.init, "--device", config.device]
-    if not config.confidence_weighting:
-        args.append("--no-confidence-weighting")
-    if config.rounds is not None:
-        args += ["--rounds", str(config.rounds)]
-    if "batch_size" in config.profile_overrides:
-        args += ["--batch-size", str(config.profile_overrides["batch_size"])]
-    if config.time_budget_s is not None:
-        args += ["--time-budget", f"{config.time_budget_s / 60:.10g}"]  # the CLI takes minutes
-    return [*args, "--out", str(out)]
+    (``--project DIR`` or ``--images/--masks``). The config's flags come from its own fields
+    (:func:`~pgssl_core.io.dataclass_args.config_to_args`), as the command builds its options from them."""
+    return ["-m", "pgssl_core", "train", *data_args, *config_to_args(config), "--out", str(out)]
 
 
 def project_data_args(project_root: str | Path, limits: Mapping[str, int] | None = None) -> list[str]:

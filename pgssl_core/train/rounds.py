@@ -18,9 +18,10 @@ pseudo-labels and validation are sharded, and only rank 0 writes files.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ import torch
 from pgssl_core import distributed
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_json
+from pgssl_core.io.dataclass_args import flag
+from pgssl_core.io.dataclass_dict import DictConfig
 from pgssl_core.models import ModelConfig, save_model
 from pgssl_core.models.device import describe_device, resolve_device
 from pgssl_core.models.init_model import InitModel, resolve_init
@@ -44,9 +47,9 @@ from pgssl_core.train.budget import (
 from pgssl_core.train.checkpoint import load_checkpoint
 from pgssl_core.train.data import TensorSet, TrainingData
 from pgssl_core.train.loop import RunContext, RunState
-from pgssl_core.train.plan import PlanEntry, StageKind, plan
+from pgssl_core.train.plan import METHODS, PlanEntry, StageKind, plan
 from pgssl_core.train.pretraining import method_task_weights, pretraining_stage
-from pgssl_core.train.profiles import Profile, get_profile
+from pgssl_core.train.profiles import PROFILES, Profile, get_profile
 from pgssl_core.train.progress import MetricsLog, ProgressCallback, Reporter
 from pgssl_core.train.run import Run
 from pgssl_core.train.teacher import train_supervised_baseline, train_teacher
@@ -61,23 +64,53 @@ STAGE_FUNCTIONS: dict[StageKind, Callable[[Run, int, int], None]] = {
 }
 
 
-@dataclass
-class TrainConfig:
-    """What to train: method, profile (name or object), seed, device, and method switches."""
+def _minutes(seconds: float | None) -> str | None:
+    """A time budget in seconds as the command line's minutes (None stays None)."""
+    return None if seconds is None else f"{seconds / 60:.10g}"
 
-    method: str = "pgssl"
-    profile: str = "quick"
-    seed: int = 0
-    device: str = "auto"
-    confidence_weighting: bool = True
-    rounds: int | None = None  # None: the profile's
+
+def _batch_override(overrides: dict[str, Any]) -> int | None:
+    """The profile override the command line carries (``--batch-size``); the others are the app's own."""
+    return overrides.get("batch_size")
+
+
+@dataclass
+class TrainConfig(DictConfig):
+    """What to train: method, profile, seed, device, starting point and method switches.
+
+    Each field carries its command-line flag and help (:func:`pgssl_core.io.dataclass_args.flag`):
+    ``pgssl_core train`` builds its options from these fields, and :func:`pgssl_core.train.launch.train_args`
+    writes a config back as flags, so a new field needs no other edit to reach the command line.
+    """
+
+    method: str = field(default="pgssl", metadata=flag("training method", choices=METHODS))
+    profile: str = field(default="quick", metadata=flag("hyper-parameter profile", choices=lambda: list(PROFILES)))
+    seed: int = field(default=0, metadata=flag("seed of the data subsets, initialisation and augmentation"))
+    device: str = field(default="auto", metadata=flag("auto, cpu or cuda"))
+    confidence_weighting: bool = field(default=True, metadata=flag(
+        "baseline: pseudo-labels as plain argmax with weight 1 (as in the source code)",
+        name="--no-confidence-weighting", negate=True))
+    rounds: int | None = field(default=None, metadata=flag(
+        "alternating rounds (default: the profile's)", check="positive_int"))
     # Starting point of the teacher / baseline and of the pretraining encoder: "base" (the shipped base
     # building model), "scratch" (random weights) or a model file path. See pgssl_core.models.init_model.
-    init: str = "base"
-    profile_overrides: dict[str, Any] = field(default_factory=dict)
+    init: str = field(default="base", metadata=flag(
+        "starting weights: the shipped base building model (default), random, or a model file",
+        metavar="base|scratch|PATH"))
+    # Field overrides of the named profile; the command line sets only ``batch_size`` (the app and the
+    # benchmarks set others through this dict).
+    profile_overrides: dict[str, Any] = field(default_factory=dict, metadata=flag(
+        "tiles per step over all processes (default: the profile's); under torchrun each rank takes N / world "
+        "size of them", name="--batch-size", metavar="N", check="positive_int",
+        to_field=lambda n: {"batch_size": n}, to_flag=_batch_override))
     # Seconds the run may take (see pgssl_core.train.budget): the profile's stages, their step counts scaled
     # to fit, and a hard stop at the deadline. None: the profile's step counts, as before budgets existed.
-    time_budget_s: float | None = None
+    # The command line takes minutes.
+    time_budget_s: float | None = field(default=None, metadata=flag(
+        "minutes the run may take: the profile's stages scaled to fit, each stopped at the deadline (plus one "
+        "validation); --resume gets what is left (default: the profile's step counts)",
+        name="--time-budget", metavar="MINUTES", check="positive_float",
+        to_field=lambda minutes: 60.0 * minutes, to_flag=_minutes))
 
     def resolved_profile(self) -> Profile:
         """The named profile with the overrides (and ``rounds``, if set) applied."""
@@ -85,10 +118,6 @@ class TrainConfig:
         if self.rounds is not None:
             overrides["rounds"] = self.rounds
         return get_profile(self.profile, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as a plain dict, for the run's ``config.json``."""
-        return asdict(self)
 
 
 @dataclass
@@ -108,6 +137,24 @@ class TrainResult:
     def selected_path(self) -> Path:
         """The run's model: ``best.pt`` when the run validated, else the last stage's ``model.pt``."""
         return self.best_path or self.model_path
+
+
+#: The run card a training run writes into its folder (its only writer: :func:`run_training`).
+RUN_CARD = "config.json"
+
+
+def read_run_card(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run card of the run folder ``run_dir``: ``train`` (the :class:`TrainConfig` as a dict), ``profile``,
+    ``init``, ``gsd_m``, ``data`` (tile counts: labelled, unlabelled, val) and ``distributed``.
+
+    None when the folder holds none, or an unreadable one, or (in projects made by older versions) the app's
+    request record that the catalog kept under the same name until training replaced it.
+    """
+    try:
+        card = json.loads((Path(run_dir) / RUN_CARD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) and isinstance(card.get("train"), dict) else None
 
 
 def run_model_path(run_dir: str | Path) -> Path | None:
@@ -247,7 +294,7 @@ def _announce(run: Run, config: TrainConfig, data: TrainingData, steps_plan: lis
     """Write the run card ``config.json`` (rank 0) and emit the device, plan and starting-model events."""
     ctx = run.ctx
     if ctx.dist.is_main:
-        atomic_write_json(ctx.out_dir / "config.json", {
+        atomic_write_json(ctx.out_dir / RUN_CARD, {
             "train": config.to_dict(), "profile": run.profile.to_dict(), "init": run.init.to_dict(),
             "gsd_m": data.gsd_m, "data": {"labelled": len(data.labelled), "unlabelled": len(data.unlabelled),
                                           "val": len(data.val)}, "distributed": ctx.dist.to_dict()})
