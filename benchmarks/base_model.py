@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pgssl_core.infer import predict_raster  # noqa: E402
+from pgssl_core.infer.settings import PredictSettings  # noqa: E402
 from pgssl_core.models import load_model  # noqa: E402
 from pgssl_core.models.init_model import BASE_MODEL_PATH  # noqa: E402
 from pgssl_core.train.data import TensorSet, load_folder  # noqa: E402
@@ -80,7 +81,7 @@ def throughput(model, config, size: int, repeats: int) -> dict:
             best = float("inf")
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                predict_raster(model, config, src, Path(tmp) / f"{label}.tif", gsd_m=gsd)
+                predict_raster(model, config, src, Path(tmp) / f"{label}.tif", PredictSettings(gsd_m=gsd))
                 best = min(best, time.perf_counter() - t0)
             timings[label] = round(size * size / best / 1e6, 3)
     return {"source": f"{size} x {size} px at 0.15 m", "source_mpx_per_s": timings,

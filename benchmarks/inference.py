@@ -89,6 +89,7 @@ class PairedForward(torch.nn.Module):
 def child(raster: Path, tile: int, overlap: int, batch_size: int, device: str) -> dict:
     """Measure one raster in this (fresh) process."""
     from pgssl_core.infer import predict_raster
+    from pgssl_core.infer.settings import PredictSettings
     from pgssl_core.models import ModelConfig, create_model
 
     torch.manual_seed(0)
@@ -101,8 +102,8 @@ def child(raster: Path, tile: int, overlap: int, batch_size: int, device: str) -
     out = raster.with_name(raster.stem + "_prob.tif")
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
-    summary = predict_raster(paired, config, raster, out, tile=tile, overlap=overlap, batch_size=batch_size,
-                             device=device)
+    summary = predict_raster(paired, config, raster, out,
+                             PredictSettings(window=tile, overlap=overlap, batch_size=batch_size, device=device))
     e2e_s = time.perf_counter() - t0 - paired.raw_s  # the pipeline's own wall time
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     out.unlink(missing_ok=True)

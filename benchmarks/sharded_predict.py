@@ -66,6 +66,7 @@ SINGLE = """
 import json, sys, time, torch
 from pathlib import Path
 from pgssl_core.infer import predict_raster
+from pgssl_core.infer.settings import PredictSettings
 from pgssl_core.models import load_model
 model, config, _ = load_model(sys.argv[1], "cpu")
 if sys.argv[4] == "pipeline":  # no network: what reading, batching, blending and writing cost alone
@@ -74,7 +75,7 @@ if sys.argv[4] == "pipeline":  # no network: what reading, batching, blending an
             return torch.zeros(x.shape[0], 2, x.shape[2], x.shape[3])
     model = NoNetwork()
 t0 = time.perf_counter()
-s = predict_raster(model, config, sys.argv[2], sys.argv[3], device="cpu")
+s = predict_raster(model, config, sys.argv[2], sys.argv[3], PredictSettings(device="cpu"))
 dt = time.perf_counter() - t0
 print(json.dumps({"px": s.width * s.height, "seconds": dt, "threads": torch.get_num_threads()}))
 """

@@ -31,7 +31,8 @@ from pgssl_core.assess import footprints_and_extents, write_vector
 from pgssl_core.catalog import Project, TileRecord
 from pgssl_core.errors import PgsslError
 from pgssl_core.infer.geotiff_out import encode, output_profile, tag_output
-from pgssl_core.infer.raster import predict_raster
+from pgssl_core.infer.pipeline import predict_file
+from pgssl_core.infer.settings import PredictSettings
 from pgssl_core.io import atomic_write_bytes, atomic_write_json, atomic_write_with
 
 MASKS_DIR = "masks"
@@ -134,11 +135,12 @@ def predict_project(project: Project, model_path: str | os.PathLike[str], out_di
 
     out_dir = Path(out_dir)
     model, config, _meta = load_model(model_path, device or "cpu")
-    stated = project_gsd(project).tile_gsd_m  # tiles are read at the model's working GSD
+    # tiles are read at the model's working GSD; sparse tiles by their data regions, as the predict command does
+    settings = PredictSettings(output="mask", threshold=threshold, device=device,
+                               stated_gsd_m=project_gsd(project).tile_gsd_m)
 
     def make_mask(record: TileRecord, dst: Path) -> bool:
-        predict_raster(model, config, project.tile_path(record.id), dst, tile=512, overlap=64,
-                       output="mask", threshold=threshold, device=device, stated_gsd_m=stated)
+        predict_file(model, config, project.tile_path(record.id), dst, settings)
         return True
 
     records = [r for r in mapped_tiles(project) if tile_ids is None or r.id in tile_ids]

@@ -1,8 +1,8 @@
-"""Footprints of a prediction sharded over torchrun's ranks, joined across the seams of row bands.
+"""Footprints of a prediction (in one process or over torchrun's ranks), joined across raster and band seams.
 
-Under ``torchrun ... predict --polygons``, every rank outlines what it wrote (whole rasters, and its row
+Under ``predict --polygons`` (alone or under torchrun), every rank outlines what it wrote (whole rasters, and its row
 bands of the banded ones) with :func:`pgssl_core.assess.inputs.raw_outlines`, passed to
-:func:`pgssl_core.infer.sharded.predict_sharded` as its ``outline`` step; rank 0 then joins the outlines
+:func:`pgssl_core.infer.pipeline.predict_rasters` as its ``outline`` step; rank 0 then joins the outlines
 here with the tile-seam rule (:func:`pgssl_core.assess.seams.merge_across_tiles`). The join lives above
 both stages because it needs the footprint code of ``assess`` and the band names of ``infer``.
 """
@@ -21,7 +21,7 @@ def joined_footprints(reports: list[RankReport], min_area_m2: float, simplify_m:
     """Footprints of every rank's outlines joined across band (and tile) seams, and the imaged extents.
 
     Args:
-        reports: every rank's report (``predict_sharded``'s result), with outlines and extents collected.
+        reports: every rank's report (``predict_rasters``'s result), with outlines and extents collected.
         min_area_m2: footprints smaller than this (m²) are dropped.
         simplify_m: simplification tolerance (m).
         regularize: square the outlines to right angles (:mod:`pgssl_core.assess.regularize`).

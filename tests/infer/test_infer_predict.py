@@ -8,6 +8,7 @@ import rasterio
 
 from pgssl_core.errors import PgsslError
 from pgssl_core.infer import forward_probabilities, predict_raster, predict_tile
+from pgssl_core.infer.settings import PredictSettings
 from pgssl_core.infer.windows import axis_windows, edge_weights
 from pgssl_core.tiles.prediction_format import NODATA, PROB_SCALE
 
@@ -42,7 +43,8 @@ def test_predict_raster_matches_whole_image_and_keeps_georef(tiny_model, make_ra
     model, config = tiny_model
     src, image = make_raster(150, 230)
     calls = []
-    summary = predict_raster(model, config, src, tmp_path / "prob.tif", tile=64, overlap=32, batch_size=2,
+    summary = predict_raster(model, config, src, tmp_path / "prob.tif",
+                             PredictSettings(window=64, overlap=32, batch_size=2),
                              progress=lambda d, t: calls.append((d, t)))
     reference = np.rint(whole_image_prob(model, config, image) * PROB_SCALE)
     with rasterio.open(src) as s, rasterio.open(summary.path) as out:
@@ -61,7 +63,7 @@ def test_nodata_stays_nodata(tiny_model, make_raster, write_raster, tmp_path):
     image = np.maximum(image, 1)  # 0 is the declared nodata: only the hole may hold it
     image[30:70, 20:50] = 0  # a hole of nodata (all bands 0, declared nodata 0)
     src = write_raster(tmp_path / "holes.tif", image, nodata=0)
-    predict_raster(model, config, src, tmp_path / "mask.tif", tile=64, overlap=16, output="mask")
+    predict_raster(model, config, src, tmp_path / "mask.tif", PredictSettings(window=64, overlap=16, output="mask"))
     with rasterio.open(tmp_path / "mask.tif") as out:
         band = out.read(1)
     hole = np.zeros(band.shape, bool)
@@ -74,7 +76,7 @@ def test_nodata_stays_nodata(tiny_model, make_raster, write_raster, tmp_path):
 def test_tiny_and_thin_rasters(tiny_model, make_raster, tmp_path, shape):
     model, config = tiny_model
     src, _ = make_raster(*shape)
-    summary = predict_raster(model, config, src, tmp_path / "out.tif", tile=64, overlap=32)
+    summary = predict_raster(model, config, src, tmp_path / "out.tif", PredictSettings(window=64, overlap=32))
     with rasterio.open(summary.path) as out:
         band = out.read(1)
     assert band.shape == shape
@@ -85,8 +87,9 @@ def test_tiny_and_thin_rasters(tiny_model, make_raster, tmp_path, shape):
 def test_mask_output_agrees_with_probability(tiny_model, make_raster, tmp_path):
     model, config = tiny_model
     src, _ = make_raster(100, 100)
-    predict_raster(model, config, src, tmp_path / "p.tif", tile=64, overlap=32)
-    s = predict_raster(model, config, src, tmp_path / "m.tif", tile=64, overlap=32, output="mask", threshold=0.6)
+    predict_raster(model, config, src, tmp_path / "p.tif", PredictSettings(window=64, overlap=32))
+    s = predict_raster(model, config, src, tmp_path / "m.tif",
+                       PredictSettings(window=64, overlap=32, output="mask", threshold=0.6))
     with rasterio.open(tmp_path / "p.tif") as p, rasterio.open(tmp_path / "m.tif") as m:
         prob, mask = p.read(1) / PROB_SCALE, m.read(1)
     clear = np.abs(prob - 0.6) > 1.0 / PROB_SCALE  # away from the rounding boundary
@@ -97,7 +100,7 @@ def test_mask_output_agrees_with_probability(tiny_model, make_raster, tmp_path):
 def test_cog_output(tiny_model, make_raster, tmp_path):
     model, config = tiny_model
     src, _ = make_raster(300, 280)
-    predict_raster(model, config, src, tmp_path / "cog.tif", tile=128, overlap=32, cog=True)
+    predict_raster(model, config, src, tmp_path / "cog.tif", PredictSettings(window=128, overlap=32, cog=True))
     with rasterio.open(tmp_path / "cog.tif") as out:
         assert out.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert out.nodata == NODATA
@@ -118,11 +121,11 @@ def test_bad_parameters_are_clear_errors(tiny_model, make_raster, tmp_path):
     model, config = tiny_model
     src, _ = make_raster(50, 50)
     with pytest.raises(PgsslError, match="overlap"):
-        predict_raster(model, config, src, tmp_path / "o.tif", tile=64, overlap=64)
+        predict_raster(model, config, src, tmp_path / "o.tif", PredictSettings(window=64, overlap=64))
     with pytest.raises(PgsslError, match="multiple"):
-        predict_raster(model, config, src, tmp_path / "o.tif", tile=60)
+        predict_raster(model, config, src, tmp_path / "o.tif", PredictSettings(window=60))
     with pytest.raises(PgsslError, match="output"):
-        predict_raster(model, config, src, tmp_path / "o.tif", output="logits")
+        predict_raster(model, config, src, tmp_path / "o.tif", PredictSettings(output="logits"))
     assert not (tmp_path / "o.tif").exists()
 
 
@@ -136,7 +139,8 @@ def test_real_unet_on_real_xyz_tile(oam_dir, tmp_path):
     model, config, _ = load_model(tmp_path / "m.pt")
     tile = read_tile(sorted((oam_dir / "images").glob("*.png"))[0])
     assert tile.georeferenced  # located from its XYZ name (EPSG:3857)
-    summary = predict_raster(model, config, tile, tmp_path / "real_prob.tif", tile=128, overlap=32, tta=True)
+    summary = predict_raster(model, config, tile, tmp_path / "real_prob.tif",
+                             PredictSettings(window=128, overlap=32, tta=True))
     with rasterio.open(summary.path) as out:
         band = out.read(1)
         assert out.crs == tile.crs and out.transform == tile.transform

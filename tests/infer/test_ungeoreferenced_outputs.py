@@ -15,6 +15,7 @@ from PIL import Image
 from rasterio.errors import NotGeoreferencedWarning
 
 from pgssl_core.infer import predict_raster
+from pgssl_core.infer.settings import PredictSettings
 from pgssl_core.models.init_model import BASE_MODEL_PATH
 from pgssl_core.tiles import read_tile
 from pgssl_core.tiles.georef import ungeoreferenced_ok
@@ -33,8 +34,9 @@ def test_plain_image_prediction_raises_no_library_georef_warning(tmp_path: Path,
     Image.fromarray(random_image(96, 80)).save(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summary = predict_raster(model, config, read_tile(path), tmp_path / "out.tif", tile=64, overlap=16,
-                                 cog=cog, device="cpu", gsd_m=0.3, stated_gsd_m=stated_gsd_m)
+        summary = predict_raster(model, config, read_tile(path), tmp_path / "out.tif",
+                                 PredictSettings(window=64, overlap=16, cog=cog, device="cpu", gsd_m=0.3,
+                                                 stated_gsd_m=stated_gsd_m))
     categories = {w.category for w in caught}
     assert NotGeoreferencedWarning not in categories
     assert (UnresolvedGsdWarning in categories) == (stated_gsd_m is None)  # our own warning still comes

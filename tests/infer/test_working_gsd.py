@@ -14,6 +14,7 @@ from rasterio.transform import from_origin
 from torch import nn
 
 from pgssl_core.infer import predict_raster
+from pgssl_core.infer.settings import PredictSettings
 from pgssl_core.infer.working_grid import target_gsd, working_grid
 from pgssl_core.models import ModelConfig
 from pgssl_core.tiles import open_raster
@@ -66,8 +67,8 @@ def test_015m_geotiff_at_03m_working_gsd_comes_back_on_the_015m_grid(tmp_path: P
     with open_raster(src) as source:
         grid = working_grid(source, 0.3)
     assert grid is not None and (grid.width, grid.height) == (200, 200)
-    out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "pred.tif", tile=64, overlap=16,
-                         output="mask")
+    out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "pred.tif",
+                         PredictSettings(window=64, overlap=16, output="mask"))
     with rasterio.open(src) as a, rasterio.open(out.path) as b:
         assert (b.width, b.height) == (a.width, a.height)
         assert b.crs == a.crs and b.transform == a.transform
@@ -88,8 +89,8 @@ def test_native_gsd_model_and_same_gsd_source_skip_resampling(tmp_path: Path) ->
     with open_raster(src) as source:
         assert working_grid(source, 0.3) is None  # already at the working GSD
         assert working_grid(source, None) is None  # a model of unknown GSD predicts at native resolution
-    a = predict_raster(RedIsBuilding(), _config(None), src, tmp_path / "a.tif", tile=64, overlap=16)
-    b = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "b.tif", tile=64, overlap=16)
+    a = predict_raster(RedIsBuilding(), _config(None), src, tmp_path / "a.tif", PredictSettings(window=64, overlap=16))
+    b = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "b.tif", PredictSettings(window=64, overlap=16))
     with rasterio.open(a.path) as da, rasterio.open(b.path) as db:
         assert np.array_equal(da.read(1), db.read(1))
 
@@ -98,8 +99,8 @@ def test_no_georeference_and_no_stated_gsd_stays_native_with_a_warning(tmp_path:
     src = _square_geotiff(tmp_path / "plain.tif", 0.15, crs=None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16,
-                             output="mask")
+        out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif",
+                             PredictSettings(window=64, overlap=16, output="mask"))
     assert any(issubclass(w.category, UnresolvedGsdWarning) and "native resolution" in str(w.message)
                for w in caught)
     with rasterio.open(out.path) as ds:
@@ -109,8 +110,8 @@ def test_no_georeference_and_no_stated_gsd_stays_native_with_a_warning(tmp_path:
 
 def test_no_georeference_with_a_stated_gsd_is_resampled(tmp_path: Path) -> None:
     src = _square_geotiff(tmp_path / "plain.tif", 0.15, crs=None)
-    out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16,
-                         output="mask", stated_gsd_m=0.15)
+    out = predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif",
+                         PredictSettings(window=64, overlap=16, output="mask", stated_gsd_m=0.15))
     with rasterio.open(out.path) as ds:
         mask = ds.read(1)
         assert (ds.width, ds.height) == (400, 400) and ds.tags()["pgssl_gsd_m"] == "0.3"
@@ -138,8 +139,8 @@ def test_a_working_gsd_far_coarser_than_the_raster_warns_instead_of_an_empty_mas
     src = _square_geotiff(tmp_path / "fine.tif", 0.15)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = predict_raster(RedIsBuilding(), _config(100.0), src, tmp_path / "p.tif", tile=64, overlap=16,
-                             output="mask")
+        out = predict_raster(RedIsBuilding(), _config(100.0), src, tmp_path / "p.tif",
+                             PredictSettings(window=64, overlap=16, output="mask"))
     coarse = [w for w in caught if issubclass(w.category, CoarseGsdWarning)]
     assert len(coarse) == 1 and "fine.tif is only 1 x 1 px" in str(coarse[0].message)
     with rasterio.open(out.path) as ds:
@@ -150,7 +151,8 @@ def test_a_reasonable_working_gsd_gives_no_coarse_warning(tmp_path: Path) -> Non
     src = _square_geotiff(tmp_path / "fine.tif", 0.15)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16, output="mask")
+        predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif",
+                       PredictSettings(window=64, overlap=16, output="mask"))
     assert not [w for w in caught if issubclass(w.category, CoarseGsdWarning)]
 
 
@@ -161,7 +163,8 @@ def test_a_source_far_coarser_than_the_working_gsd_warns(tmp_path: Path, source_
     src = _square_geotiff(tmp_path / "coarse.tif", source_gsd)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif", tile=64, overlap=16, output="mask")
+        predict_raster(RedIsBuilding(), _config(0.3), src, tmp_path / "p.tif",
+                       PredictSettings(window=64, overlap=16, output="mask"))
     coarse = [str(w.message) for w in caught if issubclass(w.category, CoarseGsdWarning)]
     if warns:
         assert len(coarse) == 1 and "coarse.tif is at 3 m per pixel, 10.0x coarser" in coarse[0], coarse
