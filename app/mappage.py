@@ -30,7 +30,7 @@ from app.mask_names import renamed_masks_zip
 from app.predict_part import drawn_part
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.assess.grid_emissions import EF_MAX_T_MWH, grid_factor
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, RunKind
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.assessment import Assessment, prepare_place_assessment
 from pgssl_core.project.predict import (
@@ -41,7 +41,7 @@ from pgssl_core.project.predict import (
 )
 
 REFERENCE_DIR = "maps/reference"  # inside the project folder
-PREDICT_KIND = "predict"
+PREDICT_KIND = RunKind.PREDICT
 CELL_M = 100.0  # density grid cell side (m)
 # Smallest footprint counted by default (m²): a 1 kWp system needs ~5-7 m² of modules (about 15-20%
 # efficient), a 10 m² roof at the default 50% usable share. Issue 16 found 55 of 593 predicted footprints
@@ -110,14 +110,16 @@ WATCH_KEY = "predict_watch"  # the prediction run this session started and has n
 
 def _start(project: Project, model: Path, resume: dict | None, tile_ids: list[str] | None = None) -> None:
     from pgssl_core.project.predict_job import PredictJob
+    from pgssl_core.project.run_jobs import resume_run, start_run
 
-    if resume is not None:
-        run_id, folder = resume["id"], Path(resume["path"])
-    else:
-        run_id, folder = project.create_run(PREDICT_KIND, _run_config(model, tile_ids))
-    project.update_run(run_id, "running")
-    _jobs().add(LiveJob(project.root, run_id, PredictJob(project.root, model, folder, run_id, tile_ids).start()))
-    st.session_state[WATCH_KEY] = run_id
+    def make_job(_run_id: str, folder: Path) -> PredictJob:
+        return PredictJob(project.root, model, folder, tile_ids=tile_ids)
+
+    # the run's row, start and filed result: pgssl_core.project.run_jobs
+    started = (resume_run(project, project.run(resume["id"]), make_job) if resume is not None else
+               start_run(project, PREDICT_KIND, _run_config(model, tile_ids), make_job))
+    _jobs().add(LiveJob(project.root, started.run_id, started.job))
+    st.session_state[WATCH_KEY] = started.run_id
 
 
 def prediction_label(run: dict) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app.jobs import JobRegistry, LiveJob, job_registry
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, RunKind
 from pgssl_core.errors import PgsslError
 
 if TYPE_CHECKING:  # the Train page imports this module: the assessment stack loads only on the Map page
@@ -183,17 +183,15 @@ def _baseline_jobs() -> JobRegistry:
 
 
 def _start_baseline(project: Project, run_id: str, run_dir: Path) -> None:
-    from pgssl_core.project.baseline_compare import prepare_baseline
-    from pgssl_core.project.training_job import TrainingJob
+    from pgssl_core.project.baseline_compare import start_baseline_run
     from pgssl_core.report.gather import run_data, run_info
     from pgssl_core.train import run_model_path
 
     run = run_info(run_model_path(run_dir))
     if run is None:
         raise PgsslError(f"run {run_dir.name} has no readable training config")
-    data = run_data(project, run)
-    config, out = prepare_baseline(data, run_dir)
-    _baseline_jobs().add(LiveJob(project.root, run_id, TrainingJob(data, config, out).start()))
+    started = start_baseline_run(project, run_id, run_data(project, run))
+    _baseline_jobs().add(LiveJob(project.root, run_id, started.job))  # by the run it is compared with
 
 
 def pretraining_panel(project: Project) -> None:
@@ -209,19 +207,19 @@ def pretraining_panel(project: Project) -> None:
     from pgssl_core.train import run_model_path
 
     st.subheader("Did pretraining help?")
-    runs = [r for r in reversed(project.runs()) if r["kind"] == "train" and run_model_path(r["path"]) is not None]
-    pgssl_runs = [r for r in runs if (read_result(r["path"]) or {}).get("method") == "pgssl"]
+    runs = [r for r in reversed(project.runs()) if r.kind == RunKind.TRAIN and run_model_path(r.path) is not None]
+    pgssl_runs = [r for r in runs if (read_result(r.path) or {}).get("method") == "pgssl"]
     if not pgssl_runs:
         st.caption("Finish a pgssl run to compare it with a supervised baseline on the same labelled tiles.")
         return
-    run = st.selectbox("pgssl run", pgssl_runs, format_func=lambda r: r["id"], key="verdict_run")
-    run_dir = Path(run["path"])
+    run = st.selectbox("pgssl run", pgssl_runs, format_func=lambda r: r.id, key="verdict_run")
+    run_dir = run.path
     rounds = pd.DataFrame(round_ious((read_result(run_dir) or {}).get("history", [])))
     if len(rounds):
         st.caption("Validation IoU per round (did each alternating round help?)")
         st.dataframe(rounds, hide_index=True)
     comparison = load_comparison(run_dir)
-    live = _baseline_jobs().get(run["id"])
+    live = _baseline_jobs().get(run.id)
     job = live.job if live is not None else None
     if comparison is None and run_model_path(baseline_dir(run_dir)) is not None and not (job and job.alive):
         from pgssl_core.report.gather import run_info, validation_samples
@@ -241,12 +239,12 @@ def pretraining_panel(project: Project) -> None:
         st.caption("The supervised baseline is training in the background; reload the page to see the verdict.")
     elif st.button("Train the supervised baseline (same labelled tiles, same labelled steps)", key="verdict_start"):
         try:
-            _start_baseline(project, run["id"], run_dir)
+            _start_baseline(project, run.id, run_dir)
         except PgsslError as exc:
             st.error(str(exc))
         else:
             st.rerun()
-    points = pd.DataFrame(label_budget([Path(r["path"]) for r in runs]))
+    points = pd.DataFrame(label_budget([r.path for r in runs]))
     if len(points) >= 2:
         st.caption("Label budget: best val IoU against labelled tiles over this project's runs")
         st.scatter_chart(points, x="labelled", y="best_iou", color="method")

@@ -1,8 +1,9 @@
 """Training runs of the app: start, resume and cancel a run of the open project, its status from memory or
 disk, and the run history.
 
-The jobs run on background threads (:class:`pgssl_core.project.training_job.TrainingJob`) registered in the
-``train`` registry of :mod:`app.jobs`. Worker threads never call Streamlit: they write ``status.json`` /
+A run's life (catalog row, start, filed result) is the library's
+(:func:`pgssl_core.project.training_job.start_training_run`); its job is registered in the ``train`` registry
+of :mod:`app.jobs`. Worker threads never call Streamlit: they write ``status.json`` /
 ``metrics.jsonl`` and the catalog; pages poll. Elsewhere: the ETA and measured speed in
 :mod:`pgssl_core.train.eta`, the active model in :mod:`pgssl_core.project.active_model`, the live run's
 activity line in :mod:`app.train_progress`, the charts' tables in :mod:`app.train_charts`.
@@ -11,7 +12,6 @@ activity line in :mod:`app.train_progress`, the charts' tables in :mod:`app.trai
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,17 @@ import pandas as pd
 
 from app.jobs import JobRegistry, LiveJob
 from app.jobs import job_registry as _job_registry
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, RunKind, RunRecord
 from pgssl_core.errors import PgsslError
 from pgssl_core.machine_lock import JobBusyError, lock_holder, machine_is_free, train_lock_path
 from pgssl_core.project.active_model import is_active_model
-from pgssl_core.project.data_plan import DataPlan, load_plan, plan_project_data
-from pgssl_core.project.model_activation import Decision, activate_if_better, read_decision
-from pgssl_core.project.training_job import TrainingJob
-from pgssl_core.project.training_speed import record_speed
+from pgssl_core.project.data_plan import DataPlan, plan_project_data
+from pgssl_core.project.model_activation import Decision, read_decision
+from pgssl_core.project.training_job import resume_training_run, run_train_config, start_training_run
 from pgssl_core.project.validation_size import ValidationSize, validation_size
 from pgssl_core.train import PROFILES, TrainConfig, run_model_path
 
-RUN_KIND = "train"
+RUN_KIND = RunKind.TRAIN
 LIVE_STATES = ("queued", "running")
 RESUMABLE_STATES = ("interrupted", "cancelled")
 # The tiny test profile trains on a small seeded subset so that it finishes in seconds on any project.
@@ -38,8 +37,6 @@ DATA_LIMITS: dict[str, dict[str, int]] = {"test": {"max_pool": 8, "max_val": 4}}
 # Profiles not offered to users: "test" finishes in seconds with a toy network (for the test suite,
 # which sets PGSSL_OFFER_TEST_PROFILE=1 to get it).
 TEST_PROFILE, TEST_PROFILE_ENV = "test", "PGSSL_OFFER_TEST_PROFILE"
-# The TrainConfig fields a run row records (and a resume reads back): what the Train page chooses.
-CHOSEN_FIELDS = ("method", "profile", "seed", "device", "init", "time_budget_s")
 #: Time budgets the Train page offers (seconds; None: the profile's step counts). Minutes a user can judge:
 #: a first look, a coffee, a meeting (issue 23). The run sizes its stages to the budget (pgssl_core.train.budget).
 TIME_BUDGETS: dict[str, float | None] = {"5 min": 300.0, "15 min": 900.0, "45 min": 2700.0, "profile steps": None}
@@ -78,45 +75,11 @@ def _ensure_idle(registry: JobRegistry) -> None:
         raise JobBusyError(f"training run {live.run_id} is already running: wait for it or cancel it first")
 
 
-def _launch(registry: JobRegistry, project: Project, run_id: str, run_dir: Path, config: TrainConfig,
-            plan_: DataPlan, resume: bool) -> None:
-    """Read the data, start the job on its thread, and a watcher that files the result in the catalog."""
-    try:
-        data = load_plan(project, plan_)
-        job = TrainingJob(data, config, run_dir, resume=resume,
-                          after_training=lambda model: _activate(project.root, run_id, model, config.device)).start()
-    except PgsslError as exc:
-        project.update_run(run_id, "failed", {"error": str(exc)})
-        raise
-    registry.add(LiveJob(project.root, run_id, job))
-    project.update_run(run_id, "running")
-    threading.Thread(target=_file_result, args=(project.root, run_id, job, config), daemon=True,
-                     name=f"pgssl-train-watch-{run_id}").start()
-
-
-def _activate(project_root: Path, run_id: str, model: Path, device: str) -> dict[str, Any]:
-    """On the job's thread, before it reports "done": the run's model becomes the active model only when it
-    beats the active one (or the base model) beyond the noise (:mod:`pgssl_core.project.model_activation`)."""
-    from pgssl_core.models.device import resolve_device
-
-    with Project.open(project_root) as project:
-        return activate_if_better(project, run_id, model, str(resolve_device(device))).to_dict()
-
-
-def _file_result(project_root: Path, run_id: str, job: TrainingJob, config: TrainConfig) -> None:
-    """Wait for the job, then copy its outcome (and its measured speed) into the catalog."""
-    final = job.join()
-    with Project.open(project_root) as project:
-        project.update_run(run_id, final.get("state", "failed"), run_metrics(final))
-        if final.get("state") == "done" and not job.resume:
-            record_speed(project, job.run_dir, config.method, config.profile, config.device,
-                         run_metrics(final).get("wall_s"))
-
-
 def start_training(registry: JobRegistry, project: Project, config: TrainConfig) -> str:
     """Register a ``train`` run in the project and start it in the background; returns the run id.
 
-    Only the :data:`CHOSEN_FIELDS` of ``config`` are recorded (a resume reads them back).
+    The run's life (catalog row, start, filed result, model activation) is
+    :func:`pgssl_core.project.training_job.start_training_run`'s; this keeps one start at a time per server.
     Raises PgsslError (too few labels, another job running, ...) before anything starts.
     """
     # one start at a time per server: two tabs pressing Start together must not both get past the
@@ -126,13 +89,12 @@ def start_training(registry: JobRegistry, project: Project, config: TrainConfig)
         machine_is_free()  # before a run row is made, so a refused start leaves nothing behind
         plan_ = data_plan(project, config.profile, config.seed)
         # The tile ids are kept so that later figures (model error, the baseline) use exactly these tiles.
-        record = {**{k: getattr(config, k) for k in CHOSEN_FIELDS},
-                  "data": {"train": len(plan_.train), "pool": len(plan_.pool), "val": len(plan_.val),
-                           "val_source": plan_.val_source, "train_ids": list(plan_.train), "val_ids": list(plan_.val),
-                           "val_size": validation_size(project, plan_).to_dict()}}
-        run_id, run_dir = project.create_run(RUN_KIND, record)
-        _launch(registry, project, run_id, run_dir, config, plan_, resume=False)
-    return run_id
+        data = {"train": len(plan_.train), "pool": len(plan_.pool), "val": len(plan_.val),
+                "val_source": plan_.val_source, "train_ids": list(plan_.train), "val_ids": list(plan_.val),
+                "val_size": validation_size(project, plan_).to_dict()}
+        started = start_training_run(project, config, plan_, data)
+        registry.add(LiveJob(project.root, started.run_id, started.job))
+    return started.run_id
 
 
 def resume_training(registry: JobRegistry, project: Project, run_id: str) -> None:
@@ -143,12 +105,9 @@ def resume_training(registry: JobRegistry, project: Project, run_id: str) -> Non
     state = (status or {}).get("state")
     if state not in RESUMABLE_STATES:
         raise PgsslError(f"run {run_id} is {state or 'not started'}: only interrupted or cancelled runs can resume")
-    cfg = run["config"]
-    config = TrainConfig(method=cfg.get("method", "pgssl"), profile=cfg.get("profile", "quick"),
-                         seed=int(cfg.get("seed", 0)), device=cfg.get("device", "auto"), init=cfg.get("init", "base"),
-                         time_budget_s=cfg.get("time_budget_s"))  # a resumed run gets what is left of it
-    _launch(registry, project, run_id, Path(run["path"]), config, data_plan(project, config.profile, config.seed),
-            resume=True)
+    config = run_train_config(run)
+    started = resume_training_run(project, run, data_plan(project, config.profile, config.seed))
+    registry.add(LiveJob(project.root, run_id, started.job))
 
 
 def cancel_training(registry: JobRegistry, run_id: str) -> bool:
@@ -171,25 +130,9 @@ def any_live(registry: JobRegistry, project: Project) -> bool:
     return bool(runs) and (registry.status(runs[0]) or {}).get("state") in LIVE_STATES
 
 
-def run_metrics(status: dict[str, Any]) -> dict[str, Any]:
-    """The figures kept in the catalog for a finished run."""
-    metrics: dict[str, Any] = {}
-    if status.get("val"):
-        metrics["val"] = status["val"]
-    if status.get("error"):
-        metrics["error"] = status["error"]
-    if status.get("model"):
-        metrics["model"] = status["model"]
-    if status.get("activation"):
-        metrics["activation"] = status["activation"]
-    if status.get("started") and status.get("ended"):
-        metrics["wall_s"] = round(status["ended"] - status["started"], 1)
-    return metrics
-
-
-def train_runs(project: Project) -> list[dict[str, Any]]:
+def train_runs(project: Project) -> list[RunRecord]:
     """The project's training runs, newest first."""
-    return [r for r in reversed(project.runs()) if r["kind"] == RUN_KIND]
+    return [r for r in reversed(project.runs()) if r.kind == RUN_KIND]
 
 
 def model_file(run: dict[str, Any]) -> Path | None:

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,13 @@ class BackgroundJob:
         self._status: dict[str, Any] = {}
         self._thread: threading.Thread | None = None
         self._last_write = 0.0
+        self._end_callbacks: list[Callable[[dict[str, Any]], None]] = []
+
+    def on_end(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(status)`` on the worker thread once the job has ended (after :meth:`after_end`),
+        with the final status as :meth:`snapshot` gives it. Register before :meth:`start`; the owner of a job's
+        catalog row (:mod:`pgssl_core.project.run_jobs`) files the result this way."""
+        self._end_callbacks.append(callback)
 
     # --- hooks -------------------------------------------------------------------------------
     def work(self) -> dict[str, Any]:
@@ -136,7 +144,11 @@ class BackgroundJob:
                 with self._status_lock:  # lock below must be released whatever happens to status.json
                     self._status["status_file_error"] = str(exc)
             _LIVE.discard(str(self.run_dir.resolve()))
-            self.after_end(final)
+            try:
+                self.after_end(final)
+            finally:
+                for callback in self._end_callbacks:
+                    callback(self.snapshot())
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the current status (thread-safe)."""

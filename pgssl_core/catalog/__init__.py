@@ -9,6 +9,7 @@
 
 from pgssl_core.catalog.importer import expand_paths, import_file, import_paths
 from pgssl_core.catalog.project import Project
-from pgssl_core.catalog.records import ImportResult, LabelState, TileRecord
+from pgssl_core.catalog.records import ImportResult, LabelState, RunKind, RunRecord, TileRecord
 
-__all__ = ["Project", "TileRecord", "LabelState", "ImportResult", "import_file", "import_paths", "expand_paths"]
+__all__ = ["Project", "TileRecord", "LabelState", "ImportResult", "RunKind", "RunRecord", "import_file", "import_paths",
+           "expand_paths"]

@@ -31,7 +31,7 @@ import numpy as np
 from pgssl_core.catalog import labels as L
 from pgssl_core.catalog import runs as R
 from pgssl_core.catalog.layout import DB_NAME, ProjectLayout, check_tile_id
-from pgssl_core.catalog.records import LabelState, TileRecord
+from pgssl_core.catalog.records import LabelState, RunKind, RunRecord, TileRecord
 from pgssl_core.catalog.recovery import recover
 from pgssl_core.catalog.schema import check_version, connect, initialise, to_json, transaction, utc_now
 from pgssl_core.catalog.thumbnails import write_thumbnail
@@ -339,8 +339,9 @@ class Project:
 
     # ---------------------------------------------------------------- runs
 
-    def create_run(self, kind: str, config: dict) -> tuple[str, Path]:
-        """Register a run; returns (run id, its new folder ``runs/<id>/`` holding ``config.json``)."""
+    def create_run(self, kind: RunKind | str, config: dict) -> tuple[str, Path]:
+        """Register a run of ``kind`` asked to run with ``config``; returns (run id, its new empty folder
+        ``runs/<id>/``). CatalogError on an unknown kind."""
         with self._write() as conn:
             return R.insert_run(conn, self._layout, kind, config)
 
@@ -349,12 +350,12 @@ class Project:
         with self._write() as conn:
             R.update_run(conn, run_id, status, metrics)
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run, oldest first: dicts with id, kind, status, config, metrics, created_at, updated_at, path."""
+    def runs(self) -> list[RunRecord]:
+        """Every run, oldest first (id, kind, status, config, metrics, created_at, updated_at, path)."""
         with self._lock:
             return R.list_runs(self._db, self._layout)
 
-    def run(self, run_id: str) -> dict[str, Any]:
+    def run(self, run_id: str) -> RunRecord:
         """One run as in :meth:`runs`; CatalogError if unknown."""
         with self._lock:
             return R.get_run(self._db, self._layout, run_id)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
 
 ImportStatus = Literal["added", "split", "error"]
 
@@ -114,3 +117,52 @@ class ImportResult:
         # reader messages often start with the file name already: do not say it twice
         reason = self.message.removeprefix(f"{self.source_name}: ")
         return f"error: {who}: {''.join(ch if ch.isprintable() else '?' for ch in reason)}"
+
+
+class RunKind(StrEnum):
+    """What a catalog run is: a training run, a "predict all tiles" run, or the supervised baseline of a
+    training run. The values are the ``kind`` strings stored in the ``runs`` table (a StrEnum: equal to them)."""
+
+    TRAIN = "train"
+    PREDICT = "predict"
+    BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class RunRecord(Mapping[str, Any]):
+    """One catalogued run: ``id``, ``kind``, ``status`` (created, running, done, failed, cancelled,
+    interrupted), the ``config`` it was asked to run with and the ``metrics`` filed when it ended (JSON
+    dicts), ISO 8601 UTC ``created_at`` / ``updated_at``, and its folder ``path`` (``runs/<id>/``).
+
+    Also a read-only mapping of these fields (``run["path"]``), the form run rows had before they were typed.
+    """
+
+    id: str
+    kind: RunKind
+    status: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    created_at: str
+    updated_at: str
+    path: Path
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row, path: Path) -> RunRecord:
+        """Build from a ``runs`` row; ``path`` is the run's folder (the layout decides it, not the row)."""
+        return cls(id=row["id"], kind=RunKind(row["kind"]), status=row["status"], config=json.loads(row["config"]),
+                   metrics=json.loads(row["metrics"]), created_at=row["created_at"], updated_at=row["updated_at"],
+                   path=path)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _RUN_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_RUN_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_RUN_FIELDS)
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunRecord))

@@ -20,20 +20,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pgssl_core.catalog import Project, RunKind
 from pgssl_core.errors import PgsslError
 from pgssl_core.io import atomic_write_json, json_safe
 from pgssl_core.train.data import TrainingData
 from pgssl_core.train.progress import ProgressCallback
-from pgssl_core.train.rounds import TrainConfig, TrainResult, run_model_path, run_training
+from pgssl_core.train.rounds import RUN_CARD, TrainConfig, TrainResult, read_run_card, run_model_path, run_training
 
 if TYPE_CHECKING:  # the Train page imports this module: geopandas and pvlib only when a comparison runs
     from pgssl_core.assess.model_error import TileConfusion
+    from pgssl_core.project.run_jobs import StartedRun
 
 BASELINE_DIR = "baseline"
 TILES_FILE = "tiles.json"
@@ -53,14 +55,12 @@ def baseline_config(config: TrainConfig) -> TrainConfig:
 
 
 def run_config(run_dir: str | Path) -> TrainConfig:
-    """The ``TrainConfig`` a finished or started run was trained with (its ``config.json``)."""
-    path = Path(run_dir) / "config.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))["train"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise PgsslError(f"{path} does not hold a training config: is {Path(run_dir).name} a training run?") from None
-    known = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in stored.items() if k in known})
+    """The ``TrainConfig`` a finished or started run was trained with (its run card); PgsslError without one."""
+    card = read_run_card(run_dir)
+    if card is None:
+        raise PgsslError(f"{Path(run_dir) / RUN_CARD} does not hold a training config: is {Path(run_dir).name} a "
+                         "training run?")
+    return TrainConfig.from_dict(card["train"])
 
 
 def tile_ids(data: TrainingData) -> dict[str, list[str]]:
@@ -85,7 +85,7 @@ def prepare_baseline(data: TrainingData, run_dir: str | Path) -> tuple[TrainConf
     :func:`train_baseline`, or a background ``TrainingJob``). PgsslError as in :func:`train_baseline`."""
     run_dir = Path(run_dir)
     config = run_config(run_dir)
-    stored = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("data", {})
+    stored = (read_run_card(run_dir) or {}).get("data", {})
     if stored.get("labelled") is not None and int(stored["labelled"]) != len(data.labelled):
         raise PgsslError(f"run {run_dir.name} trained on {stored['labelled']} labelled tiles, the data given has "
                          f"{len(data.labelled)}: the baseline must train on the same tiles")
@@ -93,6 +93,25 @@ def prepare_baseline(data: TrainingData, run_dir: str | Path) -> tuple[TrainConf
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / TILES_FILE, tile_ids(data))
     return baseline_config(config), out
+
+
+def start_baseline_run(project: Project, run_id: str, data: TrainingData) -> StartedRun:
+    """Train the supervised baseline of the project's training run ``run_id`` on ``data`` (the run's own
+    tiles, e.g. ``report.gather.run_data``) in the background, as a catalog run of kind ``baseline``.
+
+    The row's config names the run it is compared with (``compared_with``), the folder the baseline trains
+    into (``out``, ``RUN_DIR/baseline``, where this module reads it) and its ``train`` config; its own
+    folder stays empty. Raises PgsslError as :func:`prepare_baseline`, or when another training job holds
+    the machine (before anything is created).
+    """
+    from pgssl_core.machine_lock import machine_is_free
+    from pgssl_core.project.run_jobs import start_run
+    from pgssl_core.project.training_job import TrainingJob
+
+    machine_is_free()  # a refused start leaves no row behind, as for a training run
+    config, out = prepare_baseline(data, project.run(run_id).path)
+    record = {"compared_with": run_id, "out": str(out), "train": config.to_dict()}
+    return start_run(project, RunKind.BASELINE, record, lambda _run_id, _folder: TrainingJob(data, config, out))
 
 
 # ---------------------------------------------------------------- the verdict
@@ -230,10 +249,10 @@ def label_budget(run_dirs: Sequence[str | Path]) -> list[dict[str, Any]]:
             result = read_result(path)
             if result is None or result.get("best_iou") is None or not np.isfinite(result["best_iou"]):
                 continue
-            try:
-                data = json.loads((path / "config.json").read_text(encoding="utf-8")).get("data", {})
-            except (OSError, ValueError):
+            card = read_run_card(path)
+            if card is None:
                 continue
+            data = card.get("data", {})
             points.append({"run": folder.name, "method": method_of or str(result.get("method")),
                            "labelled": int(data.get("labelled", 0)), "val_tiles": int(data.get("val", 0)),
                            "best_iou": float(result["best_iou"])})

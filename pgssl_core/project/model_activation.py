@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,7 +167,7 @@ def incumbent_model(project: Project) -> tuple[Path, str]:
     return BASE_MODEL_PATH, BASE_LABEL
 
 
-def _validation_samples(project: Project, run: dict[str, Any]) -> list[dict[str, Any]]:
+def _validation_samples(project: Project, run: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The run's validation tiles with the masks it validated on (its recorded ids), at the working GSD."""
     from pgssl_core.catalog.gsd_settings import project_gsd
     from pgssl_core.project.data_plan import _sample  # load_plan's reader; load_plan itself wants training tiles
@@ -181,7 +181,7 @@ def _validation_samples(project: Project, run: dict[str, Any]) -> list[dict[str,
     return [_sample(project, i, mask(i), gsd) for i in ids]
 
 
-def decide_for_run(project: Project, run: dict[str, Any], model: Path, device: str | None = None) -> Decision:
+def decide_for_run(project: Project, run: Mapping[str, Any], model: Path, device: str | None = None) -> Decision:
     """Measure ``model`` (the run's) and the incumbent on the run's validation tiles and :func:`decide`.
     A measurement that fails (a model file unreadable, tiles gone) gives a decision not to activate, with
     the error as its reason: the run is kept either way."""

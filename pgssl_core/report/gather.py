@@ -2,8 +2,8 @@
 
 Sources, in order:
 - buildings: the given map folder, else the newest finished prediction, else the reference masks;
-- the training run: the run whose model made the predictions (its folder holds ``config.json``
-  with a ``train`` entry), else the project's active model's run; none for reference masks;
+- the training run: the run whose model made the predictions (its folder holds a run card,
+  :func:`pgssl_core.train.rounds.read_run_card`), else the project's active model's run; none for reference masks;
 - model error: the run's model on its validation tiles (counted by :mod:`pgssl_core.project.measure_model`,
   corrected by :mod:`pgssl_core.assess.model_error`), cached in ``RUN_DIR/model_error.json`` for that model
   file; reference masks have no model error;
@@ -35,13 +35,14 @@ from pgssl_core.assess.model_error import (
 )
 from pgssl_core.assess.project_boundaries import districts_for, project_boundaries
 from pgssl_core.assess.pv import PVAssumptions
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, RunKind, RunRecord
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_place_assessment
 from pgssl_core.project.measure_model import tile_confusions
 from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_layers, reference_footprints
 from pgssl_core.train.data import TrainingData
+from pgssl_core.train.rounds import read_run_card
 
 REFERENCE_DIR = "maps/reference"  # where the app keeps the reference-mask layers (app/mappage.py)
 MODEL_ERROR_FILE = "model_error.json"
@@ -50,7 +51,8 @@ GROUND_TRUTH = "reference masks (ground truth): no model error"
 
 @dataclass
 class RunInfo:
-    """The training run behind the buildings: folder, stored config and result, model file."""
+    """The training run behind the buildings: folder, run card (``config``, see ``read_run_card``) and
+    result, model file."""
 
     run_dir: Path
     config: dict[str, Any]
@@ -90,8 +92,8 @@ class ReportData:
 def default_maps(project: Project) -> ProjectMaps:
     """The newest finished prediction of the project, else its reference-mask layers (built if needed)."""
     for run in reversed(project.runs()):
-        if run["kind"] == "predict":
-            maps = load_project_maps(run["path"])
+        if run.kind == RunKind.PREDICT:
+            maps = load_project_maps(run.path)
             if maps is not None:
                 return maps
     if any(r.has_reference for r in project.tiles()):
@@ -107,18 +109,15 @@ def run_info(model: str | os.PathLike[str] | None) -> RunInfo | None:
         model: Path of a model file inside a run folder, or None.
 
     Returns:
-        The run's folder, ``config.json``, ``result.json`` (None if absent) and model path (None if the file is
-        gone); None when ``model`` is empty or its folder holds no readable training config.
+        The run's folder, run card, ``result.json`` (None if absent) and model path (None if the file is
+        gone); None when ``model`` is empty or its folder holds no readable run card.
     """
     if not model:
         return None
     path = Path(model)
     folder = path.parent
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(config, dict) or "train" not in config:
+    config = read_run_card(folder)
+    if config is None:
         return None
     result_path = folder / "result.json"
     result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.is_file() else None
@@ -133,8 +132,8 @@ def find_run(project: Project, maps: ProjectMaps) -> RunInfo | None:
     return run_info(active) if active is not None else None
 
 
-def _catalog_run(project: Project, run_dir: Path) -> dict[str, Any] | None:
-    return next((r for r in project.runs() if Path(r["path"]).resolve() == run_dir.resolve()), None)
+def _catalog_run(project: Project, run_dir: Path) -> RunRecord | None:
+    return next((r for r in project.runs() if r.path.resolve() == run_dir.resolve()), None)
 
 
 def run_data(project: Project, run: RunInfo) -> TrainingData:
@@ -149,7 +148,7 @@ def run_data(project: Project, run: RunInfo) -> TrainingData:
     from pgssl_core.project.data_plan import DataPlan, load_plan, plan_project_data
 
     catalog = _catalog_run(project, run.run_dir)
-    app_config = catalog["config"] if catalog else {}
+    app_config = catalog.config if catalog else {}
     seed = int(app_config.get("seed", run.config.get("train", {}).get("seed", 0)))
     n_val = max(int(run.config.get("data", {}).get("val", 0)), 1)
     plan = plan_project_data(project, seed=seed, max_val=n_val)
@@ -244,7 +243,7 @@ def gather_report(project: Project, maps: ProjectMaps | None = None, assumptions
     else:
         buildings = gpd.GeoDataFrame({"roof_area_m2": footprints.get("area_m2", pd.Series(dtype=float))},
                                      geometry=footprints.geometry, crs=footprints.crs)
-    train_runs = [Path(r["path"]) for r in project.runs() if r["kind"] == "train"]
+    train_runs = [r.path for r in project.runs() if r.kind == RunKind.TRAIN]
     return ReportData(project.name, maps, assessment, a, buildings.to_crs(4326) if len(buildings) else buildings,
                       correction, run, load_comparison(run.run_dir) if run else None,
                       round_ious((run.result or {}).get("history", [])) if run else [],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgssl_core.catalog import Project, import_file
+from pgssl_core.catalog import Project, RunKind, RunRecord, import_file
 from pgssl_core.errors import CatalogError
 
 
@@ -130,18 +130,24 @@ def test_thumbnail_cached_and_regenerated(tiled_project):
 def test_runs(project):
     run_id, folder = project.create_run("train", {"lr": 0.01, "epochs": 2})
     assert folder == project.root / "runs" / run_id and folder.is_dir()
-    assert (folder / "config.json").is_file()
+    assert list(folder.iterdir()) == []  # the folder is the job's: the catalog writes no file into it
     project.update_run(run_id, "running")
     project.update_run(run_id, "done", {"iou": 0.5})
     project.update_run(run_id, "done")  # metrics kept when not given
     (run,) = project.runs()
-    assert run["id"] == run_id and run["kind"] == "train" and run["status"] == "done"
-    assert run["config"] == {"lr": 0.01, "epochs": 2} and run["metrics"] == {"iou": 0.5}
+    assert isinstance(run, RunRecord) and run == project.run(run_id)
+    assert run.id == run_id and run.kind is RunKind.TRAIN and run.status == "done" and run.path == folder
+    assert run.config == {"lr": 0.01, "epochs": 2} and run.metrics == {"iou": 0.5}
+    # rows still read as the dicts they were before they were typed
+    assert run["kind"] == "train" and run["path"] == folder and {**run}["config"] == run.config
     with pytest.raises(CatalogError):
         project.update_run("nope", "done")
     with pytest.raises(CatalogError, match="JSON"):
         project.create_run("train", {"bad": object()})
+    with pytest.raises(CatalogError, match="unknown run kind 'evaluate'"):
+        project.create_run("evaluate", {})
     assert len(project.runs()) == 1
+    assert [p.name for p in (project.root / "runs").iterdir()] == [run_id]  # refused kinds leave no folder
 
 
 def test_settings(project):
