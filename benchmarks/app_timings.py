@@ -71,7 +71,7 @@ def _page_switches(browser, projects: Path) -> dict[str, float]:
 
 def _demo_flow(projects: Path) -> dict[str, float]:
     from pgssl_core.catalog import Project
-    from pgssl_core.project.assessment import assess_project
+    from pgssl_core.project.assessment import prepare_assessment
     from pgssl_core.project.data_plan import training_data_from_project
     from pgssl_core.project.predict import predict_project, read_layers
     from pgssl_core.train.rounds import TrainConfig, run_training
@@ -97,7 +97,7 @@ def _demo_flow(projects: Path) -> dict[str, float]:
         times["tiles_predicted"] = maps.manifest["tiles"]
         t0 = time.perf_counter()
         footprints, extents = read_layers(maps)
-        assessment = assess_project(footprints, extents, "beijing")
+        assessment = prepare_assessment(footprints, extents, "beijing")
         times["assess_s"] = round(time.perf_counter() - t0, 2)
         times["districts"] = int(len(assessment.report.table)) if assessment.report is not None else 0
     times["flow_total_s"] = round(sum(v for k, v in times.items() if k.endswith("_s")), 2)

@@ -40,6 +40,23 @@ class DistrictReport:
     assumptions: PVAssumptions = field(default_factory=PVAssumptions)
 
 
+def district_pv_columns(footprint_m2: float, lat: float, lon: float, assumptions: PVAssumptions) -> dict[str, object]:
+    """The PV columns of one imaged district: its rooftop PV at the district centroid, and the site it rests on.
+
+    Args:
+        footprint_m2: the district's building footprint area (m²).
+        lat: latitude of the district centroid in degrees (WGS84), where the PV model is evaluated.
+        lon: longitude of the district centroid in degrees (WGS84).
+        assumptions: the PV assumptions (site-following values resolved or not, see ``PVAssumptions.for_site``).
+
+    Returns:
+        ``pv_potential(...).as_columns()`` (``usable_roof_m2``, ``capacity_mwp``, ``generation_gwh``, ``co2_t``,
+        each with ``_low``/``_high``) and ``site_columns(...)`` (which tilt, azimuth and irradiation the figures
+        rest on, and why): one row's worth, for the district table and for a new set of assumptions alike.
+    """
+    return {**pv_potential(footprint_m2, lat, lon, assumptions).as_columns(), **site_columns(lat, lon, assumptions)}
+
+
 def _outside_tiles(img: gpd.GeoDataFrame, union: shapely.Geometry) -> pd.DataFrame:
     rows = []
     for name, geom in zip(img["tile"], img.geometry):
@@ -135,10 +152,8 @@ def aggregate_districts(districts: gpd.GeoDataFrame | str | os.PathLike[str], fo
         row = {"district": d["district"].iloc[i], "status": status, "district_km2": district_m2[i] / 1e6,
                "imaged_km2": imaged_m2[i] / 1e6, "imaged_share": share}
         if known:
-            pv = pv_potential(fp_m2[i], centroids.y.iloc[i], centroids.x.iloc[i], a).as_columns()
-            row.update(building_count=count[i], footprint_m2=fp_m2[i], coverage=fp_m2[i] / imaged_m2[i], **pv)
-            # which tilt, azimuth and irradiation this district's figures rest on, and why
-            row.update(site_columns(centroids.y.iloc[i], centroids.x.iloc[i], a))
+            row.update(building_count=count[i], footprint_m2=fp_m2[i], coverage=fp_m2[i] / imaged_m2[i])
+            row.update(district_pv_columns(fp_m2[i], centroids.y.iloc[i], centroids.x.iloc[i], a))
         rows.append(row)
     table = pd.DataFrame(rows)
     extra = [c for c in ("adcode", "name_zh") if c in d.columns]

@@ -15,6 +15,10 @@ from pathlib import Path
 from pgssl_core.errors import CatalogError
 
 DB_NAME = "project.sqlite"
+#: Footprint and extent layers built from a project's reference masks (ground truth), for the Map page and
+#: the report when no prediction is finished: ``<root>/maps/reference/`` (written by
+#: ``pgssl_core.project.predict.reference_footprints``).
+REFERENCE_MAPS_DIR = "maps/reference"
 
 # tile ids are uuid4 hex (32 lower-case hex digits); run ids ("<yyyymmdd>-<hhmmss>-<6 hex>") come from runs.py
 TILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -4,7 +4,7 @@
 imaged area per district and the density grid; it also warms pvlib's clear-sky cache at each
 district centroid. ``Assessment.with_assumptions`` then only reruns ``pv_potential`` per imaged
 district (a few ms each once the clear-sky year of that place is cached), so a new set of PV
-assumptions is answered well within a second. ``assess_project`` does both in one call.
+assumptions is answered well within a second.
 
 One site per project: the PV defaults that follow the place (tilt, azimuth, irradiation, grid
 emission factor) are resolved once, at the centre of the imaged area (``assess.imaged.site_of``), and
@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from pgssl_core.assess.density import density_grid
-from pgssl_core.assess.districts import STATUS_PARTLY, DistrictReport, aggregate_districts
+from pgssl_core.assess.districts import STATUS_PARTLY, DistrictReport, aggregate_districts, district_pv_columns
 from pgssl_core.assess.imaged import imaged_area, site_of
 from pgssl_core.assess.metric_crs import equal_area
-from pgssl_core.assess.pv import PVAssumptions, PVResult, pv_potential, site_columns
+from pgssl_core.assess.pv import PVAssumptions, PVResult
 from pgssl_core.errors import PgsslError
 
 #: PV columns that depend on the assumptions (central, low and high of each ``PVResult`` field).
@@ -73,9 +73,8 @@ class Assessment:
         assumptions = self.resolve(assumptions)
         table = self.report.table.copy()
         known = table["footprint_m2"].notna().to_numpy() if "footprint_m2" in table else np.zeros(len(table), bool)
-        rows = {i: {**pv_potential(float(table["footprint_m2"].iloc[i]), float(self.centroids[i, 0]),
-                                   float(self.centroids[i, 1]), assumptions).as_columns(),
-                    **site_columns(float(self.centroids[i, 0]), float(self.centroids[i, 1]), assumptions)}
+        rows = {i: district_pv_columns(float(table["footprint_m2"].iloc[i]), float(self.centroids[i, 0]),
+                                       float(self.centroids[i, 1]), assumptions)
                 for i in np.flatnonzero(known)}
         if rows:
             pv = pd.DataFrame.from_dict(rows, orient="index")
@@ -130,13 +129,6 @@ def prepare_place_assessment(footprints: gpd.GeoDataFrame, extents: gpd.GeoDataF
     note = (f"{boundaries_label} do not cover these tiles, so the table shows the imaged area as one row. "
             "Upload your city's district boundaries on the Map page to split it by district.")
     return prepare_assessment(footprints, extents, imaged_area(extents), assumptions, cell_m), note
-
-
-def assess_project(footprints_gdf: gpd.GeoDataFrame, extents: gpd.GeoDataFrame,
-                   districts: gpd.GeoDataFrame | str | os.PathLike[str] | None,
-                   assumptions: PVAssumptions | None = None, cell_m: float = 100.0) -> Assessment:
-    """District table and density grid in one call (see :func:`prepare_assessment`)."""
-    return prepare_assessment(footprints_gdf, extents, districts, assumptions, cell_m)
 
 
 def imagery_note(table: pd.DataFrame, reference_demo: bool = False) -> str | None:

@@ -36,6 +36,7 @@ from pgssl_core.assess.model_error import (
 from pgssl_core.assess.project_boundaries import districts_for, project_boundaries
 from pgssl_core.assess.pv import PVAssumptions
 from pgssl_core.catalog import Project, RunKind, RunRecord
+from pgssl_core.catalog.layout import REFERENCE_MAPS_DIR
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.active_model import active_model_path
 from pgssl_core.project.assessment import Assessment, prepare_place_assessment
@@ -44,7 +45,6 @@ from pgssl_core.project.predict import ProjectMaps, load_project_maps, read_laye
 from pgssl_core.train.data import TrainingData
 from pgssl_core.train.rounds import read_run_card
 
-REFERENCE_DIR = "maps/reference"  # where the app keeps the reference-mask layers (app/mappage.py)
 MODEL_ERROR_FILE = "model_error.json"
 GROUND_TRUTH = "reference masks (ground truth): no model error"
 
@@ -97,7 +97,7 @@ def default_maps(project: Project) -> ProjectMaps:
             if maps is not None:
                 return maps
     if any(r.has_reference for r in project.tiles()):
-        return reference_footprints(project, project.root / REFERENCE_DIR)
+        return reference_footprints(project, project.root / REFERENCE_MAPS_DIR)
     raise PgsslError(f"project {project.name!r} has nothing to report yet: no finished prediction and no reference "
                      "masks; train a model and predict all tiles on the Map page first")
 

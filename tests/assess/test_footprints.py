@@ -12,7 +12,8 @@ from pyproj import Geod, Transformer
 from shapely import affinity
 from shapely.geometry import Polygon, box
 
-from pgssl_core.assess.footprints import clean_footprints, footprints_from_mask, polygons_from_mask, write_footprints
+from pgssl_core.assess.footprints import clean_footprints, footprints_from_mask, polygons_from_mask
+from pgssl_core.assess.vector_io import write_vector
 from pgssl_core.errors import PgsslError
 
 
@@ -84,7 +85,7 @@ def test_export_reprojection_round_trip(utm_grid, tmp_path, suffix):
     mask[10:50, 10:30] = True
     mask[60:90, 40:95] = True
     gdf = footprints_from_mask(mask, transform, crs)
-    path = write_footprints(gdf, tmp_path / f"fp{suffix}")
+    path = write_vector(gdf, tmp_path / f"fp{suffix}", "footprints")
     back = gpd.read_file(path)
     assert back.crs.to_epsg() == (32650 if suffix == ".gpkg" else 4326)
     again = back.to_crs(crs)
@@ -100,4 +101,4 @@ def test_unknown_extension_is_refused(utm_grid, tmp_path):
     transform, crs = utm_grid
     gdf = polygons_from_mask(np.ones((4, 4), bool), transform, crs)
     with pytest.raises(PgsslError, match="gpkg"):
-        write_footprints(gpd.GeoDataFrame(geometry=gdf), tmp_path / "fp.shp")
+        write_vector(gpd.GeoDataFrame(geometry=gdf), tmp_path / "fp.shp", "footprints")

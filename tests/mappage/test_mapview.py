@@ -12,7 +12,7 @@ from PIL import Image
 from app.map_overlays import tile_overlays
 from app.mapview import DISTRICT_LAYER, MapData, build_map
 from pgssl_core.assess import PVAssumptions
-from pgssl_core.project.assessment import assess_project
+from pgssl_core.project.assessment import prepare_assessment
 from pgssl_core.project.predict import read_layers, reference_footprints
 from tests.project.conftest import make_tile
 
@@ -20,7 +20,7 @@ from tests.project.conftest import make_tile
 @pytest.fixture
 def map_data(small_project, tmp_path) -> MapData:
     footprints, extents = read_layers(reference_footprints(small_project, tmp_path / "ref"))
-    view = assess_project(footprints, extents, "beijing", PVAssumptions(), cell_m=50.0)
+    view = prepare_assessment(footprints, extents, "beijing", PVAssumptions(), cell_m=50.0)
     overlays, total = tile_overlays(small_project, max_tiles=2, max_px=32)
     return MapData(view.table, view.grid, footprints, overlays, total, "reference masks (ground truth)",
                    extents=extents, view_key="proj")

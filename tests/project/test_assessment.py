@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pgssl_core.assess import PVAssumptions
-from pgssl_core.project.assessment import assess_project
+from pgssl_core.project.assessment import prepare_assessment
 from pgssl_core.project.predict import read_layers, reference_footprints
 
 
@@ -18,7 +18,7 @@ def layers(small_project, tmp_path):
 @pytest.fixture
 def assessment(layers):
     footprints, extents = layers
-    return assess_project(footprints, extents, "beijing", PVAssumptions(), cell_m=50.0)
+    return prepare_assessment(footprints, extents, "beijing", PVAssumptions(), cell_m=50.0)
 
 
 def imaged(table):
@@ -52,7 +52,7 @@ def test_recompute_equals_a_fresh_assessment(layers, assessment) -> None:
     footprints, extents = layers
     changed = PVAssumptions().with_values(module_efficiency=0.22, system_losses=0.2, annual_ghi_kwh_m2=1500.0)
     fast = assessment.with_assumptions(changed).table
-    fresh = assess_project(footprints, extents, "beijing", changed, cell_m=50.0).table
+    fresh = prepare_assessment(footprints, extents, "beijing", changed, cell_m=50.0).table
     for column in ("capacity_mwp", "generation_gwh_low", "generation_gwh", "co2_t_high"):
         np.testing.assert_allclose(fast[column].to_numpy(dtype=float), fresh[column].to_numpy(dtype=float),
                                    equal_nan=True)
@@ -60,7 +60,7 @@ def test_recompute_equals_a_fresh_assessment(layers, assessment) -> None:
 
 def test_without_districts_only_the_grid_is_computed(layers) -> None:
     footprints, extents = layers
-    alone = assess_project(footprints, extents, None, cell_m=50.0)
+    alone = prepare_assessment(footprints, extents, None, cell_m=50.0)
     assert alone.report is None and len(alone.table) == 0
     assert alone.with_assumptions(PVAssumptions().with_values(tilt_deg=10.0)) is alone
     np.testing.assert_allclose(alone.grid["building_m2"].sum(), 200.0, rtol=0.02)
