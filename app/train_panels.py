@@ -212,7 +212,7 @@ def _decision_figures(decision: Decision) -> None:
 
 def _finished_model(project: Project, run: dict) -> None:
     """Say whether the finished run's model became the active model and why, with both figures; offer it in
-    one click when it did not (issue 21: a worse model never replaces a better one in silence)."""
+    one click when it did not (a worse model never replaces a better one in silence)."""
     model = training.model_file(run)
     if model is None:
         return

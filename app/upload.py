@@ -69,7 +69,7 @@ def upload_form(project: Project) -> None:
     if last:
         table = pd.DataFrame(last, columns=["file", "result", "details"])
         refused = int((table["result"] == "error").sum())
-        # tiles, not files: a large raster is split into many (issue 21: 24 tiles were "1 added")
+        # tiles, not files: a large raster is split into many (a file split into 24 tiles reads "24 added")
         (st.success if refused == 0 else st.warning)(f"Last import: {session.last_import_summary()}.")
         for name, _, reason in [row for row in last if row[1] == "error"][:MAX_ERRORS_SHOWN]:
             st.error(f"**{name}**: {reason}")

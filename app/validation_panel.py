@@ -14,8 +14,8 @@ from app.training import run_validation_size
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 
-#: What the figure is called, by ``ValidationSize.scoring`` of the run's validation masks (issue 21: a score
-#: on strokes or on too few tiles is not shown as the model's accuracy); "": not recorded.
+#: What the figure is called, by ``ValidationSize.scoring`` of the run's validation masks (a score on
+#: strokes or on too few tiles is not shown as the model's accuracy); "": not recorded.
 HEADINGS = {"accuracy": "The model's accuracy on its validation tiles",
             "small": "Validation of the run's model (too little to be its accuracy)",
             "strokes": "Agreement with your strokes on the validation tiles (not an accuracy)",

@@ -1,7 +1,7 @@
-"""Benchmark: work in proportion to the data on a huge sparse GeoTIFF (issue 11, item 7).
+"""Benchmark: work in proportion to the data on a huge sparse GeoTIFF.
 
 Input: a 200,000 x 200,000 px, 3-band uint8, tiled (512 px blocks), deflate, sparse GeoTIFF in UTM
-50N with one 512 x 512 block written (the issue's example), generated in a temporary folder.
+50N with one 512 x 512 block written, generated in a temporary folder.
 Measured (median of ``--repeat`` runs, seconds, in this process, block-table cache cleared before each):
   - ``write_s``: writing the file with GDAL (SPARSE_OK)
   - ``block_scan_s``: reading the block offset table (``RasterSource.blocks``, 152,881 blocks)

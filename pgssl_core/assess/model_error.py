@@ -1,6 +1,6 @@
 """The model's measured error on roof area, and district figures corrected for it.
 
-Method (stated in the app and the README, with its limits):
+Method (stated in the app and in docs/figures.md, with its limits):
 
 - On each validation tile, the run's model predicts a building mask (the map's inference path:
   ``predict_tile``, threshold 0.5) and the building pixels are counted against the tile's mask: TP,

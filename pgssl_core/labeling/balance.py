@@ -1,4 +1,4 @@
-"""Whether scribble labels can teach a model where buildings end (issue 21).
+"""Whether scribble labels can teach a model where buildings end.
 
 A user who paints mostly building strokes, with little background near them, trains a model that calls
 whole blocks and streets "roof": the labels never show a building's edge. Two checks, on 0/1/255 masks

@@ -12,7 +12,7 @@ Validation, in order of preference:
 Every tile's image is in the unlabelled pool (held-out tiles lose their mask there), as the method
 pretrains on all imagery.
 
-Labels from which no model can learn where buildings end are refused with the reason (issue 21): no
+Labels from which no model can learn where buildings end are refused with the reason: no
 building pixel, no background pixel, or no building pixel with labelled background within
 ``labeling.balance.EDGE_PX`` pixels on any labelled tile (:func:`edge_problem`).
 """

@@ -1,5 +1,5 @@
 """Whether a finished run's model replaces the project's active model: only when it beats it on the run's
-validation tiles by more than the noise (issue 21: a worse model must never replace a better one in silence).
+validation tiles by more than the noise, so a worse model never replaces a better one in silence.
 
 Both models are scored the same way: the same validation tiles with the same masks, predicted as the map
 predicts them (:func:`pgssl_core.project.measure_model.tile_confusions`, probability >= 0.5), building IoU

@@ -2,8 +2,8 @@
 interval of the pooled IoU over the tiles.
 
 The Train page's validation IoU is pooled over the pixels of every validation tile. A few tiles
-give a figure that the next few tiles could move a lot (issue 16 saw 0.864 from one held-out tile,
-0.12 on the true masks). The interval says how much: tiles are resampled with replacement (2,000
+give a figure that the next few tiles could move a lot (one held-out tile can give 0.864 where the
+true masks give 0.12). The interval says how much: tiles are resampled with replacement (2,000
 bootstrap draws, a fixed seed) and the pooled IoU of each draw gives the spread, turned into an
 interval with Student-t quantiles (:func:`pgssl_core.assess.model_error.bootstrap_interval`, as for
 the "did pretraining help?" comparison). With one tile there is no interval. It covers the choice of

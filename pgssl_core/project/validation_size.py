@@ -21,7 +21,8 @@ from pgssl_core.project.data_plan import DataPlan
 
 # Thresholds under which a val IoU is reported as "too little to judge". Judgement values, not
 # measured optima: with 40 val tiles (thousands of buildings) this project's val IoU still moved by
-# about ±0.1 between evaluations (README, "Results"), so far fewer buildings or pixels cannot rank models.
+# about ±0.1 between evaluations (docs/studies.md, "Earlier results"), so far fewer buildings or pixels
+# cannot rank models.
 MIN_VAL_TILES = 3
 MIN_VAL_BUILDINGS = 20
 MIN_VAL_LABELLED_PX = 3 * 256 * 256  # three fully labelled 256 px tiles (the shared OAM tile size)
@@ -53,7 +54,7 @@ class ValidationSize:
 
     @property
     def scoring(self) -> str:
-        """What a score on these masks is (issue 21): ``accuracy`` when every tile is fully labelled and
+        """What a score on these masks is: ``accuracy`` when every tile is fully labelled and
         :meth:`too_little` finds nothing, ``small`` when fully labelled but too little, ``strokes`` when a
         tile is only partly labelled (scribbles: a score on them is agreement with the strokes, which a model
         trained on the same hand's strokes wins even when it is worse on whole tiles)."""

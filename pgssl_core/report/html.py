@@ -139,7 +139,7 @@ def _model_card(data: ReportData) -> list[tuple[str, str]]:
              ("Validation tiles", str(counts.get("val", "?"))),
              ("Model file", data.run.model_path.name if data.run.model_path else "missing")]
     if best is not None:
-        # issue 21: a score on strokes or on too few tiles is named as such, never as the model's accuracy
+        # a score on strokes or on too few tiles is named as such, never as the model's accuracy
         rows.append((f"Validation figures (selected model): {decision.score_name}" if decision and decision.score_name
                      else "Validation figures (selected model)",
                      f"IoU {best['iou']:.3f}, F1 {best.get('f1', float('nan')):.3f}, precision "
