@@ -237,7 +237,9 @@ class RectangleTool(MacroElement):
                 if (!armed) { return; }
                 start = e.latlng;
                 if (box) { map.removeLayer(box); }
-                box = L.rectangle([start, start], {color: "#ff7800", weight: 2}).addTo(map);
+                // dashed, unfilled: what was drawn; the area the page takes is drawn solid from its fields
+                box = L.rectangle([start, start], {color: "#ff7800", weight: 2, dashArray: "6 4", fill: false})
+                    .addTo(map);
             });
             map.on("mousemove", function (e) {
                 if (armed && start && box) { box.setBounds([start, e.latlng]); }
@@ -307,8 +309,11 @@ def area_picker(key: str, make_map: Callable[[], folium.Map], fingerprint: objec
     area's outline into the shown map without redrawing it. Only the drawing event reruns the page.
     """
     keys = [f"{key}_{name}" for name in AREA_FIELDS]
-    for name, value in zip(keys, default):
-        st.session_state.setdefault(name, float(value))
+    kept = f"_area_values_{key}"  # Streamlit drops a widget's state in a run that does not draw it: kept here
+    for name, value in zip(keys, st.session_state.get(kept, default)):
+        # assigned, not just defaulted: a value only defaulted on the server is not sent to the browser, which
+        # would show the field's minimum after a run that left the fields out (a prediction running)
+        st.session_state[name] = float(st.session_state.get(name, value))
     current = tuple(float(st.session_state[name]) for name in keys)
 
     def with_tool() -> folium.Map:
@@ -319,7 +324,7 @@ def area_picker(key: str, make_map: Callable[[], folium.Map], fingerprint: objec
     shown = area_group(current)
     groups = [*([shown] if shown is not None else []), *marks(current)]
     st.caption("Press “Draw area” (top left of the map) and drag a rectangle: it fills West, South, East and "
-               "North below, which you can still edit.")
+               "North below, which you can still edit. The solid orange outline is the area those fields hold.")
     drawn = drawn_bbox(folium_map(_kept(f"_area_map_{key}", fingerprint, with_tool), f"{key}_map", DRAW_EVENTS,
                                   height, groups))
     seen = f"_area_drawn_{key}"
@@ -333,6 +338,7 @@ def area_picker(key: str, make_map: Callable[[], folium.Map], fingerprint: objec
                                max_value=180.0 if i % 2 == 0 else 90.0)
               for i, (col, name, field) in enumerate(zip(cols, AREA_FIELDS, keys))]
     west, south, east, north = (float(v) for v in values)
+    st.session_state[kept] = (west, south, east, north)
     return west, south, east, north
 
 

@@ -20,6 +20,7 @@ from pgssl_core.project.predict import mapped_tiles
 from pgssl_core.project.predict_area import tile_outlines, tiles_bbox, tiles_in_bbox
 
 PART_KEY = "predict_part"  # the toggle; the area's fields are f"{AREA_KEY}_West" ...
+_PART_KEPT = "_predict_part_on"  # the toggle's state while a prediction runs (the page then draws no toggle)
 AREA_KEY = "predict_area"
 
 
@@ -36,8 +37,11 @@ def drawn_part(project: Project, overlays: Callable[[], tuple[list[Overlay], int
     (imagery from ``overlays()``, the Map page's cached tile images, and every tile outlined in blue, those in
     the area in orange) and how many tiles the area holds. Returns the ids of the tiles in the area (empty
     when it holds none or is not a valid area), or None when the whole project is to be predicted."""
-    if not st.toggle("Only the tiles in an area I draw", key=PART_KEY,
-                     help="Draw a rectangle on a map of your tiles; only the tiles it meets are predicted."):
+    # assigned each run so the browser is told too (see app.map_interactive.area_picker)
+    st.session_state[PART_KEY] = bool(st.session_state.get(PART_KEY, st.session_state.get(_PART_KEPT, False)))
+    st.session_state[_PART_KEPT] = st.toggle("Only the tiles in an area I draw", key=PART_KEY, help="Draw a "
+                                             "rectangle on a map of your tiles; only the tiles it meets are predicted.")
+    if not st.session_state[_PART_KEPT]:
         return None
     records = mapped_tiles(project)
     outlines = tile_outlines(records)

@@ -109,3 +109,5 @@ def test_predict_the_tiles_of_a_drawn_area(projects_env: Path, tiny_model_file: 
     assert not at.exception, at.exception
     label = f"Prediction {run['id']} ({tiny_model_file.name}, 1 tile of a drawn area)"
     assert at.radio(key="map_source").value == label
+    assert at.toggle(key="predict_part").value  # the area outlives the run, during which no toggle was drawn
+    assert any("1 of 3 tiles in this area" in c.value for c in at.caption), [c.value for c in at.caption]
