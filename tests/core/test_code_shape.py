@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_package_layers import find_cycles
+from tests.core.test_package_layers import describe_cycles, find_cycles, import_statements, write_source
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "pgssl_core"
 MAX_FUNCTION_LINES = 80
@@ -54,24 +54,10 @@ def module_edges(package_dir: Path = PACKAGE_DIR) -> dict[tuple[str, str], list[
     modules = _module_names(package_dir)
     edges: dict[tuple[str, str], list[str]] = {}
     for name, path in modules.items():
-        # the package a relative import starts from: the module's own for an __init__, else its parent
-        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package[: len(package) - (node.level - 1)]
-                    prefix = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    prefix = node.module or ""
-                targets = [prefix, *(f"{prefix}.{alias.name}" for alias in node.names)]
-            for target in targets:
+        for module, names, line in import_statements(path, package_dir):
+            for target in (module, *(f"{module}.{n}" for n in names)):
                 if target in modules and target != name:
-                    where = f"{path.relative_to(package_dir)}:{node.lineno}"
-                    edges.setdefault((name, target), []).append(where)
+                    edges.setdefault((name, target), []).append(f"{path.relative_to(package_dir)}:{line}")
     return edges
 
 
@@ -88,22 +74,13 @@ def long_functions(package_dir: Path = PACKAGE_DIR, limit: int = MAX_FUNCTION_LI
     return found
 
 
-def _describe(groups: list[list[str]], edges: dict[tuple[str, str], list[str]]) -> str:
-    lines = []
-    for group in groups:
-        lines.append(f"import cycle between {', '.join(group)}:")
-        lines += [f"  {src} -> {dst}: {', '.join(where)}" for (src, dst), where in sorted(edges.items())
-                  if src in group and dst in group]
-    return "\n".join(lines)
-
-
 @pytest.mark.xfail(strict=True, reason="pgssl_core.catalog <-> catalog.project (and catalog.importer): project.py reads"
                    " `from pgssl_core.catalog import labels, runs`; being removed with issue 24's part 1")
 def test_pgssl_core_modules_form_no_import_cycle() -> None:
     edges = module_edges()
     assert len(edges) > 50, "few imports between pgssl_core modules were found: the checker is not reading the source"
     groups = find_cycles(edges)
-    assert not groups, _describe(groups, edges)
+    assert not groups, describe_cycles(groups, edges, "pgssl_core modules")
 
 
 def test_no_function_in_pgssl_core_is_over_80_lines() -> None:
@@ -111,54 +88,57 @@ def test_no_function_in_pgssl_core_is_over_80_lines() -> None:
     assert not found, f"functions over {MAX_FUNCTION_LINES} lines (split them):\n  " + "\n  ".join(found)
 
 
-def _write(root: Path, rel: str, text: str) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+def _toy_package(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A ``pgssl_core`` folder under ``tmp_path`` holding ``files`` (relative path -> source) and its ``__init__``."""
+    pkg = tmp_path / "pgssl_core"
+    for rel, text in {"__init__.py": "", **files}.items():
+        write_source(pkg, rel, text)
+    return pkg
 
 
 def test_checker_sees_lazy_typing_and_package_cycles(tmp_path: Path) -> None:
-    pkg = tmp_path / "pgssl_core"
-    _write(pkg, "__init__.py", "")
-    # a package whose __init__ re-exports a submodule that reads the package's namespace
-    _write(pkg, "cat/__init__.py", "from pgssl_core.cat.proj import Project\n")
-    _write(pkg, "cat/proj.py", "from pgssl_core.cat import labels as L\nfrom pgssl_core.cat.layout import X\n")
-    _write(pkg, "cat/labels.py", "")
-    _write(pkg, "cat/layout.py", "X = 1\n")
-    # a lazy import one way, a TYPE_CHECKING one the other
-    _write(pkg, "tr/__init__.py", "")
-    _write(pkg, "tr/profiles.py", "def check():\n    from .tasks import TASKS\n    return TASKS\n")
-    _write(pkg, "tr/tasks.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                               "    from pgssl_core.tr.profiles import Profile\nTASKS = {}\n")
+    pkg = _toy_package(tmp_path, {
+        # a package whose __init__ re-exports a submodule that reads the package's namespace
+        "cat/__init__.py": "from pgssl_core.cat.proj import Project\n",
+        "cat/proj.py": "from pgssl_core.cat import labels as L\nfrom pgssl_core.cat.layout import X\n",
+        "cat/labels.py": "",
+        "cat/layout.py": "X = 1\n",
+        # a lazy import one way, a TYPE_CHECKING one the other
+        "tr/__init__.py": "",
+        "tr/profiles.py": "def check():\n    from .tasks import TASKS\n    return TASKS\n",
+        "tr/tasks.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                       "    from pgssl_core.tr.profiles import Profile\nTASKS = {}\n",
+    })
     edges = module_edges(pkg)
     assert edges[("pgssl_core.cat.proj", "pgssl_core.cat")] == ["cat/proj.py:1"]
     assert edges[("pgssl_core.cat.proj", "pgssl_core.cat.labels")] == ["cat/proj.py:1"]
     assert ("pgssl_core.cat.layout", "pgssl_core.cat") not in edges  # parent packages are not edges
     assert find_cycles(edges) == [["pgssl_core.cat", "pgssl_core.cat.proj"],
                                   ["pgssl_core.tr.profiles", "pgssl_core.tr.tasks"]]
-    text = _describe(find_cycles(edges), edges)
+    text = describe_cycles(find_cycles(edges), edges, "pgssl_core modules")
     assert "pgssl_core.tr.profiles -> pgssl_core.tr.tasks: tr/profiles.py:2" in text
     assert "pgssl_core.tr.tasks -> pgssl_core.tr.profiles: tr/tasks.py:3" in text
 
 
-def test_checker_tells_a_package_import_from_a_submodule_import(tmp_path: Path) -> None:
-    pkg = tmp_path / "pgssl_core"
-    _write(pkg, "__init__.py", "")
-    _write(pkg, "cat/__init__.py", "from .proj import Project\n")
-    _write(pkg, "cat/proj.py", "from pgssl_core.cat.layout import X\nfrom . import labels\nProject = X\n")
-    _write(pkg, "cat/layout.py", "import os\n")
-    _write(pkg, "cat/labels.py", "")
-    edges = module_edges(pkg)
-    # `from . import labels` inside cat/proj.py reads the package cat: it is an edge, so this package has a cycle
-    assert find_cycles(edges) == [["pgssl_core.cat", "pgssl_core.cat.proj"]]
-    _write(pkg, "cat/proj.py", "from pgssl_core.cat.layout import X\nfrom pgssl_core.cat.labels import *\n")
-    assert find_cycles(module_edges(pkg)) == []
+@pytest.mark.parametrize(("proj", "cycles"), [
+    # `from . import labels` inside cat/proj.py reads the package cat, whose __init__ imports proj: a cycle
+    ("from pgssl_core.cat.layout import X\nfrom . import labels\nProject = X\n",
+     [["pgssl_core.cat", "pgssl_core.cat.proj"]]),
+    # the same modules named by their own paths: no edge to the package, no cycle
+    ("from pgssl_core.cat.layout import X\nfrom pgssl_core.cat.labels import *\nProject = X\n", []),
+])
+def test_checker_tells_a_package_import_from_a_submodule_import(tmp_path: Path, proj: str,
+                                                                cycles: list[list[str]]) -> None:
+    pkg = _toy_package(tmp_path, {"cat/__init__.py": "from .proj import Project\n", "cat/proj.py": proj,
+                                  "cat/layout.py": "import os\n", "cat/labels.py": ""})
+    assert find_cycles(module_edges(pkg)) == cycles
 
 
 def test_checker_measures_functions_from_def_to_last_line(tmp_path: Path) -> None:
-    pkg = tmp_path / "pgssl_core"
     body = "\n".join(f"    x{i} = {i}" for i in range(79))
-    _write(pkg, "short.py", f"@property\n@staticmethod\ndef f():\n{body}\n")  # 80 lines with the def
     method_body = body.replace("    x", "        x")
-    _write(pkg, "long.py", f"class A:\n    async def g(self):\n{method_body}\n        return 1\n")
+    pkg = _toy_package(tmp_path, {
+        "short.py": f"@property\n@staticmethod\ndef f():\n{body}\n",  # 80 lines with the def
+        "long.py": f"class A:\n    async def g(self):\n{method_body}\n        return 1\n",
+    })
     assert long_functions(pkg) == ["long.py:2 g (81 lines)"]

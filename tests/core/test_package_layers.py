@@ -43,27 +43,37 @@ def _part_of(module_path: Path, package_dir: Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
 
-def _imported_modules(module_path: Path, package_dir: Path) -> Iterator[tuple[str, int]]:
-    """Absolute dotted names each import of a file refers to, with its line (relative imports resolved)."""
+def import_statements(module_path: Path, package_dir: Path) -> Iterator[tuple[str, list[str], int]]:
+    """Every import of a file, anywhere in it: ``(module, names, line)`` with relative imports resolved.
+
+    ``import a.b`` gives ``("a.b", [], line)``; ``from a.b import c, d`` gives ``("a.b", ["c", "d"], line)``;
+    ``from . import c`` in ``pgssl_core/high/b.py`` gives ``("pgssl_core.high", ["c"], line)``.
+    """
     rel = module_path.relative_to(package_dir.parent).with_suffix("")
     package = list(rel.parts[:-1])  # the package a level-1 relative import starts from (also for __init__)
     tree = ast.parse(module_path.read_text(encoding="utf-8"), filename=str(module_path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name, node.lineno
+                yield alias.name, [], node.lineno
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - (node.level - 1)]
                 prefix = ".".join(base + ([node.module] if node.module else []))
             else:
                 prefix = node.module or ""
-            # `from pgssl_core import assess` names a subpackage in the imported names, not in `module`.
-            if prefix == "pgssl_core":
-                for alias in node.names:
-                    yield f"pgssl_core.{alias.name}", node.lineno
-            else:
-                yield prefix, node.lineno
+            yield prefix, [alias.name for alias in node.names], node.lineno
+
+
+def _imported_modules(module_path: Path, package_dir: Path) -> Iterator[tuple[str, int]]:
+    """Absolute dotted names each import of a file refers to, with its line (relative imports resolved)."""
+    for module, names, line in import_statements(module_path, package_dir):
+        # `from pgssl_core import assess` names a subpackage in the imported names, not in `module`.
+        if module == "pgssl_core" and names:
+            for name in names:
+                yield f"pgssl_core.{name}", line
+        else:
+            yield module, line
 
 
 def package_edges(package_dir: Path = PACKAGE_DIR) -> dict[tuple[str, str], list[str]]:
@@ -135,10 +145,12 @@ def find_cycles(edges: dict[tuple[str, str], list[str]]) -> list[list[str]]:
     return groups
 
 
-def _describe(groups: list[list[str]], edges: dict[tuple[str, str], list[str]]) -> str:
+def describe_cycles(groups: list[list[str]], edges: dict[tuple[str, str], list[str]],
+                    what: str = "pgssl_core packages") -> str:
+    """One paragraph per cycle group: its nodes, then every edge inside it with the imports that make it."""
     lines = []
     for group in groups:
-        lines.append(f"import cycle between pgssl_core packages {', '.join(group)}:")
+        lines.append(f"import cycle between {what} {', '.join(group)}:")
         for (src, dst), where in sorted(edges.items()):
             if src in group and dst in group:
                 lines.append(f"  {src} -> {dst}: {', '.join(where)}")
@@ -149,7 +161,7 @@ def test_pgssl_core_packages_form_no_import_cycle() -> None:
     edges = package_edges()
     assert edges, "no imports between pgssl_core packages were found: the checker is not reading the source"
     groups = find_cycles(edges)
-    assert not groups, _describe(groups, edges)
+    assert not groups, describe_cycles(groups, edges)
 
 
 def layer_violations(edges: dict[tuple[str, str], list[str]],
@@ -184,7 +196,8 @@ def test_pgssl_core_imports_only_go_down_the_layers() -> None:
     assert not violations, "imports that do not go down the layers:\n  " + "\n  ".join(violations)
 
 
-def _write(root: Path, rel: str, text: str) -> None:
+def write_source(root: Path, rel: str, text: str) -> None:
+    """Write ``text`` to ``root/rel``, making its folders (toy packages for the checkers' own tests)."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -192,20 +205,20 @@ def _write(root: Path, rel: str, text: str) -> None:
 
 def test_checker_sees_a_function_level_and_relative_import_cycle(tmp_path: Path) -> None:
     pkg = tmp_path / "pgssl_core"
-    _write(pkg, "__init__.py", "")
-    _write(pkg, "low/__init__.py", "")
-    _write(pkg, "low/a.py", "def f():\n    from ..high.b import g\n    return g\n")
-    _write(pkg, "high/__init__.py", "")
-    _write(pkg, "high/b.py", "from pgssl_core.low import a\nfrom . import c\n")
-    _write(pkg, "high/c.py", "")
-    _write(pkg, "errors.py", "")
-    _write(pkg, "high/d.py", "from pgssl_core import errors\n")
+    write_source(pkg, "__init__.py", "")
+    write_source(pkg, "low/__init__.py", "")
+    write_source(pkg, "low/a.py", "def f():\n    from ..high.b import g\n    return g\n")
+    write_source(pkg, "high/__init__.py", "")
+    write_source(pkg, "high/b.py", "from pgssl_core.low import a\nfrom . import c\n")
+    write_source(pkg, "high/c.py", "")
+    write_source(pkg, "errors.py", "")
+    write_source(pkg, "high/d.py", "from pgssl_core import errors\n")
     edges = package_edges(pkg)
     assert edges == {("low", "high"): ["low/a.py:2"], ("high", "low"): ["high/b.py:1"],
                      ("high", "errors"): ["high/d.py:1"]}
     groups = find_cycles(edges)
     assert groups == [["high", "low"]]
-    assert "low -> high: low/a.py:2" in _describe(groups, edges)
+    assert "low -> high: low/a.py:2" in describe_cycles(groups, edges)
     down = (("errors",), ("low",), ("high",))
     assert layer_violations(edges, down) == ["low (layer 1) -> high (layer 2): low/a.py:2"]
     assert layer_violations(edges, (("low", "high"),)) == [
