@@ -9,16 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pgssl_core.train import get_profile
+from pgssl_core.errors import PgsslError
+from pgssl_core.train import Profile, get_profile
 from pgssl_core.train.eta import PSEUDO_LABEL_STAGE, format_duration
 
 
 def run_batch_size(run: dict[str, Any]) -> int:
     """The batch size the run trains with (its ``config.json``, else its profile's)."""
     try:
-        return int(json.loads((Path(run["path"]) / "config.json").read_text())["profile"]["batch_size"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return get_profile(run["config"].get("profile", "quick")).batch_size
+        card = json.loads((Path(run["path"]) / "config.json").read_text())
+        return Profile.from_dict(card["profile"]).optim.batch_size  # nested, or flat from older runs
+    except (OSError, ValueError, KeyError, TypeError, PgsslError):
+        return get_profile(run["config"].get("profile", "quick")).optim.batch_size
 
 
 def activity_line(progress: dict[str, Any] | None, now: float | None = None) -> str:

@@ -192,7 +192,8 @@ def merge_rows(path: Path, new: list[dict[str, Any]], key: Callable[[dict[str, A
 
 def profile_fingerprint(profile: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(10-hex-digit id, values) of the profile a cell trains with, overrides applied."""
-    values = TrainConfig(profile=profile, profile_overrides=dict(overrides)).resolved_profile().to_dict()
+    # The flat names: a cell's id stays the one it had before profiles were nested.
+    values = TrainConfig(profile=profile, profile_overrides=dict(overrides)).resolved_profile().flat_dict()
     text = json.dumps(values, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:10], values
 
@@ -242,13 +243,13 @@ def run_cell(method: str, fraction: float, seed: int, pool: list, val: list, tes
     engine_method, conf, init = METHOD_SPECS[method]
     config = TrainConfig(method=engine_method, profile=profile, seed=seed, device=device, confidence_weighting=conf,
                          profile_overrides=dict(overrides), init=init)
-    gsd = config.resolved_profile().gsd_m
+    gsd = config.resolved_profile().augment.gsd_m
     result = run_training(TrainingData(labelled, unlabelled, val, gsd_m=gsd), config, run_dir)
     common = {"labelled": len(labelled), "unlabelled": len(unlabelled), "wall_s": round(result.wall_s, 1),
               "device": result.device}
     out = {method: {**common, **_figures(result.selected_path, test, device)}}  # best.pt: best val IoU
     round1 = run_dir / "stages" / "r1-best.pt"
-    if method == "pgssl" and config.resolved_profile().rounds >= 2 and round1.is_file():
+    if method == "pgssl" and config.resolved_profile().stages.rounds >= 2 and round1.is_file():
         out["pgssl_r1"] = {**common, **_figures(round1, test, device)}
     return out
 

@@ -223,7 +223,7 @@ def run_cell(place: PlaceSet, method: str, labels: int | None, seed: int, args: 
              test: TensorSet, run_dir: Path) -> dict[str, Any]:
     """One row: train (or adapt) as a user would on ``place`` and score the result on the test tiles."""
     split = split_set(place, seed)
-    gsd = TrainConfig(profile=args.profile).resolved_profile().gsd_m
+    gsd = TrainConfig(profile=args.profile).resolved_profile().augment.gsd_m
     assert gsd is not None
     pool_names = split.pool(labels)
     if args.pool_limit is not None and len(pool_names) > args.pool_limit:
@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     places = place_sets(args.shared)
     for set_name in args.sets:
         place = places[set_name]
-        gsd = TrainConfig(profile=args.profile).resolved_profile().gsd_m
+        gsd = TrainConfig(profile=args.profile).resolved_profile().augment.gsd_m
         assert gsd is not None
         test = TensorSet.from_samples(load_tiles(place, split_set(place, 0).test, True, gsd))
         for method in args.methods:

@@ -45,7 +45,7 @@ def _tiles(n: int, size: int) -> TrainingData:
 
 
 def _measure(kind: str, profile, device: torch.device, steps: int, warmup: int) -> float:
-    data = _tiles(8, max(profile.crop * 2, 64))
+    data = _tiles(8, max(profile.augment.crop * 2, 64))
     tiles = TensorSet.from_samples(data.labelled)
     rates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +59,7 @@ def _measure(kind: str, profile, device: torch.device, steps: int, warmup: int) 
             train_segmenter(ctx, "bench", 1, create_model(mcfg), mcfg, tiles, None, profile, steps + warmup)
         else:
             pseudo = ([m for m in tiles.masks], [torch.ones(m.shape) for m in tiles.masks])
-            pretrain(ctx, 1, PretrainModel(mcfg, profile.proj_dim, profile.proj_hidden), tiles, pseudo, profile,
+            pretrain(ctx, 1, PretrainModel(mcfg, profile.tasks), tiles, pseudo, profile,
                      {"seg": 1.0, "byol": 1.0, "inpaint": 1.0}, steps + warmup)
     return statistics.median(rates[warmup:])
 
@@ -74,8 +74,9 @@ def main() -> int:
     args = parser.parse_args()
     device = resolve_device(args.device)
     profile = get_profile(args.profile or ("standard" if device.type == "cuda" else "quick"))
-    result = {"device": describe_device(device), "profile": profile.name, "encoder": profile.encoder,
-              "crop": profile.crop, "batch": profile.batch_size, "steps": args.steps, "torch": torch.__version__,
+    result = {"device": describe_device(device), "profile": profile.name, "encoder": profile.model.encoder,
+              "crop": profile.augment.crop, "batch": profile.optim.batch_size, "steps": args.steps,
+              "torch": torch.__version__,
               "threads": torch.get_num_threads(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     sup = _measure("supervised", profile, device, args.steps, args.warmup)
     pg = _measure("pgssl", profile, device, args.steps, args.warmup)

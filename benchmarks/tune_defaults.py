@@ -67,7 +67,7 @@ def resolve(candidate: dict[str, Any], base: dict[str, Any], profile: str) -> di
     factor = candidate.get("scale_steps")
     if factor:
         resolved = get_profile(profile, **merged)
-        merged.update({f: int(round(getattr(resolved, f) * factor)) for f in STEP_FIELDS})
+        merged.update({f: int(round(resolved.flat_value(f) * factor)) for f in STEP_FIELDS})
     return merged
 
 

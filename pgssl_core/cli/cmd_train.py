@@ -79,7 +79,7 @@ def build_data(args: argparse.Namespace):
     if not (args.images and args.masks):
         raise PgsslError("give --images and --masks (folders of tiles and masks), or --project DIR")
 
-    gsd = parse_gsd_option(getattr(args, "gsd", None), get_profile(args.profile).gsd_m)
+    gsd = parse_gsd_option(getattr(args, "gsd", None), get_profile(args.profile).augment.gsd_m)
     stated = parse_stated_gsd(getattr(args, "tile_gsd", None))
     samples = load_folder(args.images, args.masks, args.manifest, args.split, limit=args.limit, seed=args.seed,
                           working_gsd_m=gsd, stated_gsd_m=stated)

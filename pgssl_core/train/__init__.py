@@ -1,13 +1,15 @@
-"""PGSSL training engine: teacher, pseudo-labels, three-task pretraining, transfer, alternating rounds.
+"""PGSSL training engine: teacher, pseudo-labels, pretraining tasks, transfer, alternating rounds.
 
-One file per stage: ``teacher.py`` (teacher and supervised baseline), ``pseudo_labelling.py``,
-``pretraining.py`` (tasks in ``pretraining_tasks.py``), ``transfer.py`` (transfer and fine-tune);
-``plan.py`` lists a run's stages, ``rounds.py`` runs them.
+One file per stage: ``teacher.py`` (teacher and supervised baseline), ``pseudo_labelling.py`` (where the
+confidence weights of pseudo-labels are made), ``pretraining.py`` (the tasks, one class each, in
+``pretraining_tasks.py``; their network in ``pretrain_model.py``), ``transfer.py`` (transfer and fine-tune);
+``plan.py`` lists a run's stages, ``rounds.py`` runs them, ``profiles.py`` holds the nested profiles.
 
 A new kind of stage: a ``StageKind`` member, a function ``fn(run, round, steps)`` in a file named after it,
-its entry in ``rounds.STAGE_FUNCTIONS`` and its place in ``plan.plan``. A new pretraining task: a
-``PretrainTask`` class with its loss in ``pretraining_tasks.py``, its entry in ``PRETRAIN_TASKS`` and a weight
-in ``Profile.task_weights``. Under ``torchrun`` the same code trains distributed (``pgssl_core.distributed``).
+its entry in ``rounds.STAGE_FUNCTIONS`` and its place in ``plan.plan``. A new pretraining task: one
+``PretrainTask`` class registered with ``@register_task`` in ``pretraining_tasks.py`` (its head, loss and
+default weight with it; docs/ARCHITECTURE.md has the recipe). Under ``torchrun`` the same code trains
+distributed (``pgssl_core.distributed``).
 
 Entry points: :func:`run_training` (a whole run), :class:`TrainingData` (what it trains on),
 :class:`TrainConfig` / profiles, and :mod:`pgssl_core.project.training_job` (background jobs for the app).

@@ -162,7 +162,7 @@ def measured_speed(run_dir: str | Path, profile: Profile) -> dict[str, float] | 
     for e in read_metrics(Path(run_dir) / "metrics.jsonl"):
         rate = e.get("images_per_s")
         if e.get("kind") == "step" and rate:
-            per["pretrain" if e.get("stage") == "pretrain" else "seg"].append(profile.batch_size / rate)
+            per["pretrain" if e.get("stage") == "pretrain" else "seg"].append(profile.optim.batch_size / rate)
     speed = {k: statistics.median(v) for k, v in per.items() if v}
     return speed or None
 
@@ -175,7 +175,8 @@ def benchmark_seg_step(profile_name: str, device: str = "auto", steps: int = 3) 
     from pgssl_core.train.rounds import model_config
 
     profile = get_profile(profile_name)
-    return time_seg_steps(model_config(profile, 3), profile.batch_size, profile.crop, resolve_device(device), steps)
+    return time_seg_steps(model_config(profile, 3), profile.optim.batch_size, profile.augment.crop,
+                          resolve_device(device), steps)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,7 @@
-"""Losses of the method, each an ``nn.Module`` with its tensor shapes stated.
+"""The segmentation loss of the method: weighted cross-entropy + Dice with per-pixel weights and an ignore
+index (supervised stages: weights 1; the pseudo-label task: the teacher's confidence weights).
 
-- :class:`WeightedSegLoss`: cross-entropy + Dice with per-pixel weights and an ignore index
-  (supervised teacher: weights 1; pseudo-label task: teacher-confidence weights).
-- :class:`ByolLoss`: BYOL's normalised regression loss (Grill et al., NeurIPS 2020, "Bootstrap your
-  own latent"), 2 - 2 cos(p, z), symmetrised by the caller over the two views.
-- :class:`MaskedReconstructionLoss`: inpainting MSE taken ONLY over masked pixels (the source code
-  took it over the whole image, which mostly rewards copying visible pixels).
+Each pretraining task's own loss lives with the task (``pretraining_tasks.py``).
 """
 
 from __future__ import annotations
@@ -58,46 +54,3 @@ class WeightedSegLoss(nn.Module):
         denom = ((probs + onehot) * wk).sum(dim=(0, 2, 3))
         dice = 1 - (2 * inter + self.smooth) / (denom + self.smooth)
         return ce_loss + self.dice_weight * dice.mean()
-
-
-class ByolLoss(nn.Module):
-    """forward(prediction (N, D), target projection (N, D)) -> scalar mean of 2 - 2 cos (range 0..4).
-
-    The target is detached here so no gradient can reach the EMA network through this loss.
-    """
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """BYOL loss 2 - 2 cos(prediction, target), averaged over the batch.
-
-        Args:
-            prediction: (N, D) online prediction.
-            target: (N, D) target projection (detached here).
-
-        Returns:
-            Scalar in 0..4.
-        """
-        p = F.normalize(prediction.float(), dim=-1)
-        z = F.normalize(target.detach().float(), dim=-1)
-        return (2 - 2 * (p * z).sum(dim=-1)).mean()
-
-
-class MaskedReconstructionLoss(nn.Module):
-    """forward(reconstruction (N, C, H, W), original (N, C, H, W), hole_mask (N, 1 or C, H, W) bool/0-1)
-    -> mean squared error over masked pixels only (0 with a graph when nothing is masked)."""
-
-    def forward(self, reconstruction: torch.Tensor, original: torch.Tensor, hole_mask: torch.Tensor) -> torch.Tensor:
-        """Mean squared error over the masked pixels only.
-
-        Args:
-            reconstruction: (N, C, H, W) float.
-            original: (N, C, H, W) float, the uncorrupted view.
-            hole_mask: (N, 1, H, W) bool, True inside the holes (broadcast over channels).
-
-        Returns:
-            Scalar MSE per masked value; 0 (still on the graph) when nothing is masked.
-        """
-        m = hole_mask.float().expand_as(original)
-        count = m.sum()
-        if count <= 0:
-            return reconstruction.sum() * 0.0
-        return (((reconstruction.float() - original.float()) ** 2) * m).sum() / count

@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules built from a profile.
+"""Optimizers and learning-rate schedules built from a profile's optimisation part.
 
 Weight decay goes to weight matrices/kernels only (not biases or norm parameters) and is really
 applied (the source's optimizer silently dropped it).
@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from pgssl_core.train.profiles import Profile
+from pgssl_core.train.profiles import OptimSettings
 
 
 class WarmupDecay:
@@ -31,9 +31,10 @@ class WarmupDecay:
         return 0.5 * (1 + math.cos(math.pi * frac))
 
 
-def make_optimizer(params: list[nn.Parameter], profile: Profile, lr: float | None = None,
+def make_optimizer(params: list[nn.Parameter], profile: OptimSettings, lr: float | None = None,
                    total: int = 1) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """Optimizer over ``params`` (decay on tensors with ndim > 1 only) and its schedule for ``total`` steps."""
+    """Optimizer over ``params`` (decay on tensors with ndim > 1 only) and its schedule for ``total`` steps;
+    ``lr``: the stage's peak learning rate (None: ``profile.lr``)."""
     lr = profile.lr if lr is None else lr
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]

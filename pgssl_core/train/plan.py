@@ -29,10 +29,11 @@ PlanEntry = tuple[int, StageKind, int]  # (round, stage kind, steps)
 
 
 def supervised_steps(profile: Profile) -> int:
-    """Steps of the ``supervised`` baseline (see ``Profile.supervised_steps``)."""
-    if profile.supervised_steps is not None:
-        return profile.supervised_steps
-    return profile.teacher_steps + profile.rounds * profile.finetune_steps
+    """Steps of the ``supervised`` baseline (see ``StageSettings.supervised_steps``)."""
+    stages = profile.stages
+    if stages.supervised_steps is not None:
+        return stages.supervised_steps
+    return stages.teacher_steps + stages.rounds * stages.finetune_steps
 
 
 def plan(method: str, profile: Profile) -> list[PlanEntry]:
@@ -43,11 +44,12 @@ def plan(method: str, profile: Profile) -> list[PlanEntry]:
     """
     if method == "supervised":
         return [(1, StageKind.SUPERVISED, supervised_steps(profile))]
+    stages = profile.stages
     if method in ("byol", "inpaint"):
-        return [(1, StageKind.PRETRAIN, profile.pretrain_steps), (1, StageKind.FINETUNE, profile.finetune_steps)]
+        return [(1, StageKind.PRETRAIN, stages.pretrain_steps), (1, StageKind.FINETUNE, stages.finetune_steps)]
     if method != "pgssl":
         raise PgsslError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    steps: list[PlanEntry] = [(1, StageKind.TEACHER, profile.teacher_steps)]
-    for r in range(1, profile.rounds + 1):
-        steps += [(r, StageKind.PRETRAIN, profile.pretrain_steps), (r, StageKind.FINETUNE, profile.finetune_steps)]
+    steps: list[PlanEntry] = [(1, StageKind.TEACHER, stages.teacher_steps)]
+    for r in range(1, stages.rounds + 1):
+        steps += [(r, StageKind.PRETRAIN, stages.pretrain_steps), (r, StageKind.FINETUNE, stages.finetune_steps)]
     return steps

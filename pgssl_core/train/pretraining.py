@@ -1,7 +1,7 @@
 """Pretraining: the shared encoder learns from the whole pool with the tasks of
 :mod:`pgssl_core.train.pretraining_tasks` (pseudo-label segmentation, BYOL, inpainting).
 
-pgssl runs all three, jointly or in turn (``Profile.task_schedule``); the ``byol`` and ``inpaint``
+pgssl runs all three, jointly or in turn (``TaskSettings.schedule``); the ``byol`` and ``inpaint``
 baselines run that single task. The pretraining network (:class:`PretrainModel`) carries over from one
 round to the next.
 """
@@ -11,26 +11,31 @@ from __future__ import annotations
 import torch
 
 from pgssl_core.distributed import wrap_module
-from pgssl_core.models.device import autocast, prepare_input, prepare_module
+from pgssl_core.models.device import autocast
 from pgssl_core.models.preprocess import normalise
 from pgssl_core.train.augment import make_batch
 from pgssl_core.train.data import IGNORE, TensorSet
 from pgssl_core.train.loop import RunContext, Stage, run_stage
 from pgssl_core.train.optim import make_optimizer
 from pgssl_core.train.plan import StageKind
-from pgssl_core.train.pretrain_model import PretrainModel
-from pgssl_core.train.pretraining_tasks import PRETRAIN_TASKS, OnlineHeads, PretrainBatch, active_tasks
+from pgssl_core.train.pretrain_model import OnlineHeads, PretrainModel
+from pgssl_core.train.pretraining_tasks import PRETRAIN_TASKS, PretrainBatch, active_tasks
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.pseudo_labelling import pseudo_label_round
 from pgssl_core.train.run import Run
-from pgssl_core.train.segmenter import augment_config, draw_tiles
+from pgssl_core.train.segmenter import augment_config, draw_tiles, training_input, training_module
 
 
 def method_task_weights(method: str, profile: Profile) -> dict[str, float]:
     """Weights of the pretraining tasks for ``method``: a single-task baseline runs its task alone."""
     if method in ("byol", "inpaint"):
         return {name: float(name == method) for name in PRETRAIN_TASKS}
-    return dict(profile.task_weights)
+    return dict(profile.tasks.weights)
+
+
+def without_pseudo_label_tasks(weights: dict[str, float]) -> dict[str, float]:
+    """``weights`` with the tasks that learn from pseudo-labels (``uses_pseudo_labels``) switched off."""
+    return {name: 0.0 if w > 0 and PRETRAIN_TASKS[name].uses_pseudo_labels else w for name, w in weights.items()}
 
 
 def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
@@ -50,17 +55,18 @@ def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
     """
     weights = dict(task_weights)
     if pseudo is None:
-        weights["seg"] = 0.0
+        weights = without_pseudo_label_tasks(weights)
     if not any(v > 0 for v in weights.values()):
         raise ValueError("pretraining needs at least one task with a positive weight")
     enabled = [task for name, task in PRETRAIN_TASKS.items() if weights.get(name, 0) > 0]
-    pmodel = prepare_module(pmodel, ctx.device)
+    pmodel = training_module(pmodel, ctx.device)
     # Heads of switched-off tasks, or of the tasks resting in an alternating step, get no gradient.
-    some_heads_idle = len(enabled) < len(PRETRAIN_TASKS) or profile.task_schedule == "alternate"
+    settings = profile.tasks
+    some_heads_idle = len(enabled) < len(PRETRAIN_TASKS) or settings.schedule == "alternate"
     net = wrap_module(OnlineHeads(pmodel), ctx.device, find_unused_parameters=some_heads_idle)
     params = pmodel.online_parameters()
-    opt, sched = make_optimizer(params, profile, lr=profile.pretrain_lr, total=steps)
-    aug = augment_config(profile)
+    opt, sched = make_optimizer(params, profile.optim, lr=profile.stages.pretrain_lr, total=steps)
+    aug = augment_config(profile.augment)
     cfg = pmodel.config
     pool_weights = pool.area_weights()
 
@@ -74,15 +80,15 @@ def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
         return ctx.local_rows(x).to(ctx.device)
 
     def step_fn(step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        tasks = active_tasks(weights, profile.task_schedule, step)
+        tasks = active_tasks(weights, settings.schedule, step)
         # The global batch and its random draws are made in the same order on every rank (one generator);
         # each rank then keeps its rows.
-        idx = draw_tiles(pool_weights, profile.batch_size, ctx.generator)
+        idx = draw_tiles(pool_weights, profile.optim.batch_size, ctx.generator)
         x1, m1 = views(idx)
         x2, m2 = views(idx)
-        drawn = {t.name: t.draw(x1.shape[0], x1.shape[-2], x1.shape[-1], profile, ctx.generator) for t in tasks}
-        batch = PretrainBatch(x1=prepare_input(normalise(ctx.local_rows(x1), cfg.mean, cfg.std), ctx.device),
-                              x2=prepare_input(normalise(ctx.local_rows(x2), cfg.mean, cfg.std), ctx.device),
+        drawn = {t.name: t.draw(x1.shape[0], x1.shape[-2], x1.shape[-1], settings, ctx.generator) for t in tasks}
+        batch = PretrainBatch(x1=training_input(normalise(ctx.local_rows(x1), cfg.mean, cfg.std), ctx.device),
+                              x2=training_input(normalise(ctx.local_rows(x2), cfg.mean, cfg.std), ctx.device),
                               maps1=[local(m) for m in m1], maps2=[local(m) for m in m2],
                               drawn={k: local(v) for k, v in drawn.items() if v is not None})
         inp1 = batch.x1
@@ -94,16 +100,16 @@ def pretrain(ctx: RunContext, rnd: int, pmodel: PretrainModel, pool: TensorSet,
         with autocast(ctx.device):
             outputs = net(online, tasks, batch)
             for task in tasks:
-                loss = task.loss(outputs[task.name], batch, pmodel)
+                loss = task.loss(outputs[task.name], batch, pmodel.head(task.name))
                 parts[task.name] = float(loss.detach())
                 total = total + weights[task.name] * loss
         return total, parts
 
     def after_step(step: int) -> None:
         for task in enabled:
-            task.after_step(pmodel, step, steps, profile)
+            task.after_step(pmodel.head(task.name), pmodel.encoder, step, steps, settings)
 
-    stage = Stage(name=StageKind.PRETRAIN.value, round=rnd, total=steps, batch_size=profile.batch_size,
+    stage = Stage(name=StageKind.PRETRAIN.value, round=rnd, total=steps, batch_size=profile.optim.batch_size,
                   modules={"pretrain": pmodel}, optimizer=opt, scheduler=sched, step_fn=step_fn, params=params,
                   after_step=after_step)
     run_stage(ctx, stage)
@@ -124,19 +130,19 @@ def pretraining_stage(run: Run, rnd: int, steps: int) -> None:
     stage leaves the pretraining network as it was (its steps count as done).
     """
     if run.pmodel is None:
-        run.pmodel = PretrainModel(run.model_config, run.profile.proj_dim, run.profile.proj_hidden)
+        run.pmodel = PretrainModel(run.model_config, run.profile.tasks)
         if run.init.model is not None:
             run.pmodel.start_from(run.init.model)
     if run.finished(rnd, StageKind.PRETRAIN, run.pmodel, steps):
         return
     pseudo = None
     weights = dict(run.task_weights)
-    if weights.get("seg", 0) > 0:
+    if weights != without_pseudo_label_tasks(weights):
         if run.model is None:
             raise RuntimeError("pseudo-labels need a teacher: the plan trains one first")
         pseudo = pseudo_label_round(run, rnd, run.model)
         if pseudo is None:
-            weights["seg"] = 0.0
+            weights = without_pseudo_label_tasks(weights)
     if any(v > 0 for v in weights.values()):
         run.pmodel = pretrain(run.ctx, rnd, run.pmodel, run.pool, pseudo, run.profile, weights, steps)
     else:

@@ -181,12 +181,13 @@ def pseudo_label_round(run: Run, rnd: int, teacher: nn.Module,
         ctx.reporter.emit({"kind": "activity", "stage": "pseudo_labels", "round": rnd, "step": done,
                            "total": total}, log=False)
 
-    cfg = PseudoLabelConfig(threshold=run.profile.pseudo_threshold, confidence_weighting=run.confidence_weighting,
-                            class_balance=run.profile.class_balance)
+    settings = run.profile.pseudo
+    cfg = PseudoLabelConfig(threshold=settings.threshold, confidence_weighting=run.confidence_weighting,
+                            class_balance=settings.class_balance)
     labels, weights, summary = label_pool(teacher, run.pool, run.model_config, cfg, ctx.device, ctx.dist, progress)
     ctx.reporter.emit({"kind": "info", "stage": "pseudo_labels", "round": rnd, "pseudo_labels": summary,
                        "message": pseudo_label_line(rnd, summary)})
-    reason = pseudo_label_gate(summary, run.profile.pseudo_min_recall, run.profile.pseudo_min_precision)
+    reason = pseudo_label_gate(summary, settings.min_recall, settings.min_precision)
     record = {"round": rnd, "refused": reason is not None, "reason": reason,
               **{k: summary.get(k) for k in ("pl_precision", "pl_recall", "pl_tiles", "building_share")}}
     # Replace a decision of this round taken before an interruption (resume labels the pool again).

@@ -176,8 +176,9 @@ def model_config(profile: Profile, bands: int, gsd_m: float | None = None,
     """
     if init is not None and init.config is not None:
         return ModelConfig.from_dict({**init.config.to_dict(), "gsd_m": gsd_m})
-    cfg = ModelConfig(encoder=profile.encoder, encoder_depth=profile.encoder_depth,
-                      decoder_channels=tuple(profile.decoder_channels), in_channels=bands, gsd_m=gsd_m)
+    net = profile.model
+    cfg = ModelConfig(encoder=net.encoder, encoder_depth=net.encoder_depth,
+                      decoder_channels=tuple(net.decoder_channels), in_channels=bands, gsd_m=gsd_m)
     if bands != 3:
         cfg = ModelConfig.from_dict({**cfg.to_dict(), "mean": [0.5] * bands, "std": [0.25] * bands})
     return cfg
@@ -235,10 +236,10 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
     log = MetricsLog(out / "metrics.jsonl") if dist.is_main else None
     reporter = Reporter(log, progress if dist.is_main else None, sum(s for _, _, s in steps_plan))
     ctx = RunContext(out_dir=out, device=device, reporter=reporter, config=config.to_dict(), generator=generator,
-                     state=state, cancel=cancel or (lambda: False), checkpoint_every=profile.checkpoint_every,
-                     log_every=profile.log_every, max_nonfinite=profile.max_nonfinite, grad_clip=profile.grad_clip,
-                     select_margin=profile.select_margin,
-                     resume=resume_ck, dist=dist, budget=budget)
+                     state=state, cancel=cancel or (lambda: False),
+                     checkpoint_every=profile.evaluation.checkpoint_every, log_every=profile.evaluation.log_every,
+                     max_nonfinite=profile.optim.max_nonfinite, grad_clip=profile.optim.grad_clip,
+                     select_margin=profile.evaluation.select_margin, resume=resume_ck, dist=dist, budget=budget)
     run = Run(ctx=ctx, method=config.method, profile=profile, init=init,
               model_config=model_config(profile, data.bands, data.gsd_m, init),
               labelled=TensorSet.from_samples(data.labelled), pool=TensorSet.from_samples(data.pool()),
@@ -250,26 +251,33 @@ def run_training(data: TrainingData, config: TrainConfig, out_dir: str | Path,
         reporter.plan_total = sum(s for _, _, s in steps_plan)
     _announce(run, config, data, steps_plan, resume_ck is not None)
     run_stages(run, steps_plan, budget)
+    return _finish(run, config, data, time.time() - t_start)
+
+
+def _finish(run: Run, config: TrainConfig, data: TrainingData, wall: float) -> TrainResult:
+    """Write the run's final files (rank 0: ``model.pt``, ``model_config.json``, ``result.json``), wait for
+    every rank, report ``done`` and return the result. ``wall``: seconds the run took."""
+    ctx, state = run.ctx, run.ctx.state
     if run.model is None:
         raise RuntimeError("the plan ended without a segmentation stage")
     final_val = next((h for h in reversed(state.history)), None)
     # The loop saved best.pt at the first evaluation that reached the run's best IoU.
     best_val = next((h for h in state.history if h.get("iou") == state.best_iou), None)
-    meta = {"method": config.method, "profile": profile.name, "seed": config.seed, "val": final_val,
-            "history": state.history, "confidence_weighting": config.confidence_weighting, "init": init.to_dict(),
-            "gsd_m": data.gsd_m, "pseudo_labels": state.pseudo_labels}
-    wall = time.time() - t_start
-    if dist.is_main:
+    meta = {"method": config.method, "profile": run.profile.name, "seed": config.seed, "val": final_val,
+            "history": state.history, "confidence_weighting": config.confidence_weighting,
+            "init": run.init.to_dict(), "gsd_m": data.gsd_m, "pseudo_labels": state.pseudo_labels}
+    out = ctx.out_dir
+    if ctx.dist.is_main:
         save_model(out / "model.pt", run.model, run.model_config, meta)
         atomic_write_json(out / "model_config.json", run.model_config.to_dict())
-        atomic_write_json(out / "result.json", {**meta, "wall_s": wall, "device": str(device),
-                                                "best_iou": state.best_iou, "distributed": dist.to_dict(),
-                                                "time_budget": None if budget is None else budget.to_dict()})
+        atomic_write_json(out / "result.json", {**meta, "wall_s": wall, "device": str(ctx.device),
+                                                "best_iou": state.best_iou, "distributed": ctx.dist.to_dict(),
+                                                "time_budget": None if ctx.budget is None else ctx.budget.to_dict()})
     distributed.barrier()  # every rank returns once rank 0's files are complete
     best = out / "best.pt"
-    reporter.emit({"kind": "done", "val": final_val, "wall_s": wall})
+    ctx.reporter.emit({"kind": "done", "val": final_val, "wall_s": wall})
     return TrainResult(out, out / "model.pt", best if best.is_file() else None, state.history, final_val, wall,
-                       str(device), best_val)
+                       str(ctx.device), best_val)
 
 
 def _resume_point(out: Path, resume: bool) -> dict[str, Any] | None:
@@ -313,11 +321,12 @@ def _costs(run: Run, budget: RunBudget) -> StepCosts:
     """This run's step, validation and pseudo-labelling costs; before any segmentation step was timed, a
     short probe of one (a throwaway network of the run's shape, this rank's share of the batch)."""
     p = run.profile
-    per_rank = max(1, p.batch_size // run.ctx.dist.world_size)
+    per_rank = max(1, p.optim.batch_size // run.ctx.dist.world_size)
     if budget.probe_s is None and not budget.step_times["seg"]:
-        budget.probe_s = time_seg_steps(run.model_config, per_rank, p.crop, run.ctx.device, clock=budget.clock)
+        budget.probe_s = time_seg_steps(run.model_config, per_rank, p.augment.crop, run.ctx.device,
+                                        clock=budget.clock)
     labels_pool = run.method == "pgssl" and run.task_weights.get("seg", 0) > 0
-    return budget.costs(budget.probe_s or 0.0, _pixels(run.val), _pixels(run.pool), per_rank * p.crop ** 2,
+    return budget.costs(budget.probe_s or 0.0, _pixels(run.val), _pixels(run.pool), per_rank * p.augment.crop ** 2,
                         labels_pool)
 
 
@@ -326,7 +335,7 @@ def budgeted_plan(run: Run, steps_plan: list[PlanEntry], budget: RunBudget) -> l
     stages the ledger already sized keep their counts. Rank 0's plan on every rank."""
     left = [(r, k, n) for r, k, n in steps_plan if budget.record(r, k.value) is None]
     fitted = iter(fit_steps([(k.value, n) for _, k, n in left], budget.remaining(), _costs(run, budget),
-                            run.profile.eval_every))
+                            run.profile.evaluation.eval_every))
     scaled = []
     for r, k, n in steps_plan:
         known = budget.record(r, k.value)
@@ -345,7 +354,7 @@ def _size_stage(run: Run, budget: RunBudget, steps_plan: list[PlanEntry], index:
         return None if known.skipped else known.planned
     rest = [(k.value, n) for _, k, n in steps_plan[index:]]
     planned = distributed.broadcast_object(
-        fit_steps(rest, budget.remaining(), _costs(run, budget), run.profile.eval_every)[0])
+        fit_steps(rest, budget.remaining(), _costs(run, budget), run.profile.evaluation.eval_every)[0])
     if run.model is not None and planned < min(MIN_STAGE_STEPS, steps):
         budget.start_stage(rnd, kind.value, 0, skipped=True)
         return None
@@ -378,9 +387,10 @@ def _check_split(profile: Profile, dist: distributed.DistInfo) -> None:
     values per channel in training mode, e.g. in BYOL's projector)."""
     if not dist.distributed:
         return
-    per_rank, left = divmod(profile.batch_size, dist.world_size)
+    batch = profile.optim.batch_size
+    per_rank, left = divmod(batch, dist.world_size)
     if left or per_rank < 2:
-        raise PgsslError(f"the profile's batch of {profile.batch_size} tiles does not split into at least 2 per "
+        raise PgsslError(f"the profile's batch of {batch} tiles does not split into at least 2 per "
                          f"rank over {dist.world_size} ranks; use a multiple of {2 * dist.world_size} "
                          "(profile batch_size) or fewer processes")
 

@@ -19,8 +19,9 @@ def transfer(pmodel: PretrainModel, config: ModelConfig, decoder: bool = False) 
     model = create_model(config)
     parts = [(model.get_submodule("encoder"), pmodel.encoder)]
     if decoder:
-        parts += [(model.get_submodule("decoder"), pmodel.seg_decoder),
-                  (model.get_submodule("segmentation_head"), pmodel.seg_head)]
+        seg = pmodel.heads["seg"]
+        parts += [(model.get_submodule("decoder"), seg.get_submodule("decoder")),
+                  (model.get_submodule("segmentation_head"), seg.get_submodule("head"))]
     for dst, src in parts:
         dst.load_state_dict({k: v.detach().cpu() for k, v in src.state_dict().items()})
     return model
@@ -35,11 +36,12 @@ def finetune(run: Run, rnd: int, steps: int) -> None:
     """
     if run.pmodel is None:
         raise RuntimeError("finetune needs a pretrained network: the plan runs pretraining first")
-    model = transfer(run.pmodel, run.model_config, decoder=run.profile.transfer_decoder)
+    stages = run.profile.stages
+    model = transfer(run.pmodel, run.model_config, decoder=stages.transfer_decoder)
     if not run.finished(rnd, StageKind.FINETUNE, model, steps):
         model = train_segmenter(run.ctx, StageKind.FINETUNE.value, rnd, model, run.model_config, run.labelled,
-                                run.val, run.profile, steps, frozen_warmup=run.profile.frozen_warmup_steps,
-                                validate_at_start=True)
+                                run.val, run.profile, steps, frozen_warmup=stages.frozen_warmup_steps,
+                                validate_at_start=True, lr=stages.finetune_lr)
         best = run.ctx.out_dir / "best.pt"
         if run.ctx.dist.is_main and best.is_file():
             # Written before the stage file so that a finished stage always has it.

@@ -39,11 +39,12 @@ def main(out: Path) -> None:
                          generator=torch.Generator().manual_seed(0), state=RunState(), checkpoint_every=1000,
                          dist=dist)
         torch.manual_seed(dist.rank)  # different starting weights per rank: DDP must make them one
-        pmodel = PretrainModel(model_config(profile, data.bands), profile.proj_dim, profile.proj_hidden)
+        pmodel = PretrainModel(model_config(profile, data.bands), profile.tasks)
         pretrain(ctx, 1, pmodel, TensorSet.from_samples(data.pool()), None, profile,
                  {"seg": 0.0, "byol": 1.0, "inpaint": 1.0}, 3)
-        target = distributed.all_gather_objects(digest([pmodel.target_encoder, pmodel.target_projector]))
-        online = distributed.all_gather_objects(digest([pmodel.encoder, pmodel.projector, pmodel.predictor]))
+        byol = pmodel.heads["byol"]
+        target = distributed.all_gather_objects(digest([byol.target_encoder, byol.target_projector]))
+        online = distributed.all_gather_objects(digest([pmodel.encoder, byol.projector, byol.predictor]))
         if dist.is_main:
             out.write_text(json.dumps({"world_size": dist.world_size, "target": target, "online": online}))
 

@@ -10,8 +10,15 @@ from torch import nn
 from pgssl_core.errors import PgsslError
 from pgssl_core.models import ModelConfig
 from pgssl_core.train.data import TensorSet, make_sample
-from pgssl_core.train.losses import MaskedReconstructionLoss, WeightedSegLoss
-from pgssl_core.train.pretrain_model import PretrainModel, byol_momentum, random_block_mask
+from pgssl_core.train.losses import WeightedSegLoss
+from pgssl_core.train.pretrain_model import PretrainModel
+from pgssl_core.train.pretraining_tasks import (
+    ByolHead,
+    MaskedReconstructionLoss,
+    TaskSettings,
+    byol_momentum,
+    random_block_mask,
+)
 from pgssl_core.train.pseudo_labelling import PseudoLabelConfig, confidence_weights, make_pseudo_labels
 
 TINY = ModelConfig(encoder="tu-resnet10t", encoder_depth=3, decoder_channels=(16, 8, 8))
@@ -105,26 +112,28 @@ def test_class_balance_lifts_rare_class():
 
 def test_ema_target_moves_gets_no_gradients_and_averages_bn_buffers():
     torch.manual_seed(0)
-    model = PretrainModel(TINY, proj_dim=8, proj_hidden=16)
-    target_params = list(model.target_encoder.parameters()) + list(model.target_projector.parameters())
+    model = PretrainModel(TINY, TaskSettings(proj_dim=8, proj_hidden=16))
+    byol = model.heads["byol"]
+    assert isinstance(byol, ByolHead)
+    target_params = list(byol.target_parameters())
     assert all(not p.requires_grad for p in target_params)
     assert all(id(p) not in {id(t) for t in target_params} for p in model.online_parameters())
     x = torch.randn(4, 3, 32, 32)
     model.train()
     feats = model.features(x)
-    loss = (model.predict(feats) - model.target_projection(x)).pow(2).mean()
+    loss = (byol.predict(feats) - byol.target_projection(x)).pow(2).mean()
     loss.backward()
     assert all(p.grad is None for p in target_params)
-    assert not model.target_encoder.training
+    assert not byol.target_encoder.training
     before = [p.clone() for p in target_params]
-    bn_before = [b.clone() for b in model.target_encoder.buffers() if b.dtype.is_floating_point]
+    bn_before = [b.clone() for b in byol.target_encoder.buffers() if b.dtype.is_floating_point]
     with torch.no_grad():
         for p in model.encoder.parameters():
             p.add_(1.0)
-    model.update_target(0.9)
+    byol.update_target(model.encoder, 0.9)
     moved = [not torch.equal(b, a) for b, a in zip(before, target_params)]
     assert any(moved)
-    bn_after = [b for b in model.target_encoder.buffers() if b.dtype.is_floating_point]
+    bn_after = [b for b in byol.target_encoder.buffers() if b.dtype.is_floating_point]
     assert any(not torch.equal(b, a) for b, a in zip(bn_before, bn_after))  # online BN stats flowed in
     assert byol_momentum(0, 100) == 0.996 and byol_momentum(100, 100) == 1.0
     assert byol_momentum(0, 100) < byol_momentum(50, 100) < 1.0

@@ -45,9 +45,9 @@ def test_gate_on_nothing_claimed_and_on_what_cannot_be_measured() -> None:
 
 def test_profiles_gate_and_margin_defaults_and_range() -> None:
     quick = get_profile("quick")
-    assert (quick.pseudo_min_recall, quick.pseudo_min_precision, quick.select_margin) == (0.3, 0.3, 0.005)
+    assert (quick.pseudo.min_recall, quick.pseudo.min_precision, quick.evaluation.select_margin) == (0.3, 0.3, 0.005)
     test = get_profile("test")
-    assert (test.pseudo_min_recall, test.pseudo_min_precision, test.select_margin) == (0.0, 0.0, 0.0)
+    assert (test.pseudo.min_recall, test.pseudo.min_precision, test.evaluation.select_margin) == (0.0, 0.0, 0.0)
     with pytest.raises(PgsslError, match="pseudo_min_recall"):
         get_profile("quick", pseudo_min_recall=1.5)
     with pytest.raises(PgsslError, match="select_margin"):

@@ -32,7 +32,7 @@ def test_single_task_methods_switch_the_other_tasks_off() -> None:
     profile = get_profile("test")
     assert method_task_weights("byol", profile) == {"seg": 0.0, "byol": 1.0, "inpaint": 0.0}
     assert method_task_weights("inpaint", profile) == {"seg": 0.0, "byol": 0.0, "inpaint": 1.0}
-    assert method_task_weights("pgssl", profile) == profile.task_weights
+    assert method_task_weights("pgssl", profile) == profile.tasks.weights
     weights = {"seg": 1.0, "byol": 0.0, "inpaint": 2.0}
     assert [t.name for t in active_tasks(weights, "joint", 0)] == ["seg", "inpaint"]
     assert [t.name for s in range(3) for t in active_tasks(weights, "alternate", s)] == ["seg", "inpaint", "seg"]
@@ -55,8 +55,8 @@ def test_profile_refuses_unknown_or_out_of_range_values(field, value, words) -> 
 
 
 def test_known_values_are_accepted() -> None:
-    assert get_profile("paper").optimizer == "sgd"
-    assert get_profile("test", task_schedule="alternate").task_schedule == "alternate"
+    assert get_profile("paper").optim.optimizer == "sgd"
+    assert get_profile("test", task_schedule="alternate").tasks.schedule == "alternate"
 
 
 def test_output_stride_is_the_encoders() -> None:

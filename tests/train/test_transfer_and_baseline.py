@@ -6,6 +6,7 @@ import torch
 
 from pgssl_core.train.plan import plan, supervised_steps
 from pgssl_core.train.pretrain_model import PretrainModel
+from pgssl_core.train.pretraining_tasks import TaskSettings
 from pgssl_core.train.profiles import get_profile
 from pgssl_core.train.rounds import model_config
 from pgssl_core.train.transfer import transfer
@@ -19,19 +20,20 @@ def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 def test_transfer_copies_encoder_and_optionally_the_pseudo_label_decoder() -> None:
     cfg = model_config(get_profile("test"), 3)
     torch.manual_seed(0)
-    pmodel = PretrainModel(cfg, proj_dim=8, proj_hidden=16)
+    pmodel = PretrainModel(cfg, TaskSettings(proj_dim=8, proj_hidden=16))
+    seg = pmodel.heads["seg"]
     encoder_only = transfer(pmodel, cfg)
     assert _same(encoder_only.encoder, pmodel.encoder)
-    assert not _same(encoder_only.decoder, pmodel.seg_decoder)  # a fresh random decoder
+    assert not _same(encoder_only.decoder, seg.decoder)  # a fresh random decoder
 
     whole = transfer(pmodel, cfg, decoder=True)
     assert _same(whole.encoder, pmodel.encoder)
-    assert _same(whole.decoder, pmodel.seg_decoder) and _same(whole.segmentation_head, pmodel.seg_head)
+    assert _same(whole.decoder, seg.decoder) and _same(whole.segmentation_head, seg.head)
     x = torch.rand(1, 3, 32, 32)
     pmodel.eval()
     whole.eval()
     with torch.no_grad():  # the transferred U-Net computes what the pseudo-label task computed
-        assert torch.allclose(whole(x), pmodel.segment(pmodel.features(x)), atol=1e-5)
+        assert torch.allclose(whole(x), seg(pmodel.features(x)), atol=1e-5)
 
 
 def test_supervised_baseline_gets_the_labelled_steps_of_a_pgssl_run() -> None:
