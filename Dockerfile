@@ -18,9 +18,10 @@ RUN python -m venv /opt/venv \
     && pip check
 
 WORKDIR /srv/pgssl
-COPY pyproject.toml README.md requirements.txt requirements-app.txt requirements-dev.txt ./
+COPY pyproject.toml setup.py README.md requirements.txt requirements-app.txt requirements-dev.txt ./
 COPY .streamlit ./.streamlit
 COPY pgssl_core ./pgssl_core
+COPY assets ./assets
 COPY app ./app
 COPY pages ./pages
 # Editable: `app/main.py` finds the page scripts next to it, and the package is this folder (no second copy).

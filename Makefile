@@ -22,10 +22,10 @@ LOCK_FLAGS := --no-config --python-version 3.11 --python-platform x86_64-manylin
 
 .PHONY: demo test test-fast lint venv venv-dev browser clean-venv lock
 
-# The stamp files make re-runs cheap: pip runs again only when a lock file or pyproject.toml changes.
+# The stamp files make re-runs cheap: pip runs again only when a lock file, pyproject.toml or setup.py changes.
 # `pip install -e . --no-deps` registers `pgssl_core`, `app` and the `pgssl` command from this checkout (the lock
 # already holds every dependency), so `streamlit run app/main.py` needs no sys.path change.
-$(VENV)/.stamp-runtime: requirements.lock pyproject.toml
+$(VENV)/.stamp-runtime: requirements.lock pyproject.toml setup.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -8,7 +8,7 @@
   for the model at its working GSD and for the same network at native resolution (what a model without
   a working GSD did), measured in the same run; the ratio is the speed-up of the working GSD.
 
-    .venv/bin/python benchmarks/base_model.py [--model pgssl_core/assets/models/base_building.pt] [--threads 2]
+    .venv/bin/python benchmarks/base_model.py [--model assets/models/base_building.pt] [--threads 2]
 
 Writes ``benchmarks/results/base_model.json`` and prints the figures.
 """

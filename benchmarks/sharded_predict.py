@@ -42,7 +42,7 @@ from rasterio.transform import from_origin
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sharded_predict.json"
-BASE_MODEL = ROOT / "pgssl_core" / "assets" / "models" / "base_building.pt"
+BASE_MODEL = ROOT / "assets" / "models" / "base_building.pt"
 GSD = 0.3
 
 

@@ -1,8 +1,9 @@
-"""Files shipped inside the package: ``pgssl_core/assets`` (base model, district boundaries, OAM sample).
+"""Files shipped with the package: the top-level ``assets/`` folder (base model, district boundaries, OAM sample).
 
-Located through ``importlib.resources``, so the same paths work in a checkout, an editable install and a
-``pip install .`` (the wheel carries the folder as package data, see ``pyproject.toml``). Installs are
-plain folders (setuptools wheels are never imported zipped), so the resource is a real directory that
+In a checkout (and an editable install, ``pip install -e .``) they are the repository's ``assets/`` beside
+``pgssl_core/``. A wheel (``pip install .``) carries the same folder as ``pgssl_core/assets`` (``setup.py`` maps
+it there, ``pyproject.toml`` lists its files as package data), found through ``importlib.resources``. Installs are
+plain folders (setuptools wheels are never imported zipped), so either way the folder is a real directory that
 rasterio, GDAL and torch can open by path.
 """
 
@@ -11,9 +12,16 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-#: ``pgssl_core/assets``: demo boundaries, the real OAM sample, the base model and their provenance notes.
-ASSETS_DIR: Path = Path(str(files("pgssl_core") / "assets"))
 
-#: The shipped base building model (float16 weights; card: ``pgssl_core/assets/models/README.md``). Named
+def _assets_dir() -> Path:
+    """``pgssl_core/assets`` of an installed wheel where it exists, else the checkout's ``assets/``."""
+    packaged = Path(str(files("pgssl_core") / "assets"))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "assets"
+
+
+#: ``assets/``: demo boundaries, the real OAM sample, the base model and their provenance notes (``README.md``).
+ASSETS_DIR: Path = _assets_dir()
+
+#: The shipped base building model (float16 weights; card: ``assets/models/README.md``). Named
 #: ``base`` wherever the CLI and app take a model (``--init base``, ``--model base``).
 BASE_MODEL_PATH: Path = ASSETS_DIR / "models" / "base_building.pt"

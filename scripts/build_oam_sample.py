@@ -1,4 +1,4 @@
-"""Copy the deterministic real OpenAerialMap sample into ``pgssl_core/assets/oam_sample/``.
+"""Copy the deterministic real OpenAerialMap sample into ``assets/oam_sample/``.
 
 Usage: ``.venv/bin/python scripts/build_oam_sample.py [--source ../shared/data/oam_buildings]``.
 See ``pgssl_core/demo/oam_sample.py`` for how tiles are chosen.

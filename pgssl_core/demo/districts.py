@@ -1,4 +1,4 @@
-"""Beijing's 16 districts as shipped with the app (``pgssl_core/assets/beijing_districts.geojson``, WGS84)."""
+"""Beijing's 16 districts as shipped with the app (``assets/beijing_districts.geojson``, WGS84)."""
 
 from __future__ import annotations
 

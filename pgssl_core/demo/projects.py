@@ -2,7 +2,7 @@
 
 - ``beijing-demo``: "Beijing demo (synthetic imagery)", the SYNTHETIC scene (``scene``) with exact
   reference masks, grouped by district (pinyin), split ~70/15/15 within each district.
-- ``oam-sample``: "Real sample (OpenAerialMap)", the real tiles in ``pgssl_core/assets/oam_sample`` with their
+- ``oam-sample``: "Real sample (OpenAerialMap)", the real tiles in ``assets/oam_sample`` with their
   OpenStreetMap-derived masks, split as in the manifest, grouped by area.
 
 A project is built in a hidden sibling folder and renamed into place only when complete, with a
@@ -144,7 +144,7 @@ def _read_mask(path: Path) -> np.ndarray:
 
 def create_oam_sample_project(root: Path, progress: Progress | None = None,
                               sample_dir: Path = OAM_SAMPLE_DIR) -> Project:
-    """Create (or open) the real OpenAerialMap sample project at ``root`` from ``pgssl_core/assets/oam_sample``."""
+    """Create (or open) the real OpenAerialMap sample project at ``root`` from ``assets/oam_sample``."""
     manifest = read_oam_sample_manifest(sample_dir)
     description = f"Real aerial tiles with building masks (Zanzibar, Nairobi, Kampala, Catanduanes). {OAM_CREDITS}."
     marker = {"kind": "oam_sample", "synthetic": False}

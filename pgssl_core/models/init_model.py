@@ -1,7 +1,7 @@
 """Where a training run starts: the shipped base building model, random weights, or a model file.
 
-``init`` is ``"base"`` (the default: ``pgssl_core/assets/models/base_building.pt``, trained by this project on the
-shared OAM ``train`` split only; its card is ``pgssl_core/assets/models/README.md``), ``"scratch"`` (random weights)
+``init`` is ``"base"`` (the default: ``assets/models/base_building.pt``, trained by this project on the
+shared OAM ``train`` split only; its card is ``assets/models/README.md``), ``"scratch"`` (random weights)
 or the path of a pgssl model file. A model whose input band count differs from the project's tiles
 cannot start the run: it falls back to scratch and says so.
 """

@@ -22,7 +22,7 @@ from rasterio.warp import reproject
 from pgssl_core.errors import PgsslError
 
 #: Default working GSD in metres per pixel. 0.3 m is zoom 19 of the shared OAM tiles and inside the
-#: 0.25-0.6 m range usual for roof mapping; chosen on the ``val`` split (see pgssl_core/assets/models/README.md).
+#: 0.25-0.6 m range usual for roof mapping; chosen on the ``val`` split (see assets/models/README.md).
 DEFAULT_WORKING_GSD_M: float = 0.3
 #: Resampling a tile by less than this relative amount is skipped (a 1% change moves no roof edge).
 GSD_TOLERANCE: float = 0.01

@@ -262,7 +262,7 @@ PROFILES: dict[str, Profile] = {
                    finetune_steps=150, frozen_warmup_steps=10, transfer_decoder=True, rounds=1, lr=5e-4,
                    warmup_steps=10, proj_dim=64, proj_hidden=256, eval_every=50, checkpoint_every=50,
                    log_every=5, pseudo_threshold=0.7, degrade=3.3, degrade_p=0.2, grey_p=0.05, ema_decay=0.98),
-    # The shipped base model's recipe (pgssl_core/assets/models/README.md): PGSSL on every OAM ``train`` tile at the
+    # The shipped base model's recipe (assets/models/README.md): PGSSL on every OAM ``train`` tile at the
     # 0.3 m working GSD, from scratch, on one CPU core in one to two hours: teacher, pseudo-labels of all
     # tiles, three-task pretraining, transfer, fine-tune. Scale, degradation and grey views cover sources
     # from about 0.1 m to 1 m; radiometric and sensor views (base model v4 on) cover other light, sensors and

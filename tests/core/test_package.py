@@ -28,8 +28,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 #: What the wheel is built from (pyproject.toml names these); copied so the build leaves the checkout untouched.
-PACKAGE_SOURCES = ("pyproject.toml", "README.md", "requirements.txt", "requirements-app.txt",
-                   "requirements-dev.txt", "pgssl_core", "app")
+PACKAGE_SOURCES = ("pyproject.toml", "setup.py", "README.md", "requirements.txt", "requirements-app.txt",
+                   "requirements-dev.txt", "pgssl_core", "assets", "app")
 
 
 def _clean_env(**extra: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pgssl_core.demo.scene_io import save_scene_tile
 
 @pytest.fixture(scope="session")
 def districts() -> gpd.GeoDataFrame:
-    """The 16 districts from ``pgssl_core/assets/beijing_districts.geojson`` (WGS84)."""
+    """The 16 districts from ``assets/beijing_districts.geojson`` (WGS84)."""
     return load_beijing_districts()
 
 

@@ -1,4 +1,4 @@
-"""The shipped real sample under pgssl_core/assets/oam_sample: size, pairs, splits, credits, determinism."""
+"""The shipped real sample under assets/oam_sample: size, pairs, splits, credits, determinism."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PNG = sorted((REPO_ROOT / "pgssl_core" / "assets" / "oam_sample" / "images").glob("*.png"))[0]
+SAMPLE_PNG = sorted((REPO_ROOT / "assets" / "oam_sample" / "images").glob("*.png"))[0]
 
 
 def write_seeds(folder: Path) -> list[Path]:
