@@ -147,11 +147,13 @@ def session_options(threads: int) -> Any:
       operator (lower latency per operator, a busy core meanwhile). Prediction reads the next windows and
       writes finished rows in other threads at the same time (``infer/stitch.py``), and the machine may be
       shared: those need the cores more than a forward pass of ~1 s needs microseconds per operator.
-    - the CPU memory arena and memory patterns stay on (the defaults): the arena keeps freed blocks for
-      the next run instead of returning them to the OS, and memory patterns plan the allocations of each input
-      shape once. Prediction feeds batches of one window shape (and the smaller last batch of a strip), so the
-      arena reaches its peak after the first batches and stays flat; turning it off would allocate every
-      activation anew on each run.
+    - the CPU memory arena stays on (the default): it keeps freed blocks for the next run instead of returning
+      them to the OS; turning it off would allocate every activation anew on each run.
+    - memory patterns off (``enable_mem_pattern = False``): a pattern is planned per input shape and each
+      reserves a block of its own in the arena. Prediction alternates two shapes (4 windows, then the smaller
+      last batch of a strip), and measured on the base model (2 threads, batches 4, 1, 4, 1, 4, 2, 4 of 512 px)
+      the process's peak grew from 439 to 771 MB with patterns and stayed at 451 MB without, with no slower
+      runs (batches 4, 4, 1: 12.3 s median without, 13.9 s with, same process, loaded machine).
     - log severity 3 (errors only): its warnings (e.g. unused initializers) mean nothing to a user.
     """
     import onnxruntime as ort
@@ -160,6 +162,7 @@ def session_options(threads: int) -> Any:
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_mem_pattern = False
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return options
