@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "inference_engines.json"
 
 
-def _median_seconds(run, repeats: int) -> float:
+def median_seconds(run, repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls of ``run()``, after one warm-up call."""
     run()  # warm-up: first-call allocations, ONNX Runtime's memory plan
     times = []
     for _ in range(repeats):
@@ -53,7 +54,7 @@ def engine_figures(model_path: Path, size: int, repeats: int) -> dict:
     with torch.inference_mode():
         for _ in range(repeats):
             for name, model in (("torch", eager), ("onnx", fast)):
-                seconds[name].append(_median_seconds(lambda m=model: run_network(m, x), 1))
+                seconds[name].append(median_seconds(lambda m=model: run_network(m, x), 1))
     assert active_engine(fast) == "onnx"
     mpx = size * size / 1e6
     out = {f"{k}_mpx_s": round(mpx / statistics.median(v), 4) for k, v in seconds.items()}
@@ -61,11 +62,24 @@ def engine_figures(model_path: Path, size: int, repeats: int) -> dict:
     return out
 
 
-def end_to_end(model_path: Path, raster_px: int, engines: dict) -> dict:
-    """``predict_raster`` Mpx/s with each engine on a generated GeoTIFF at the model's working GSD."""
+def write_random_geotiff(path: Path, raster_px: int, gsd_m: float) -> Path:
+    """A ``raster_px`` square 3-band uint8 GeoTIFF of random pixels at ``gsd_m`` (UTM 50N), written 512 rows at
+    a time (memory stays small at any size)."""
     import rasterio
     from rasterio.transform import from_origin
 
+    rng = np.random.default_rng(0)
+    with rasterio.open(path, "w", driver="GTiff", width=raster_px, height=raster_px, count=3, dtype="uint8",
+                       crs="EPSG:32650", transform=from_origin(448_000, 4_420_000, gsd_m, gsd_m), tiled=True) as ds:
+        for row in range(0, raster_px, 512):
+            h = min(512, raster_px - row)
+            ds.write(rng.integers(0, 256, (3, h, raster_px), dtype=np.uint8),
+                     window=rasterio.windows.Window(0, row, raster_px, h))
+    return path
+
+
+def end_to_end(model_path: Path, raster_px: int, engines: dict) -> dict:
+    """``predict_raster`` Mpx/s with each engine on a generated GeoTIFF at the model's working GSD."""
     from pgssl_core.infer import predict_raster
     from pgssl_core.models import load_model
 
@@ -73,14 +87,7 @@ def end_to_end(model_path: Path, raster_px: int, engines: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.tif"
         _, config, _ = load_model(model_path, engine="torch")
-        rng = np.random.default_rng(0)
-        with rasterio.open(src, "w", driver="GTiff", width=raster_px, height=raster_px, count=3, dtype="uint8",
-                           crs="EPSG:32650", transform=from_origin(448_000, 4_420_000, config.gsd_m or 0.3,
-                                                                   config.gsd_m or 0.3), tiled=True) as ds:
-            for row in range(0, raster_px, 512):
-                h = min(512, raster_px - row)
-                ds.write(rng.integers(0, 256, (3, h, raster_px), dtype=np.uint8),
-                         window=rasterio.windows.Window(0, row, raster_px, h))
+        write_random_geotiff(src, raster_px, config.gsd_m or 0.3)
         for name in ("torch", "onnx"):
             model, config, _ = load_model(model_path, engine=name)
             start = time.perf_counter()

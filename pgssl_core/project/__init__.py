@@ -14,7 +14,9 @@ prediction and pixel counts, the baseline comparison needs training and predicti
 - ``measure_model``: a model's per-tile building counts on labelled tiles (model error, validation IoU).
 - ``validation_iou``: a run's validation IoU with its bootstrap interval.
 - ``baseline_compare``: "did pretraining help?", a run against a supervised baseline on the same tiles.
-- ``sharded_footprints``: footprints of a prediction sharded over torchrun's ranks, joined across bands.
+- ``predict_inputs``: the ``predict`` command's work (model, rasters -> GeoTIFFs and footprints), alone or under
+  torchrun.
+- ``sharded_footprints``: the footprints of that prediction joined across raster and band seams.
 
 Submodules are imported on demand (``training_job`` pulls in torch; the Map page does not need it).
 """
