@@ -17,7 +17,8 @@ The rule (:func:`decide`), in this order:
    (:func:`pgssl_core.assess.model_error.bootstrap_interval`, Student-t, as the validation IoU's own
    interval). The run is activated only when the interval's lower end is above 0. Pairing matters: tiles
    that are hard for both models move both figures together and cancel in the difference, so a real
-   gain shows with fewer tiles than two separate intervals would need.
+   gain shows with fewer tiles than two separate intervals would need. An interval wholly below 0 is said
+   as such: the run is worse than the incumbent, not merely no better.
 
 Otherwise the run is kept and the page shows both figures with the reason; the user may still choose it.
 The decision is written to ``RUN_DIR/activation.json`` (:func:`read_decision`), so the run history and the
@@ -145,6 +146,10 @@ def decide(candidate: Sequence[TileConfusion], incumbent: Sequence[TileConfusion
         return Decision(False, reason, **common)
     if n < MIN_PAIRED_TILES:
         reason = f"fewer than {MIN_PAIRED_TILES} validation tiles cannot tell a gain from noise"
+        return Decision(False, reason, **common)
+    if high < 0:  # said apart: "includes 0" would be false, and a clear loss is what the user must hear
+        reason = (f"worse than {incumbent_label}: the gain is {gain:+.2f}, its {LEVEL:.0%} interval over the tiles "
+                  f"{low:+.2f} to {high:+.2f} lies below 0")
         return Decision(False, reason, **common)
     if not low > 0:
         reason = (f"no gain beyond the noise: the gain is {gain:+.2f}, its {LEVEL:.0%} interval over the tiles "

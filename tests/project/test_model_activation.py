@@ -40,8 +40,19 @@ def test_a_worse_run_is_not_activated_and_says_why() -> None:
     old = _tiles([(32, 50, 18)] * 3)  # IoU 0.32
     decision = decide(new, old, BASE_LABEL, FULL)
     assert not decision.activated
+    # the same loss on every tile: worse beyond the noise, and said so
     assert decision.line().startswith("not activated: IoU 0.30 vs 0.32 for the base model on your 3 validation "
-                                      "tiles (no gain beyond the noise")
+                                      "tiles (worse than the base model: the gain is -0.02")
+
+
+def test_a_clear_loss_on_every_tile_is_said_to_be_worse() -> None:
+    size = ValidationSize(4, 4 * 256 * 256, 9000, 40, 4)
+    new = _tiles([(5, 5, 60), (4, 6, 61), (6, 4, 59), (5, 5, 60)])  # IoU ~0.07: most roofs missed
+    old = _tiles([(30, 60, 10), (29, 61, 11), (31, 59, 9), (30, 60, 10)])  # IoU ~0.30
+    decision = decide(new, old, BASE_LABEL, size)
+    assert not decision.activated and decision.gain_high < 0
+    assert "worse than the base model" in decision.reason and "lies below 0" in decision.reason, decision.reason
+    assert "includes 0" not in decision.reason
 
 
 def test_a_clear_gain_on_every_tile_is_activated() -> None:
