@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from pgssl_core.catalog import labels as L
-from pgssl_core.catalog import runs as R
+# the submodules by their own names: `from pgssl_core.catalog import labels` reads the package, whose
+# __init__ imports this module (an import cycle, tests/core/test_code_shape.py)
+import pgssl_core.catalog.labels as L
+import pgssl_core.catalog.runs as R
 from pgssl_core.catalog.layout import DB_NAME, ProjectLayout, check_tile_id
 from pgssl_core.catalog.records import LabelState, RunKind, RunRecord, TileRecord
 from pgssl_core.catalog.recovery import recover

@@ -74,8 +74,6 @@ def long_functions(package_dir: Path = PACKAGE_DIR, limit: int = MAX_FUNCTION_LI
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="pgssl_core.catalog <-> catalog.project (and catalog.importer): project.py reads"
-                   " `from pgssl_core.catalog import labels, runs`; being removed with issue 24's part 1")
 def test_pgssl_core_modules_form_no_import_cycle() -> None:
     edges = module_edges()
     assert len(edges) > 50, "few imports between pgssl_core modules were found: the checker is not reading the source"
