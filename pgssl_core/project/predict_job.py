@@ -15,7 +15,6 @@ from typing import Any
 
 from pgssl_core.background import BackgroundJob, read_status
 from pgssl_core.catalog import Project
-from pgssl_core.errors import PgsslError
 from pgssl_core.project.predict import PredictionCancelled, predict_project
 
 __all__ = ["PredictJob", "read_status"]
@@ -24,17 +23,17 @@ __all__ = ["PredictJob", "read_status"]
 class PredictJob(BackgroundJob):
     """Predict every tile of the project at ``project_root`` into ``run_dir`` on a daemon thread.
 
-    ``run_id`` (optional) is the catalog run updated with the final state and counts; ``tile_ids`` (optional)
-    limits it to those tiles (part of the project, drawn on the Map page).
+    ``tile_ids`` (optional) limits it to those tiles (part of the project, drawn on the Map page). Its catalog
+    run is created and filed by :mod:`pgssl_core.project.run_jobs`, which keeps ``tiles`` and ``footprints``.
     """
 
     cancelled_errors = (PredictionCancelled,)
     kind = "predict"
 
     def __init__(self, project_root: str | Path, model_path: str | Path, run_dir: str | Path,
-                 run_id: str | None = None, tile_ids: Sequence[str] | None = None) -> None:
+                 tile_ids: Sequence[str] | None = None) -> None:
         super().__init__(run_dir)
-        self.project_root, self.model_path, self.run_id = Path(project_root), Path(model_path), run_id
+        self.project_root, self.model_path = Path(project_root), Path(model_path)
         self.tile_ids = None if tile_ids is None else frozenset(tile_ids)
 
     def initial_fields(self) -> dict[str, Any]:
@@ -52,17 +51,6 @@ class PredictJob(BackgroundJob):
             maps = predict_project(project, self.model_path, self.run_dir, progress=self._on_progress,
                                    cancel=self._cancel.is_set, tile_ids=self.tile_ids)
         return {"tiles": maps.manifest["tiles"], "footprints": maps.manifest["footprints"]}
-
-    def after_end(self, final: dict[str, Any]) -> None:
-        """Mirror the final state and counts into the catalog run row."""
-        if self.run_id is None:
-            return
-        try:
-            with Project.open(self.project_root) as project:
-                project.update_run(self.run_id, final.get("state", "failed"),
-                                   {k: final[k] for k in ("tiles", "footprints") if k in final})
-        except PgsslError:
-            pass  # the status file already says how it ended; the catalog row is a convenience
 
     def _on_progress(self, done: int, total: int) -> None:
         self._write(force=done == total, progress={"done": done, "total": total})

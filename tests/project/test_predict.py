@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from pgssl_core.catalog import Project
+from pgssl_core.catalog import Project, RunKind
 from pgssl_core.project.predict import (
     REFERENCE_LABEL,
     PredictionCancelled,
@@ -20,6 +20,7 @@ from pgssl_core.project.predict import (
     reference_footprints,
 )
 from pgssl_core.project.predict_job import PredictJob, read_status
+from pgssl_core.project.run_jobs import start_run
 from tests.project.conftest import BUILDINGS
 
 
@@ -83,14 +84,15 @@ def test_cancel_stops_before_the_next_tile(small_project: Project, tiny_model_fi
 
 
 def test_background_job_reports_done_on_disk(small_project: Project, tiny_model_file, tmp_path) -> None:
-    run_id, folder = small_project.create_run("predict", {"model": str(tiny_model_file)})
-    job = PredictJob(small_project.root, tiny_model_file, folder, run_id).start()
-    snapshot = job.join(timeout=120)
+    started = start_run(small_project, RunKind.PREDICT, {"model": str(tiny_model_file)},
+                        lambda _run_id, folder: PredictJob(small_project.root, tiny_model_file, folder))
+    run_id, folder = started.run_id, started.run_dir
+    snapshot = started.job.join(timeout=120)
     assert snapshot["state"] == "done", snapshot
     assert snapshot["progress"] == {"done": 3, "total": 3}
     status = read_status(folder)
     assert status["state"] == "done" and status["tiles"] == 3
-    assert small_project.run(run_id)["status"] == "done"
+    assert small_project.run(run_id).status == "done" and small_project.run(run_id).metrics["tiles"] == 3
     assert load_project_maps(folder).manifest["tiles"] == 3
 
 
@@ -104,8 +106,8 @@ def test_background_job_reports_a_bad_model_file(small_project: Project, tmp_pat
 def test_predict_part_of_a_project(small_project: Project, tiny_model_file, tmp_path) -> None:
     """Tiles picked by a drawn rectangle (project/predict_area): only they are predicted and mapped."""
     part = georef_ids(small_project)[1:2]
-    run_id, folder = small_project.create_run("predict", {"model": str(tiny_model_file), "tile_ids": part})
-    snapshot = PredictJob(small_project.root, tiny_model_file, folder, run_id, tile_ids=part).start().join(timeout=120)
+    _run_id, folder = small_project.create_run("predict", {"model": str(tiny_model_file), "tile_ids": part})
+    snapshot = PredictJob(small_project.root, tiny_model_file, folder, tile_ids=part).start().join(timeout=120)
     assert snapshot["state"] == "done" and snapshot["progress"] == {"done": 1, "total": 1}, snapshot
     maps = load_project_maps(folder)
     assert maps.manifest["tiles"] == 1 and maps.manifest["tile_ids"] == part
