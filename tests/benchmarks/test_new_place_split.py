@@ -78,6 +78,28 @@ def test_label_counts_are_nested(new_place: ModuleType, places: dict) -> None:
     assert split.pool(None) == []
 
 
+def test_cell_tiles_keep_test_tiles_out_of_every_row_but_the_oracle(new_place: ModuleType, places: dict,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the oracle row (the ceiling of the reference masks) learns from test tiles; a user's row never does."""
+    loaded: list[tuple[str, ...]] = []
+    monkeypatch.setattr(new_place, "load_tiles", lambda place, names, masks, gsd: loaded.append(tuple(names))
+                        or [{"name": n} for n in names])
+    place = places["kathmandu"]
+    test = set(new_place.split_set(place, 0).test)
+    labelled, pool, val = new_place.cell_tiles(place, "supervised", 20, 1, None, 0.3)
+    assert len(labelled) == 20 and len(val) == new_place.VAL_TILES
+    assert not test & {t["name"] for t in labelled + pool + val}
+    labelled, pool, val = new_place.cell_tiles(place, "oracle", None, 1, None, 0.3)
+    assert {t["name"] for t in labelled} == test and pool == [] and {t["name"] for t in val} <= test
+    assert new_place.cell_tiles(place, "zero_shot", 0, 0, None, 0.3) == ([], [], [])
+
+
+def test_working_gsd_follows_the_set_override(new_place: ModuleType) -> None:
+    args = new_place.parse_args(["--set", "gsd_m=0.5"])
+    assert new_place.working_gsd(args) == 0.5
+    assert new_place.working_gsd(new_place.parse_args([])) == 0.3
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_smoke_cell_writes_a_row_and_is_skipped_on_a_rerun(places: dict, tmp_path: Path) -> None:
