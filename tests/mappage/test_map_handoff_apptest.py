@@ -30,6 +30,17 @@ def _map_page(slug: str) -> AppTest:
     return at
 
 
+def _ended_prediction(project_dir: Path, timeout_s: float = 120) -> dict:
+    """The project's newest prediction run once it has ended (or as it is when ``timeout_s`` has passed)."""
+    deadline = time.monotonic() + timeout_s
+    with Project.open(project_dir) as project:
+        while True:
+            runs = [r for r in project.runs() if r["kind"] == "predict"]
+            if (runs and runs[-1]["status"] not in ("created", "running")) or time.monotonic() > deadline:
+                return runs[-1]
+            time.sleep(0.3)
+
+
 def test_finished_prediction_is_shown_with_its_building_count(projects_env: Path, tiny_model_file: Path) -> None:
     _project(projects_env, "atlanta", reference=True)
     with Project.open(projects_env / "atlanta") as project:
@@ -38,14 +49,7 @@ def test_finished_prediction_is_shown_with_its_building_count(projects_env: Path
     assert at.radio(key="map_source").value == "Reference masks (ground truth)"
     at.button(key="predict_all").click().run()
     assert not at.exception, at.exception
-    deadline = time.monotonic() + 120
-    with Project.open(projects_env / "atlanta") as project:
-        while time.monotonic() < deadline:
-            runs = [r for r in project.runs() if r["kind"] == "predict"]
-            if runs and runs[-1]["status"] not in ("created", "running"):
-                break
-            time.sleep(0.3)
-        run = [r for r in project.runs() if r["kind"] == "predict"][-1]
+    run = _ended_prediction(projects_env / "atlanta")
     assert run["status"] == "done", run
     at.run()
     assert not at.exception, at.exception
@@ -96,13 +100,7 @@ def test_predict_the_tiles_of_a_drawn_area(projects_env: Path, tiny_model_file: 
     assert at.button(key="predict_all").label == "Predict the 1 tile in the area"
     at.button(key="predict_all").click().run()
     assert not at.exception, at.exception
-    deadline = time.monotonic() + 120
-    with Project.open(projects_env / "atlanta") as project:
-        while time.monotonic() < deadline:
-            run = [r for r in project.runs() if r["kind"] == "predict"][-1]
-            if run["status"] not in ("created", "running"):
-                break
-            time.sleep(0.3)
+    run = _ended_prediction(projects_env / "atlanta")
     assert run["status"] == "done" and run["config"]["tile_ids"] == [second], run
     assert json.loads((Path(run["path"]) / "manifest.json").read_text())["tile_ids"] == [second]
     at.run()
