@@ -131,8 +131,13 @@ def prediction_label(run: dict) -> str:
     name = "base model" if model == BASE_MODEL_PATH else \
         "base model adapted to your tiles" if is_adapted_base(model) else model.name
     part = run["config"].get("tile_ids")
-    where = "" if part is None else f", {len(part):,} tile{'s' if len(part) != 1 else ''} of a drawn area"
+    where = "" if part is None else f", {counted(len(part), 'tile')} of a drawn area"
     return f"Prediction {run['id']} ({name}{where})"
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one: "1 tile", "1,204 buildings"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _run_config(model: Path, tile_ids: list[str] | None) -> dict:
@@ -150,8 +155,9 @@ def _report_finished(project: Project) -> None:
     if run["state"] == "done":
         status = _status(run)
         st.session_state[SOURCE_KEY] = prediction_label(run)  # the map shows the new prediction
-        st.success(f"Prediction finished: {status.get('footprints', 0):,} buildings found on "
-                   f"{status.get('tiles', 0):,} tiles. The map below shows them.", icon=":material/check_circle:")
+        st.success(f"Prediction finished: {counted(status.get('footprints', 0), 'building')} found on "
+                   f"{counted(status.get('tiles', 0), 'tile')}. The map below shows them.",
+                   icon=":material/check_circle:")
     else:
         st.warning(f"Prediction {run['state']}: {_status(run).get('error') or 'no result'}. "
                    "Press the button again to resume it.")
@@ -182,7 +188,7 @@ def predict_all_tiles(project: Project) -> None:
             if r["config"].get("model") == str(model) and r["config"].get("tile_ids") == part]
     unfinished = next((r for r in same if r["state"] in ("interrupted", "cancelled", "failed")), None)
     label = "Resume prediction" if unfinished else "Predict all tiles" if part is None else \
-        f"Predict the {len(part):,} tile{'s' if len(part) != 1 else ''} in the area"
+        f"Predict the {counted(len(part), 'tile')} in the area"
     if not choice.is_base:
         st.caption(f"Active model: {model.name}")
     if st.button(label, icon=":material/play_arrow:", key="predict_all", disabled=part == []):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from app.mappage import counted
 from pgssl_core.catalog import Project
 from pgssl_core.project.active_model import set_active_model
 from tests.project.conftest import BUILDINGS, boxes_mask, make_tile
@@ -54,8 +55,8 @@ def test_finished_prediction_is_shown_with_its_building_count(projects_env: Path
     at.run()
     assert not at.exception, at.exception
     assert at.radio(key="map_source").value.startswith(f"Prediction {run['id']}")
-    found = run["metrics"]["footprints"]
-    assert any("Prediction finished" in s.value and f"{found:,} buildings found" in s.value for s in at.success)
+    found = counted(run["metrics"]["footprints"], "building")  # "1 building", "12 buildings"
+    assert any("Prediction finished" in s.value and f"{found} found" in s.value for s in at.success)
     at.run()  # the message is said once; the map keeps showing the prediction
     assert not any("Prediction finished" in s.value for s in at.success)
     assert at.radio(key="map_source").value.startswith(f"Prediction {run['id']}")
