@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rasterio.crs import CRS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,7 +62,8 @@ from label_efficiency import merge_rows, parse_overrides, profile_fingerprint, r
 from pgssl_core.models import load_model  # noqa: E402
 from pgssl_core.models.device import prepare_module, resolve_device  # noqa: E402
 from pgssl_core.models.init_model import BASE_MODEL_PATH  # noqa: E402
-from pgssl_core.tiles.georef import parse_xyz_name  # noqa: E402
+from pgssl_core.tiles.georef import parse_xyz_name, xyz_transform  # noqa: E402
+from pgssl_core.tiles.gsd import ground_gsd_m, suggested_working_gsd  # noqa: E402
 from pgssl_core.train import TrainConfig, TrainingData, load_folder, run_training  # noqa: E402
 from pgssl_core.train.data import Sample, TensorSet  # noqa: E402
 from pgssl_core.train.metrics import evaluate_tensors  # noqa: E402
@@ -74,8 +76,9 @@ METHODS = ("zero_shot", "adapt_bn", "supervised", "pgssl", "oracle")
 TRAINED = ("supervised", "pgssl", "oracle")
 COLUMNS = ("set", "method", "labels", "seed", "labelled", "pool", "val", "test", "val_iou", "test_iou",
            "test_precision", "test_recall", "wall_s", "steps", "threads", "budget_s", "profile", "overrides",
-           "profile_id", "base_id", "pool_limit", "device")
-KEY = ("set", "method", "labels", "seed", "budget_s", "profile", "overrides", "profile_id", "base_id", "pool_limit")
+           "profile_id", "base_id", "pool_limit", "device", "gsd_m")
+KEY = ("set", "method", "labels", "seed", "budget_s", "profile", "overrides", "profile_id", "base_id", "pool_limit",
+       "gsd_m")
 
 
 @dataclass(frozen=True)
@@ -222,14 +225,27 @@ def model_id(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
 
 
-def working_gsd(args: argparse.Namespace) -> float:
-    """The working GSD (m) of the profile with the ``--set`` overrides: every tile of a cell, test tiles
-    included, is resampled to it (``--set gsd_m=0.5`` trains and scores a coarser grid)."""
-    config = TrainConfig(profile=args.profile, profile_overrides=parse_overrides(args.set))
-    gsd = config.resolved_profile().augment.gsd_m
+def source_gsds(place: PlaceSet) -> list[float]:
+    """GSD (m/px) of each candidate tile of ``place``: the stated one, else measured from its XYZ address."""
+    if place.tile_gsd_m is not None:
+        return [place.tile_gsd_m] * len(place.candidates)
+    found = []
+    for name in place.candidates:
+        zxy = parse_xyz_name(name)
+        if zxy is not None:
+            found.append(ground_gsd_m(xyz_transform(*zxy, 256, 256), CRS.from_epsg(3857), 256, 256))
+    return [g for g in found if g is not None]
+
+
+def working_gsd(args: argparse.Namespace, place: PlaceSet) -> float:
+    """The working GSD (m) every tile of a cell, test tiles included, is read at: ``--set gsd_m=...`` if given,
+    else what the app suggests for the place's imagery (``suggested_working_gsd``: 0.5 m for Dubai's 1 m
+    tiles, the profile's 0.3 m for Kathmandu's drone tiles)."""
+    overrides = parse_overrides(args.set)
+    gsd = TrainConfig(profile=args.profile, profile_overrides=overrides).resolved_profile().augment.gsd_m
     if gsd is None:
         raise ValueError(f"profile {args.profile!r} has no working GSD")
-    return float(gsd)
+    return float(gsd) if "gsd_m" in overrides else suggested_working_gsd(source_gsds(place), gsd)
 
 
 def cell_tiles(place: PlaceSet, method: str, labels: int | None, seed: int, pool_limit: int | None,
@@ -253,7 +269,7 @@ def cell_tiles(place: PlaceSet, method: str, labels: int | None, seed: int, pool
 def run_cell(place: PlaceSet, method: str, labels: int | None, seed: int, args: argparse.Namespace,
              test: TensorSet, run_dir: Path) -> dict[str, Any]:
     """One row: train (or adapt) as a user would on ``place`` and score the result on the test tiles."""
-    gsd = working_gsd(args)
+    gsd = working_gsd(args, place)
     t0 = time.time()
     labelled, pool, val = cell_tiles(place, method, labels, seed, args.pool_limit, gsd)
     common = {"pool": len(pool), "val": len(val), "test": len(test), "labelled": len(labelled)}
@@ -265,7 +281,7 @@ def run_cell(place: PlaceSet, method: str, labels: int | None, seed: int, args: 
         shutil.rmtree(run_dir)  # a leftover without a CSV row is a crashed cell
     init = "base" if args.base_model == BASE_MODEL_PATH else str(args.base_model)
     config = TrainConfig(method="supervised" if method == "oracle" else method, profile=args.profile, seed=seed,
-                         device=args.device, init=init, profile_overrides=parse_overrides(args.set),
+                         device=args.device, init=init, profile_overrides={**parse_overrides(args.set), "gsd_m": gsd},
                          **budget_kwargs(args.budget_min))
     result = run_training(TrainingData(labelled, pool, val, gsd_m=gsd), config, run_dir)
     val_iou = (result.best_val or result.final_val or {}).get("iou", math.nan)
@@ -299,17 +315,17 @@ def _stats(values: list[float]) -> str:
 def write_markdown(path: Path, rows: list[dict[str, str]]) -> None:
     """Mean (± sample sd over seeds) of test IoU, precision and recall per set, starting model, row, label
     count, budget and profile overrides."""
-    group_key = ("set", "base_id", "method", "labels", "budget_s", "overrides")
+    group_key = ("set", "base_id", "gsd_m", "method", "labels", "budget_s", "overrides")
     cells: dict[tuple[str, ...], list[dict[str, str]]] = {}
     for r in rows:
         cells.setdefault(tuple(r.get(k, "") for k in group_key), []).append(r)
-    lines = ["| set | base model | row | labels | budget s | overrides | test IoU | precision | recall | wall s "
-             "(mean) | threads |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| set | base model | GSD m | row | labels | budget s | overrides | test IoU | precision | recall | "
+             "wall s (mean) | threads |", "| --- " * 12 + "|"]
     order = {m: i for i, m in enumerate(METHODS)}
 
     def sort_key(item: tuple[tuple[str, ...], list[dict[str, str]]]) -> tuple[Any, ...]:
         k = item[0]
-        return (k[0], k[1], order.get(k[2], 9), int(k[3]) if k[3].isdigit() else 10**6, k[4], k[5])
+        return (k[0], k[1], k[2], order.get(k[3], 9), int(k[4]) if k[4].isdigit() else 10**6, k[5], k[6])
 
     for key, group in sorted(cells.items(), key=sort_key):
         def col(name: str, grp: list[dict[str, str]] = group) -> str:
@@ -359,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     places = place_sets(args.shared)
     for set_name in args.sets:
         place = places[set_name]
-        gsd = working_gsd(args)
+        gsd = working_gsd(args, place)
         test = TensorSet.from_samples(load_tiles(place, split_set(place, 0).test, True, gsd))
         for method in args.methods:
             label_counts = ["0"] if method not in TRAINED else ["test"] if method == "oracle" else args.labels
@@ -369,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
                            "budget_s": budget if method in TRAINED else "", "profile": args.profile,
                            "overrides": " ".join(args.set) if method in TRAINED else "",
                            "profile_id": profile_id if method in TRAINED else "", "base_id": base_id,
-                           "pool_limit": "" if args.pool_limit is None else str(args.pool_limit)}
+                           "pool_limit": "" if args.pool_limit is None else str(args.pool_limit),
+                           "gsd_m": f"{gsd:g}"}
                     if any(all(r.get(k) == v for k, v in key.items()) for r in read_rows(csv_path)):
                         print(f"skip (done): {key}")
                         continue

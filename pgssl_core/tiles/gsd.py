@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import TypeVar
 
 import affine
@@ -36,6 +37,17 @@ MIN_WORKING_SIDE_PX: int = 32
 #: The base model's training views imitate sources up to this many times coarser than the working GSD (profile
 #: ``base``'s ``degrade``): about 1 m at 0.3 m. Imagery coarser than that is outside what the model has seen.
 MAX_SOURCE_COARSENING: float = 3.3
+
+#: Largest upsampling (source GSD / working GSD) that :func:`suggested_working_gsd` asks of imagery. Read at
+#: 0.3 m, 1 m satellite imagery is blown up 3.3x and every roof edge smears over three working pixels, unlike
+#: anything the base model learnt. Measured with ``benchmarks/new_place.py`` on ``dubai_satellite`` (1 m, test
+#: tiles, base model, no labels): IoU 0.170 at 0.3 m, 0.225 at 0.5 m (2x), 0.240 at 0.7 m, 0.238 at 1.0 m; with
+#: 20 labels (supervised, profile ``quick``, its 300 steps, seed 0): 0.331 at 0.3 m, 0.393 at 0.5 m. The 5
+#: validation tiles preferred 0.5 m among 0.3/0.5/0.7 m, hence 2x. Imagery at 0.6 m or finer keeps the model's
+#: own working GSD, so drone and aerial projects are unchanged.
+MAX_SUGGESTED_UPSAMPLING: float = 2.0
+#: The suggested working GSD is rounded up to a multiple of this (m/px), so it reads as a setting.
+SUGGESTED_GSD_STEP_M: float = 0.05
 
 _GEOD = Geod(ellps="WGS84")
 #: A fixed CRS for in-memory resampling: GDAL's warper wants one, source and target share it.
@@ -238,3 +250,21 @@ def tile_gsd_m(transform: affine.Affine | None, crs: CRS | None, width: int, hei
                   "(state one with --tile-gsd or the project's GSD setting)", UnresolvedGsdWarning, stacklevel=2)
     return None
 
+
+
+def suggested_working_gsd(source_gsds_m: Sequence[float], model_gsd_m: float = DEFAULT_WORKING_GSD_M) -> float:
+    """The working GSD (m/px) to read imagery at ``source_gsds_m`` (m/px, one per tile or raster) with a model
+    trained at ``model_gsd_m``.
+
+    The model's own GSD, unless the median source is more than ``MAX_SUGGESTED_UPSAMPLING`` x coarser: then the
+    median divided by that factor, rounded up to ``SUGGESTED_GSD_STEP_M`` (1 m imagery: 0.5 m; within
+    ``GSD_TOLERANCE`` of a step counts as on it). No sources:
+    the model's GSD. Raises ``GsdError`` for a GSD outside 1 cm .. 100 m.
+    """
+    model = check_gsd(model_gsd_m, "the model's GSD")
+    if not source_gsds_m:
+        return model
+    median = float(np.median([check_gsd(g, "a source GSD") for g in source_gsds_m]))
+    # rounded up, less the 1% GSD_TOLERANCE: a UTM tile's 1.2 m measures 1.2004 m on the ellipsoid
+    steps = math.ceil(median / MAX_SUGGESTED_UPSAMPLING * (1 - GSD_TOLERANCE) / SUGGESTED_GSD_STEP_M)
+    return max(model, round(steps * SUGGESTED_GSD_STEP_M, 6))
