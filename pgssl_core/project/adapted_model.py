@@ -18,6 +18,7 @@ joins the ``tiles``/``infer`` reading with the ``models`` step, so it sits in ``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import os
@@ -169,15 +170,25 @@ def _hash_of(path: str, _size: int, _mtime_ns: int) -> str:
 
 
 def adaptation_key(project: Project, base: Path = BASE_MODEL_PATH) -> str:
-    """What the adapted model depends on, hashed: the base model's bytes, the project's tile ids (sorted) and
-    its stated tile GSD (it decides how ungeoreferenced tiles are resampled)."""
+    """What the adapted model depends on, hashed: the base model's bytes, the project's tile ids (sorted), its
+    stated tile GSD (it decides how ungeoreferenced tiles are resampled) and the GSD the model works at."""
     from pgssl_core.catalog.gsd_settings import project_gsd
 
+    gsd = project_gsd(project)
     digest = hashlib.sha256(_file_hash(base).encode())
     for tile_id in sorted(r.id for r in project.tiles()):
         digest.update(tile_id.encode() + b"\n")
-    digest.update(repr(project_gsd(project).tile_gsd_m).encode())
+    digest.update(repr(gsd.tile_gsd_m).encode())
+    digest.update(repr(gsd.working_gsd_m).encode())
     return digest.hexdigest()[:16]
+
+
+def adapted_gsd_m(config: ModelConfig, working_gsd_m: float | None) -> float | None:
+    """The GSD (m/px) the base model works at in a project: the project's working GSD where it is coarser than
+    the model's own (coarse imagery, see ``tiles.gsd.suggested_working_gsd``), else the model's."""
+    if config.gsd_m is None or working_gsd_m is None:
+        return config.gsd_m
+    return max(config.gsd_m, working_gsd_m)
 
 
 def adapted_model_path(project: Project, base: Path = BASE_MODEL_PATH) -> Path:
@@ -209,12 +220,15 @@ def adapted_base_model(project: Project, base: Path = BASE_MODEL_PATH, max_crops
     if progress is not None:
         progress(f"Adapting the base model to your {len(records):,} tiles (BatchNorm statistics only)…")
     model, config, meta = load_model(base)
-    stated = project_gsd(project).tile_gsd_m
+    settings = project_gsd(project)
+    # the adapted model reads the project's tiles at its working GSD when that is coarser than the base model's
+    # (1 m imagery at 0.5 m, not 0.3 m), and says so in its config, so every user of the file predicts there
+    config = dataclasses.replace(config, gsd_m=adapted_gsd_m(config, settings.working_gsd_m))
     paths = [project.tile_path(r.id) for r in records]
-    adapted, crops = adapt_to_rasters(model, config, paths, "model", stated,
+    adapted, crops = adapt_to_rasters(model, config, paths, "model", settings.tile_gsd_m,
                                       max_crops=PROJECT_CROPS if max_crops is None else max_crops)
     info: dict[str, Any] = {"method": "batchnorm statistics (AdaBN)", "alpha": ADAPT_ALPHA, "tiles": len(records),
-                            "crops": crops,
+                            "crops": crops, "gsd_m": config.gsd_m,
                             "base_sha256": _file_hash(base), "labels_used": 0}
     save_model(path, adapted, config, {**meta, "name": ADAPTED_LABEL, "adaptation": info})
     for old in path.parent.glob(f"{ADAPTED_PREFIX}*.pt"):

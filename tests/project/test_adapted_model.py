@@ -82,3 +82,23 @@ def test_raster_crops_read_the_working_grid_and_skip_nodata(tmp_path: Path, tiny
     assert len(kept) == 2 and all(np.array_equal(c, tile.image[r:r + 32, :32]) for c, r in zip(kept, (0, 32)))
     with pytest.raises(PgsslError, match="no tiles"):
         raster_crops([], config)
+
+
+@pytest.mark.parametrize(("working", "expected"), [(0.6, 0.6), (0.2, 0.3), (None, 0.3)])
+def test_adapted_model_works_at_a_coarser_project_gsd(small_project: Project, tiny_model_file: Path, tmp_path: Path,
+                                                      working: float | None, expected: float) -> None:
+    """Coarse imagery: the adapted base model reads the project's tiles at its coarser working GSD and records
+    it, so prediction and pre-fill with the file work there; a finer (or native) setting keeps the model's."""
+    from pgssl_core.catalog.gsd_settings import GsdSettings, set_project_gsd
+    from pgssl_core.models import save_model
+
+    model, config, meta = load_model(tiny_model_file)
+    config.gsd_m = 0.3
+    base = tmp_path / "base_03.pt"
+    save_model(base, model, config, meta)
+    set_project_gsd(small_project, GsdSettings(working))
+    path = adapted_base_model(small_project, base)
+    _, adapted_config, adapted_meta = load_model(path)
+    assert adapted_config.gsd_m == pytest.approx(expected) == adapted_meta["adaptation"]["gsd_m"]
+    set_project_gsd(small_project, GsdSettings(0.9 if working != 0.9 else 0.8))
+    assert adapted_model_path(small_project, base) != path  # another working GSD: another adapted model
