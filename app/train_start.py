@@ -12,6 +12,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.catalog.gsd_settings import GsdSettings, project_gsd, set_project_gsd
 from pgssl_core.errors import PgsslError
 from pgssl_core.models.init_model import base_model_available
+from pgssl_core.tiles.gsd import MAX_SUGGESTED_UPSAMPLING
 from pgssl_core.train import TrainConfig
 from pgssl_core.train.launch import project_train_command
 
@@ -49,10 +50,14 @@ def gsd_settings(project: Project) -> None:
         st.warning(f"{plain} tile(s) have no georeference and no GSD is stated: they are used at their native "
                    "resolution, not at the working GSD. State their GSD under \"Ground resolution\".",
                    icon=":material/straighten:")
-    with st.expander(f"Ground resolution: working GSD "
-                     f"{'native' if current.working_gsd_m is None else f'{current.working_gsd_m:g} m'}"):
+    shown = "native" if current.working_gsd_m is None else f"{current.working_gsd_m:g} m"
+    with st.expander(f"Ground resolution: working GSD {shown}"
+                     f"{' (suggested for your imagery)' if current.suggested else ''}"):
         st.caption("Every tile is resampled to the working GSD for training and prediction; masks come back on "
-                   "each tile's own grid. 0.3 m is the base model's. Tiles without a georeference use the GSD "
+                   "each tile's own grid. 0.3 m is the base model's. Until you save one, the working GSD follows "
+                   f"your imagery: imagery more than {MAX_SUGGESTED_UPSAMPLING:g}x coarser than 0.3 m is read at "
+                   f"its GSD / {MAX_SUGGESTED_UPSAMPLING:g} (1 m satellite imagery at 0.5 m), because blowing it "
+                   "up further blurs roofs and misses more of them. Tiles without a georeference use the GSD "
                    "stated below; without one they stay at native resolution.")
         native = st.checkbox("Keep native resolution (no resampling)", value=current.working_gsd_m is None,
                              key="gsd_native")

@@ -120,11 +120,14 @@ def test_start_from_defaults_to_the_base_model_and_scratch_is_recorded(projects_
 
 def test_gsd_setting_is_saved_in_the_project(projects_env: Path) -> None:
     at = _open_train_page()
+    labels = [e.label for e in at.expander if e.label.startswith("Ground resolution")]
+    assert labels == ["Ground resolution: working GSD 0.3 m (suggested for your imagery)"]
     at.number_input(key="gsd_working").set_value(0.5).run()
     at.button(key="gsd_save").click().run()
     assert not at.exception, at.exception
     with Project.open(projects_env / "beijing-demo") as project:
         assert project_gsd(project).working_gsd_m == 0.5
+    assert "Ground resolution: working GSD 0.5 m" in [e.label for e in at.expander]
 
 
 def test_the_time_budget_is_offered_per_profile(projects_env: Path) -> None:
