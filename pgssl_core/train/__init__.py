@@ -1,11 +1,12 @@
 """PGSSL training engine: teacher, pseudo-labels, pretraining tasks, transfer, alternating rounds.
 
-One file per stage: ``teacher.py`` (teacher and supervised baseline), ``pseudo_labelling.py`` (where the
-confidence weights of pseudo-labels are made), ``pretraining.py`` (the tasks, one class each, in
-``pretraining_tasks.py``; their network in ``pretrain_model.py``), ``transfer.py`` (transfer and fine-tune);
-``plan.py`` lists a run's stages, ``rounds.py`` runs them, ``profiles.py`` holds the nested profiles.
+The stages: ``segmenter.py`` (supervised training: the teacher, the supervised baseline, transfer and
+fine-tune), ``pseudo_labelling.py`` (where the confidence weights of pseudo-labels are made),
+``pretraining.py`` (the tasks, one class each, in ``pretraining_tasks.py``; their network in
+``pretrain_model.py``); ``plan.py`` lists a run's stages, ``rounds.py`` runs them, ``profiles.py`` holds the
+nested profiles.
 
-A new kind of stage: a ``StageKind`` member, a function ``fn(run, round, steps)`` in a file named after it,
+A new kind of stage: a ``StageKind`` member, a function ``fn(run, round, steps)`` beside the stages of its kind,
 its entry in ``rounds.STAGE_FUNCTIONS`` and its place in ``plan.plan``. A new pretraining task: one
 ``PretrainTask`` class registered with ``@register_task`` in ``pretraining_tasks.py`` (its head, loss and
 default weight with it; docs/ARCHITECTURE.md has the recipe). Under ``torchrun`` the same code trains

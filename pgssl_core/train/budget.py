@@ -49,7 +49,7 @@ PRETRAIN_COST = 3.0
 # Neural Language Models", section 2.1). Used for validation and pseudo-labelling until one was timed.
 FORWARD_SHARE = 1.0 / 3.0
 # Validations a segmentation stage runs besides those every ``eval_every`` steps: one at its end and, when it
-# does not start at random, one at step 0 (see teacher.py and transfer.py).
+# does not start at random, one at step 0 (see segmenter.py).
 EXTRA_EVALS = 2
 # A stage that would get fewer steps than this (or than its profile count, if smaller) is skipped: the
 # warm-up of the CPU profile alone is 10 steps (profiles.quick), so fewer steps would not move the network.

@@ -1,9 +1,9 @@
 """The plan of a run: which stages, in which rounds, with how many steps.
 
 A stage kind names one step of the method; :data:`pgssl_core.train.rounds.STAGE_FUNCTIONS` maps each kind
-to the function that runs it (``teacher.py``, ``pretraining.py``, ``transfer.py``). Pseudo-labelling
-(``pseudo_labelling.py``) is not a kind of its own: it is the work a pretraining stage of pgssl does
-before its first step, reported as an "activity" and not counted in the plan's steps.
+to the function that runs it (``segmenter.py``: teacher, supervised baseline, fine-tune; ``pretraining.py``).
+Pseudo-labelling (``pseudo_labelling.py``) is not a kind of its own: it is the work a pretraining stage of
+pgssl does before its first step, reported as an "activity" and not counted in the plan's steps.
 """
 
 from __future__ import annotations

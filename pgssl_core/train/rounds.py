@@ -52,8 +52,7 @@ from pgssl_core.train.pretraining import method_task_weights, pretraining_stage
 from pgssl_core.train.profiles import PROFILES, Profile, get_profile
 from pgssl_core.train.progress import MetricsLog, ProgressCallback, Reporter
 from pgssl_core.train.run import Run
-from pgssl_core.train.teacher import train_supervised_baseline, train_teacher
-from pgssl_core.train.transfer import finetune
+from pgssl_core.train.segmenter import finetune, train_supervised_baseline, train_teacher
 
 #: The function that runs each kind of stage: ``fn(run, round, steps)``.
 STAGE_FUNCTIONS: dict[StageKind, Callable[[Run, int, int], None]] = {

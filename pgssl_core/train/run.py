@@ -1,6 +1,6 @@
 """A run in progress: what its stages share and hand on to each other.
 
-Each stage function (``teacher.py``, ``pretraining.py``, ``transfer.py``) takes the :class:`Run`, the
+Each stage function (in ``segmenter.py`` and ``pretraining.py``) takes the :class:`Run`, the
 round and its steps, trains, and leaves its network in ``run.model`` (the latest segmenter, the next
 teacher) or ``run.pmodel`` (the pretraining network, continued across rounds).
 """

@@ -1,5 +1,8 @@
-"""Supervised training of a U-Net on labelled pixels: the step loop of the teacher, the ``supervised``
-baseline and the fine-tune after transfer, and the weight average that selection validates."""
+"""Supervised training of a U-Net on labelled pixels, and the stages made of it: the teacher (round 1 of
+pgssl) and the ``supervised`` baseline, from the run's starting model (the base model, random weights or a
+model file); transfer of the pretrained encoder (and optionally the pseudo-label decoder) into a fresh U-Net
+and its fine-tune on the labelled tiles, which becomes the next round's teacher. Also the weight average that
+selection validates and the training memory format."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ import torch
 from torch import nn
 
 from pgssl_core.distributed import wrap_module
-from pgssl_core.models import ModelConfig
+from pgssl_core.io import atomic_write_bytes
+from pgssl_core.models import ModelConfig, create_model
 from pgssl_core.models.device import ModuleT, autocast, prepare_input, prepare_module
+from pgssl_core.models.init_model import InitModel
 from pgssl_core.models.preprocess import normalise
 from pgssl_core.train.augment import AugmentConfig, make_batch
 from pgssl_core.train.data import IGNORE, TensorSet
@@ -19,7 +24,10 @@ from pgssl_core.train.loop import RunContext, Stage, run_stage
 from pgssl_core.train.losses import WeightedSegLoss
 from pgssl_core.train.metrics import evaluate_sharded
 from pgssl_core.train.optim import make_optimizer
+from pgssl_core.train.plan import StageKind
+from pgssl_core.train.pretrain_model import PretrainModel
 from pgssl_core.train.profiles import AugmentSettings, Profile
+from pgssl_core.train.run import Run
 
 #: Training runs its convolutions in channels-last memory format on every device (``prepare_module`` does it
 #: on CUDA only, for inference): oneDNN's CPU convolutions are faster in it. Measured on the shared 2-core CPU,
@@ -153,3 +161,71 @@ def train_segmenter(ctx: RunContext, name: str, rnd: int, model: nn.Module, conf
     if average is not None:
         model.load_state_dict(average.model.state_dict())  # the stage's result is the averaged network
     return model.eval()
+
+
+def start_model(config: ModelConfig, init: InitModel) -> nn.Module:
+    """A U-Net for the teacher or the supervised baseline: the init model's weights, or random."""
+    model = create_model(config)
+    if init.model is not None:
+        model.load_state_dict(init.model.state_dict())
+    return model
+
+
+def _train_from_start(run: Run, kind: StageKind, rnd: int, steps: int) -> None:
+    model = start_model(run.model_config, run.init)
+    if not run.finished(rnd, kind, model, steps):
+        # A model that does not start at random is validated at step 0, so that selection on val can keep
+        # it when training on few labels makes it worse.
+        model = train_segmenter(run.ctx, kind.value, rnd, model, run.model_config, run.labelled, run.val,
+                                run.profile, steps, validate_at_start=run.init.model is not None)
+        run.save_stage(rnd, kind, model)
+    run.model = model.to(run.ctx.device).eval()
+
+
+def train_teacher(run: Run, rnd: int, steps: int) -> None:
+    """Stage ``teacher``: the first teacher of pgssl, supervised on the labelled tiles; leaves it in
+    ``run.model`` for the first round's pseudo-labels."""
+    _train_from_start(run, StageKind.TEACHER, rnd, steps)
+
+
+def train_supervised_baseline(run: Run, rnd: int, steps: int) -> None:
+    """Stage ``supervised``: the baseline without pretraining, the same training as the teacher for the
+    labelled-data steps of a whole pgssl run; leaves the final model in ``run.model``."""
+    _train_from_start(run, StageKind.SUPERVISED, rnd, steps)
+
+
+def transfer(pmodel: PretrainModel, config: ModelConfig, decoder: bool = False) -> nn.Module:
+    """A fresh U-Net (``create_model``) whose encoder is the pretrained online encoder; with ``decoder``
+    its decoder and head are those of the pseudo-label segmentation task as well."""
+    model = create_model(config)
+    parts = [(model.get_submodule("encoder"), pmodel.encoder)]
+    if decoder:
+        seg = pmodel.heads["seg"]
+        parts += [(model.get_submodule("decoder"), seg.get_submodule("decoder")),
+                  (model.get_submodule("segmentation_head"), seg.get_submodule("head"))]
+    for dst, src in parts:
+        dst.load_state_dict({k: v.detach().cpu() for k, v in src.state_dict().items()})
+    return model
+
+
+def finetune(run: Run, rnd: int, steps: int) -> None:
+    """Stage ``finetune``: transfer ``run.pmodel`` into a U-Net and train it on the labelled tiles (the
+    encoder frozen for the profile's first steps); leaves it in ``run.model``.
+
+    After the stage, ``stages/r<round>-best.pt`` is a copy of ``best.pt`` as it stood then (the best on
+    val up to this round, for the rounds ablation).
+    """
+    if run.pmodel is None:
+        raise RuntimeError("finetune needs a pretrained network: the plan runs pretraining first")
+    stages = run.profile.stages
+    model = transfer(run.pmodel, run.model_config, decoder=stages.transfer_decoder)
+    if not run.finished(rnd, StageKind.FINETUNE, model, steps):
+        model = train_segmenter(run.ctx, StageKind.FINETUNE.value, rnd, model, run.model_config, run.labelled,
+                                run.val, run.profile, steps, frozen_warmup=stages.frozen_warmup_steps,
+                                validate_at_start=True, lr=stages.finetune_lr)
+        best = run.ctx.out_dir / "best.pt"
+        if run.ctx.dist.is_main and best.is_file():
+            # Written before the stage file so that a finished stage always has it.
+            atomic_write_bytes(run.stage_file(rnd, "best"), best.read_bytes())
+        run.save_stage(rnd, StageKind.FINETUNE, model)
+    run.model = model.to(run.ctx.device).eval()

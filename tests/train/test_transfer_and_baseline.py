@@ -9,7 +9,7 @@ from pgssl_core.train.pretrain_model import PretrainModel
 from pgssl_core.train.pretraining_tasks import TaskSettings
 from pgssl_core.train.profiles import get_profile
 from pgssl_core.train.rounds import model_config
-from pgssl_core.train.transfer import transfer
+from pgssl_core.train.segmenter import transfer
 
 
 def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
