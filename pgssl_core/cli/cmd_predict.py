@@ -39,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=OUTPUTS, default="probability")
     parser.add_argument("--threshold", type=float, default=DEFAULTS.threshold,
                         help="building probability threshold (0..1)")
-    parser.add_argument("--window", "--tile", dest="window", type=positive_int, default=DEFAULTS.window,
-                        help=f"sliding-window side in px (default {DEFAULTS.window}; --tile: its old name, deprecated)")
+    parser.add_argument("--window", type=positive_int, default=None,
+                        help=f"sliding-window side in px (default {DEFAULTS.window})")
+    parser.add_argument("--tile", type=positive_int, default=None, help="deprecated: the old name of --window")
     parser.add_argument("--overlap", type=non_negative_int, default=DEFAULTS.overlap,
                         help=f"window overlap in px (default {DEFAULTS.overlap})")
     parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="windows per forward pass")
@@ -130,7 +131,8 @@ def _predict(args: argparse.Namespace, inputs: list[Path], device: str, info) ->
     from pgssl_core.project.predict_inputs import FootprintOptions, predict_inputs
     from pgssl_core.tiles.gsd import parse_gsd_option, parse_stated_gsd
 
-    settings = PredictSettings(args.window, args.overlap, args.batch_size, args.tta, args.output, args.threshold,
+    window = args.window or args.tile or DEFAULTS.window  # --tile: the window's old name, still accepted
+    settings = PredictSettings(window, args.overlap, args.batch_size, args.tta, args.output, args.threshold,
                                args.cog, device, parse_gsd_option(args.gsd, "model"), parse_stated_gsd(args.tile_gsd),
                                args.engine)
     footprints = None if args.polygons is None else FootprintOptions(args.polygons, args.min_area, args.simplify,

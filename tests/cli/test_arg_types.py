@@ -38,7 +38,8 @@ def test_every_numeric_option_is_checked() -> None:
     plain = {(name, action.option_strings[0]) for name, action in _options() if action.type in (int, float)}
     assert plain == UNCHECKED
     assert {(n, a.option_strings[0]) for n, a in _options() if a.type in CHECKED} >= {
-        ("inspect", "--tile-size"), ("import", "--tile-size"), ("predict", "--tile"), ("predict", "--batch-size"),
+        ("inspect", "--tile-size"), ("import", "--tile-size"), ("predict", "--window"), ("predict", "--tile"),
+        ("predict", "--batch-size"),
         ("train", "--batch-size"), ("assess", "--cell-m"), ("import-xyz", "--max-tiles"),
         ("demo", "--tiles-per-district"), ("predict", "--gsd"), ("evaluate", "--tile-gsd")}
 
