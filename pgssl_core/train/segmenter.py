@@ -34,7 +34,7 @@ from pgssl_core.train.run import Run
 #: one thread, the ``quick`` U-Net's forward and backward pass on 8 tiles of 128 px: 0.86 s contiguous, 0.56 s
 #: channels-last (medians of 5); ``benchmarks/pgssl_step.py`` compares both. The results differ from the
 #: contiguous format's by float rounding only (another summation order in the kernels).
-CHANNELS_LAST = False
+CHANNELS_LAST = True
 
 
 def training_module(module: ModuleT, device: torch.device) -> ModuleT:
