@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.main_script import MAIN
 
 
 def test_home_shows_beijing_demo_first(projects_env: Path) -> None:

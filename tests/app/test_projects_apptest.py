@@ -12,8 +12,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.main_script import MAIN
 
 
 def _param(at: AppTest, name: str) -> str:

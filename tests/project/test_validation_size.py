@@ -1,5 +1,5 @@
 """Honest validation figures (issue 16, item 5): how much validation a run has, when it is too little, and
-fully labelled tiles preferred for the hold-out (the Train page's warning: tests/trainpage)."""
+fully labelled tiles preferred for the hold-out (the Train page's warning: tests/app/train)."""
 
 from __future__ import annotations
 

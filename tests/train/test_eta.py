@@ -1,5 +1,5 @@
 """Visible activity and an honest ETA (issue 16, item 6): pseudo-labelling reports progress and the remaining
-time is a range from the run's own step times (the Train page's lines: tests/trainpage/test_progress_line.py)."""
+time is a range from the run's own step times (the Train page's lines: tests/app/train/test_progress_line.py)."""
 
 from __future__ import annotations
 

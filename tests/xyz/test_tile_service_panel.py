@@ -18,7 +18,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.xyz.fetch import FetchSettings, TileFetcher
 from pgssl_core.xyz.grid import bbox_tiles
 from pgssl_core.xyz.importer import import_xyz
-from tests.mappage.drawing import Draws
+from tests.app.map.drawing import Draws
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 ATTRIBUTION = "Imagery © Test Tiles <contributors>"

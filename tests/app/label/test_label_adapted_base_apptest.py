@@ -12,7 +12,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.models import ModelConfig, create_model, save_model
 from pgssl_core.project.active_model import set_active_model
 from pgssl_core.project.adapted_model import MODELS_DIR
-from tests.label.test_label_apptest import FakeCanvas, button, demo, open_label_page
+from tests.app.label.test_label_apptest import FakeCanvas, button, demo, open_label_page
 
 
 def test_prefill_uses_the_base_model_adapted_to_the_tiles(projects_env: Path,

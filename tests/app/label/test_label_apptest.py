@@ -14,8 +14,8 @@ from pgssl_core.catalog import Project
 from pgssl_core.labeling import DEFAULT_PALETTE
 from pgssl_core.models import ModelConfig, create_model, save_model
 from pgssl_core.project.active_model import set_active_model
+from tests.app.main_script import MAIN
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 STROKE_ALPHA = round(255 * DEFAULT_PALETTE.opacity)
 
 

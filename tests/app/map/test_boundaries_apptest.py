@@ -18,8 +18,8 @@ from app import boundaries
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
 from pgssl_core.tiles import Tile, TileMeta
+from tests.app.main_script import MAIN
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 UTM16 = CRS.from_epsg(32616)
 ORIGIN = (741_000.0, 3_738_000.0)  # about 33.75 N 84.39 W: Atlanta
 SIZE = 64  # px, 0.5 m

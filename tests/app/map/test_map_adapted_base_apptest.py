@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pgssl_core.catalog import Project
 from pgssl_core.project.adapted_model import MODELS_DIR, is_adapted_base
-from tests.mappage.test_map_handoff_apptest import _map_page, _project
+from tests.app.map.test_map_handoff_apptest import _map_page, _project
 
 
 def test_predict_all_with_the_adapted_base_model(projects_env: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.main_script import MAIN
 
 
 @pytest.fixture()
@@ -39,7 +39,7 @@ def test_map_page_shows_reference_layers_and_recomputes_pv(projects_env: Path) -
     at.sidebar.slider(key="pv_share").set_value(0.7).run()
     assert not at.exception, at.exception
     # issue 16 item 7: the base map carries no PV figure, so a slider move leaves it as it was (the browser
-    # keeps it; only the roofs coloured by PV are swapped in, tests/mappage/test_map_interactive.py)
+    # keeps it; only the roofs coloured by PV are swapped in, tests/app/map/test_map_interactive.py)
     assert at.session_state["_map_interactive_base"] is drawn
     moved = at.dataframe[0].value
     assert (moved["Footprint m²"] == table["Footprint m²"]).all()

@@ -11,9 +11,8 @@ from streamlit.testing.v1 import AppTest
 from app.mappage import counted
 from pgssl_core.catalog import Project
 from pgssl_core.project.active_model import set_active_model
+from tests.app.main_script import MAIN
 from tests.project.conftest import BUILDINGS, boxes_mask, make_tile
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 def _project(root: Path, slug: str, reference: bool) -> None:
@@ -78,7 +77,7 @@ def test_predict_the_tiles_of_a_drawn_area(projects_env: Path, tiny_model_file: 
     from pyproj import Transformer
 
     from app.map_interactive import STAND_IN_KEY
-    from tests.mappage.drawing import Draws
+    from tests.app.map.drawing import Draws
     from tests.project.conftest import ORIGIN
 
     _project(projects_env, "atlanta", reference=True)

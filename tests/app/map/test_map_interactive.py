@@ -12,8 +12,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from app.map_interactive import STAND_IN_KEY, drawn_bbox, pick_at
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.main_script import MAIN
 
 
 def _tables() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -16,8 +16,8 @@ from pgssl_core.assess.grid_emissions import GRID_FACTORS
 from pgssl_core.catalog import Project
 from pgssl_core.report import export_report
 from pgssl_core.tiles import Tile, TileMeta
+from tests.app.main_script import MAIN
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 UTM23S = CRS.from_epsg(32723)
 ORIGIN = (333_600.0, 7_394_650.0)  # about 23.55 S 46.63 W: São Paulo
 SIZE = 64  # px, 0.5 m

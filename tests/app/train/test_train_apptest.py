@@ -13,8 +13,7 @@ from pgssl_core.catalog import Project
 from pgssl_core.catalog.gsd_settings import project_gsd
 from pgssl_core.project.active_model import active_model_setting
 from pgssl_core.project.training_job import read_status
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.main_script import MAIN
 
 
 def _open_train_page() -> AppTest:

@@ -14,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 from pgssl_core.catalog import Project
 from pgssl_core.project.active_model import active_model_setting, set_active_model
 from pgssl_core.project.training_job import read_status
+from tests.app.main_script import MAIN
 
 pytestmark = pytest.mark.slow  # each waits for a real (tiny) training run: about 40 s on 2 shared cores
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
 PROJECT = "beijing-demo"
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from pgssl_core.catalog import Project
+from tests.app.main_script import MAIN
 from tests.project.conftest import labelled_tile, stroked_label
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 def test_train_page_warns_when_validation_is_too_small(projects_env: Path) -> None:
