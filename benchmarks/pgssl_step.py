@@ -8,7 +8,7 @@ clipping, optimizer and the EMA target). The two kinds alternate in blocks (``--
 first ``--warmup`` steps of every block not counted) so that a change in the machine's load touches both;
 each figure is the median over all counted steps. Goal: pgssl at most 1.5x supervised (issue 22).
 
-Each thread count is measured in the training memory format (channels-last, ``segmenter.CHANNELS_LAST``)
+Each thread count is measured in the training memory format (channels-last, ``train.data.CHANNELS_LAST``)
 and, for comparison, in the contiguous format training used before. Prints the table and writes
 ``benchmarks/results/pgssl_step.csv`` and ``pgssl_step.md``.
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from pgssl_core.io import atomic_write_bytes  # noqa: E402
 from pgssl_core.models import create_model  # noqa: E402
 from pgssl_core.models.device import describe_device, resolve_device  # noqa: E402
-from pgssl_core.train import segmenter  # noqa: E402
+from pgssl_core.train import data, segmenter  # noqa: E402
 from pgssl_core.train.data import TensorSet, make_sample  # noqa: E402
 from pgssl_core.train.loop import RunContext, RunState  # noqa: E402
 from pgssl_core.train.pretrain_model import PretrainModel  # noqa: E402
@@ -87,7 +87,7 @@ def measure(profile: Profile, device: torch.device, threads: int, memory_format:
     """Median step seconds of both kinds on ``threads`` threads in ``memory_format``, blocks alternating, and
     their ratio."""
     torch.set_num_threads(threads)
-    segmenter.CHANNELS_LAST = memory_format == "channels_last"
+    data.CHANNELS_LAST = memory_format == "channels_last"
     tiles = synthetic_tiles(8, profile.augment.crop * 2)
     counted: dict[str, list[float]] = {"supervised": [], "pgssl": []}
     for _ in range(repeats):
@@ -149,11 +149,11 @@ def main() -> int:
     device = resolve_device(args.device)
     profile = get_profile(args.profile)
     rows = []
-    trained_in = segmenter.CHANNELS_LAST
+    trained_in = data.CHANNELS_LAST
     for threads in args.threads:
         for memory_format in args.formats:
             rows.append(_row(profile, device, threads, memory_format, args))
-    segmenter.CHANNELS_LAST = trained_in
+    data.CHANNELS_LAST = trained_in
     write_results(rows, Path(args.out))
     return 0
 

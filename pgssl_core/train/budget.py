@@ -242,12 +242,13 @@ def open_budget(budget_s: float | None, out_dir: Path, resume: bool, write: bool
 def time_seg_steps(config: ModelConfig, batch_size: int, crop: int, device: torch.device, steps: int = PROBE_STEPS,
                    clock: Clock = time.perf_counter) -> float:
     """Median seconds of a supervised training step of ``config``'s U-Net on random data (a throwaway
-    network; the first step is a warm-up and not counted). The global torch RNG is left as it was."""
+    network in the training memory format; the first step is a warm-up and not counted). The global torch
+    RNG is left as it was."""
     from pgssl_core.models import create_model
-    from pgssl_core.models.device import prepare_input, prepare_module
+    from pgssl_core.train.data import training_input, training_module
 
     with torch.random.fork_rng(devices=[]):
-        model = prepare_module(create_model(config), device).train()
+        model = training_module(create_model(config), device).train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
         gen = torch.Generator().manual_seed(0)
         x = torch.rand(batch_size, config.in_channels, crop, crop, generator=gen)
@@ -256,7 +257,7 @@ def time_seg_steps(config: ModelConfig, batch_size: int, crop: int, device: torc
         for _ in range(steps + 1):
             t0 = clock()
             opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(prepare_input(x, device)), y.to(device))
+            loss = torch.nn.functional.cross_entropy(model(training_input(x, device)), y.to(device))
             loss.backward()
             opt.step()
             if device.type == "cuda":

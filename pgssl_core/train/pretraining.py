@@ -14,7 +14,7 @@ from pgssl_core.distributed import wrap_module
 from pgssl_core.models.device import autocast
 from pgssl_core.models.preprocess import normalise
 from pgssl_core.train.augment import make_batch
-from pgssl_core.train.data import IGNORE, TensorSet
+from pgssl_core.train.data import IGNORE, TensorSet, training_input, training_module
 from pgssl_core.train.loop import RunContext, Stage, run_stage
 from pgssl_core.train.optim import make_optimizer
 from pgssl_core.train.plan import StageKind
@@ -23,7 +23,7 @@ from pgssl_core.train.pretraining_tasks import PRETRAIN_TASKS, PretrainBatch, ac
 from pgssl_core.train.profiles import Profile
 from pgssl_core.train.pseudo_labelling import pseudo_label_round
 from pgssl_core.train.run import Run
-from pgssl_core.train.segmenter import augment_config, draw_tiles, training_input, training_module
+from pgssl_core.train.segmenter import augment_config, draw_tiles
 
 
 def method_task_weights(method: str, profile: Profile) -> dict[str, float]:

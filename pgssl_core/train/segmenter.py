@@ -2,7 +2,7 @@
 pgssl) and the ``supervised`` baseline, from the run's starting model (the base model, random weights or a
 model file); transfer of the pretrained encoder (and optionally the pseudo-label decoder) into a fresh U-Net
 and its fine-tune on the labelled tiles, which becomes the next round's teacher. Also the weight average that
-selection validates and the training memory format."""
+selection validates."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from torch import nn
 from pgssl_core.distributed import wrap_module
 from pgssl_core.io import atomic_write_bytes
 from pgssl_core.models import ModelConfig, create_model
-from pgssl_core.models.device import ModuleT, autocast, prepare_input, prepare_module
+from pgssl_core.models.device import autocast
 from pgssl_core.models.init_model import InitModel
 from pgssl_core.models.preprocess import normalise
 from pgssl_core.train.augment import AugmentConfig, make_batch
-from pgssl_core.train.data import IGNORE, TensorSet
+from pgssl_core.train.data import IGNORE, TensorSet, training_input, training_module
 from pgssl_core.train.loop import RunContext, Stage, run_stage
 from pgssl_core.train.losses import WeightedSegLoss
 from pgssl_core.train.metrics import evaluate_sharded
@@ -28,26 +28,6 @@ from pgssl_core.train.plan import StageKind
 from pgssl_core.train.pretrain_model import PretrainModel
 from pgssl_core.train.profiles import AugmentSettings, Profile
 from pgssl_core.train.run import Run
-
-#: Training runs its convolutions in channels-last memory format on every device (``prepare_module`` does it
-#: on CUDA only, for inference): oneDNN's CPU convolutions are faster in it. Measured on the shared 2-core CPU,
-#: one thread, the ``quick`` U-Net's forward and backward pass on 8 tiles of 128 px: 0.86 s contiguous, 0.56 s
-#: channels-last (medians of 5); ``benchmarks/pgssl_step.py`` compares both. The results differ from the
-#: contiguous format's by float rounding only (another summation order in the kernels).
-CHANNELS_LAST = True
-
-
-def training_module(module: ModuleT, device: torch.device) -> ModuleT:
-    """``module`` on ``device`` for training (in place; the same object is returned), channels-last when
-    :data:`CHANNELS_LAST`."""
-    module = prepare_module(module, device)
-    return module.to(memory_format=torch.channels_last) if CHANNELS_LAST else module
-
-
-def training_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A (N, C, H, W) batch on ``device`` in the training memory format (see :data:`CHANNELS_LAST`)."""
-    x = prepare_input(x, device)
-    return x.contiguous(memory_format=torch.channels_last) if CHANNELS_LAST else x
 
 
 def augment_config(views: AugmentSettings) -> AugmentConfig:
