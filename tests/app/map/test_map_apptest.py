@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.main_script import MAIN
 
 
-@pytest.fixture()
-def projects_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(tmp_path))
-    monkeypatch.setenv("PGSSL_TRAIN_LOCK", str(tmp_path / "train.lock"))
-    return tmp_path
-
-
-def test_map_page_shows_reference_layers_and_recomputes_pv(projects_env: Path) -> None:
+def test_map_page_shows_reference_layers_and_recomputes_pv(empty_projects_env: Path) -> None:
     at = AppTest.from_file(MAIN, default_timeout=240).run()
     at.switch_page("../pages/map.py").run()
     assert not at.exception, at.exception
@@ -33,7 +25,7 @@ def test_map_page_shows_reference_layers_and_recomputes_pv(projects_env: Path) -
     labels = [b.label for b in at.get("download_button")]
     # issue 15 adds more below
     assert labels[:3] == ["Districts (CSV)", "Footprints (GeoPackage)", "Masks (GeoTIFF, zip)"]
-    assert (projects_env / "beijing-demo" / "maps" / "reference" / "footprints.gpkg").is_file()
+    assert (empty_projects_env / "beijing-demo" / "maps" / "reference" / "footprints.gpkg").is_file()
 
     drawn = at.session_state["_map_interactive_base"]  # (fingerprint, folium map) kept for st_folium
     at.sidebar.slider(key="pv_share").set_value(0.7).run()

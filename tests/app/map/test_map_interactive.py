@@ -96,14 +96,7 @@ def test_rerun_gives_st_folium_the_same_component(monkeypatch: pytest.MonkeyPatc
     assert (_tree(m.get_root()), _tree(roofs)) == before
 
 
-@pytest.fixture()
-def projects_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(tmp_path))
-    monkeypatch.setenv("PGSSL_TRAIN_LOCK", str(tmp_path / "train.lock"))
-    return tmp_path
-
-
-def test_map_page_click_shows_figures_and_slider_keeps_the_map(projects_env: Path) -> None:
+def test_map_page_click_shows_figures_and_slider_keeps_the_map(empty_projects_env: Path) -> None:
     calls: list[dict] = []
     click: dict = {}
 
@@ -121,7 +114,7 @@ def test_map_page_click_shows_figures_and_slider_keeps_the_map(projects_env: Pat
     # click the largest roof: its figures appear in the page
     from pgssl_core.project.predict import load_project_maps, read_layers
 
-    footprints, _ = read_layers(load_project_maps(projects_env / "beijing-demo" / "maps" / "reference"))
+    footprints, _ = read_layers(load_project_maps(empty_projects_env / "beijing-demo" / "maps" / "reference"))
     big = footprints.loc[footprints["area_m2"].idxmax()].geometry
     point = gpd.GeoSeries([big.representative_point()], crs=footprints.crs).to_crs(4326).iloc[0]
     click.update(lat=point.y, lng=point.x)

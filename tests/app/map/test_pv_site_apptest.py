@@ -24,13 +24,6 @@ SIZE = 64  # px, 0.5 m
 BRAZIL = next(g for g in GRID_FACTORS if g.country == "Brazil")
 
 
-@pytest.fixture()
-def projects_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PGSSL_PROJECTS_DIR", str(tmp_path))
-    monkeypatch.setenv("PGSSL_TRAIN_LOCK", str(tmp_path / "train.lock"))
-    return tmp_path
-
-
 def _sao_paulo(root: Path) -> Path:
     with Project.create(root / "sao-paulo", "São Paulo") as project:
         for i in range(2):
@@ -47,8 +40,8 @@ def _slider(at: AppTest, field: str):
     return next(s for s in at.sidebar.slider if s.key.startswith(f"pv_{field}"))
 
 
-def test_sliders_show_the_values_the_figures_use(projects_env: Path) -> None:
-    _sao_paulo(projects_env)
+def test_sliders_show_the_values_the_figures_use(empty_projects_env: Path) -> None:
+    _sao_paulo(empty_projects_env)
     at = AppTest.from_file(MAIN, default_timeout=240)
     at.query_params["project"] = "sao-paulo"
     at.run()
@@ -72,8 +65,8 @@ def test_sliders_show_the_values_the_figures_use(projects_env: Path) -> None:
     assert "set by the user" in moved["PV assumptions"]
 
 
-def test_report_outside_beijing_has_pv_figures_for_the_imaged_area(projects_env: Path, tmp_path: Path) -> None:
-    folder = _sao_paulo(projects_env)
+def test_report_outside_beijing_has_pv_figures_for_the_imaged_area(empty_projects_env: Path, tmp_path: Path) -> None:
+    folder = _sao_paulo(empty_projects_env)
     data = export_report(folder, tmp_path / "report.html")
     table = data.district_frame()
     assert table["district"].tolist() == ["Imaged area"] and table["capacity_mwp"].iloc[0] > 0
