@@ -6,7 +6,7 @@ tile overlays. A slider move only redoes the PV arithmetic (``Assessment.with_as
 The prediction job runs on a thread (``PredictJob``) and is polled by a fragment.
 
 The base map carries no PV figure (:func:`map_districts`), so a PV slider move leaves its script as it
-was and the browser keeps the drawn map (issue 16: redrawing cost 6-8 s per slider move); the roofs
+was and the browser keeps the drawn map (a redraw cost 6-8 s per slider move); the roofs
 coloured by PV come in as a layer that streamlit-folium swaps in place, and a click on a district or a
 roof shows its figures under the map (:mod:`app.map_interactive`).
 """
@@ -31,6 +31,7 @@ from app.predict_part import drawn_part
 from pgssl_core.assess import PVAssumptions, write_district_csv
 from pgssl_core.assess.grid_emissions import EF_MAX_T_MWH, grid_factor
 from pgssl_core.catalog import Project, RunKind
+from pgssl_core.catalog.layout import REFERENCE_MAPS_DIR
 from pgssl_core.errors import PgsslError
 from pgssl_core.project.assessment import Assessment, prepare_place_assessment
 from pgssl_core.project.predict import (
@@ -40,12 +41,11 @@ from pgssl_core.project.predict import (
     reference_footprints,
 )
 
-REFERENCE_DIR = "maps/reference"  # inside the project folder
 PREDICT_KIND = RunKind.PREDICT
 CELL_M = 100.0  # density grid cell side (m)
 # Smallest footprint counted by default (m²): a 1 kWp system needs ~5-7 m² of modules (about 15-20%
-# efficient), a 10 m² roof at the default 50% usable share. Issue 16 found 55 of 593 predicted footprints
-# below it, specks of a few pixels.
+# efficient), a 10 m² roof at the default 50% usable share. In an end-to-end trial of the app 55 of 593
+# predicted footprints were below it, specks of a few pixels.
 DEFAULT_MIN_AREA_M2 = 10
 REFERENCE_CHOICE = "Reference masks (ground truth)"
 SOURCE_KEY = "map_source"
@@ -58,7 +58,7 @@ SOURCE_KEY = "map_source"
 def _reference_maps(project_root: str, tile_key: tuple[str, ...]) -> str:
     # tile_key: rebuilt when tiles are added or removed
     with Project.open(Path(project_root)) as project:
-        return str(reference_footprints(project, Path(project_root) / REFERENCE_DIR).out_dir)
+        return str(reference_footprints(project, Path(project_root) / REFERENCE_MAPS_DIR).out_dir)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Aggregating districts and the density grid…")

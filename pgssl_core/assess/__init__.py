@@ -7,7 +7,6 @@ from pgssl_core.assess.footprints import (
     clean_footprints,
     footprints_from_mask,
     polygons_from_mask,
-    write_footprints,
 )
 from pgssl_core.assess.imaged import imaged_extent
 from pgssl_core.assess.inputs import footprints_and_extents, list_rasters
@@ -18,5 +17,5 @@ __all__ = [
     "Assumption", "DistrictReport", "Estimate", "PVAssumptions", "PVResult", "aggregate_districts",
     "annual_poa_kwh_m2", "clean_footprints", "density_grid", "footprints_and_extents", "footprints_from_mask",
     "imaged_extent", "list_rasters", "load_boundaries",
-    "polygons_from_mask", "pv_potential", "write_district_csv", "write_footprints", "write_vector",
+    "polygons_from_mask", "pv_potential", "write_district_csv", "write_vector",
 ]

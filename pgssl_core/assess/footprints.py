@@ -17,7 +17,6 @@ from rasterio.crs import CRS
 
 from pgssl_core.assess.metric_crs import zone_crs, zone_groups
 from pgssl_core.assess.regularize import regularize_polygon
-from pgssl_core.assess.vector_io import write_vector
 from pgssl_core.errors import PgsslError, first_line
 from pgssl_core.tiles.prediction_format import NODATA, OUTPUT_TAG, PROB_SCALE
 
@@ -126,8 +125,3 @@ def read_prediction_regions(path: str | os.PathLike[str], threshold: float = 0.5
                 yield building, valid, transform @ Affine.translation(col, row), crs
     except rasterio.errors.RasterioError as exc:
         raise PgsslError(f"cannot read prediction raster {path.name}: {first_line(exc)}") from None
-
-
-def write_footprints(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str = "footprints") -> Path:
-    """Write footprints atomically: ``.gpkg`` (any CRS) or ``.geojson``/``.json`` (converted to WGS84)."""
-    return write_vector(gdf, path, layer)

@@ -79,7 +79,7 @@ def predict_inputs(model_path: Path, inputs: list[Path], out_dir: Path, settings
     Raises:
         PgsslError: two inputs with the same file name (their outputs would collide).
     """
-    from pgssl_core.assess import write_footprints
+    from pgssl_core.assess import write_vector
     from pgssl_core.assess.inputs import raw_outlines
     from pgssl_core.project.sharded_footprints import joined_footprints
 
@@ -98,7 +98,7 @@ def predict_inputs(model_path: Path, inputs: list[Path], out_dir: Path, settings
     if footprints is not None and info.is_main:
         joined, _ = joined_footprints(reports, footprints.min_area_m2, footprints.simplify_m, footprints.regularize)
         # rebuilt as a plain GeoDataFrame of the join's columns, as the command has always written it
-        write_footprints(gpd.GeoDataFrame(pd.DataFrame(joined), crs=joined.crs), footprints.path)
+        write_vector(gpd.GeoDataFrame(pd.DataFrame(joined), crs=joined.crs), footprints.path, "footprints")
         run.footprints, run.footprint_m2 = len(joined), float(joined["area_m2"].sum())
     run.wall_s = time.perf_counter() - started
     return run
