@@ -1,4 +1,4 @@
-"""The Map page's "Predict part of the project" (issue 21): a rectangle drawn on a map of the tiles picks the
+"""The Map page's "Predict part of the project": a rectangle drawn on a map of the tiles picks the
 tiles to predict; the tiles inside are outlined as the area changes, and only they are predicted
 (``pgssl_core.project.predict_area`` picks them, ``predict_project(..., tile_ids=...)`` predicts them).
 """

@@ -1,4 +1,4 @@
-"""Streamlit side of issue 15: model-error ranges, largest roofs and the report button on the Map page;
+"""Streamlit side of the report features: model-error ranges, largest roofs and the report button on the Map page;
 "did pretraining help?" on the Train page. Everything heavy is a ``pgssl_core`` call; pages hook in
 with one line (``map_extras`` / ``pretraining_panel``).
 """
@@ -166,7 +166,8 @@ def building_pv(view, assumptions: PVAssumptions):
 
 
 def map_extras(project: Project, view, assumptions: PVAssumptions) -> None:
-    """Everything issue 15 adds below the Map page's table (``view``: ``app.mappage.MapView``)."""
+    """The model-error ranges, largest roofs and report button below the Map page's table
+    (``view``: ``app.mappage.MapView``)."""
     table = view.assessment.table if view.assessment.report is not None else None
     if table is not None:
         model_error_table(project, view.maps, table)

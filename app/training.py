@@ -38,12 +38,12 @@ DATA_LIMITS: dict[str, dict[str, int]] = {"test": {"max_pool": 8, "max_val": 4}}
 # which sets PGSSL_OFFER_TEST_PROFILE=1 to get it).
 TEST_PROFILE, TEST_PROFILE_ENV = "test", "PGSSL_OFFER_TEST_PROFILE"
 #: Time budgets the Train page offers (seconds; None: the profile's step counts). Minutes a user can judge:
-#: a first look, a coffee, a meeting (issue 23). The run sizes its stages to the budget (pgssl_core.train.budget).
+#: a first look, a coffee, a meeting. The run sizes its stages to the budget (pgssl_core.train.budget).
 TIME_BUDGETS: dict[str, float | None] = {"5 min": 300.0, "15 min": 900.0, "45 min": 2700.0, "profile steps": None}
 
 
 def default_time_budget(profile: str, device: str = "auto") -> str:
-    """The budget offered first: 15 minutes on a CPU (the issue's target for a user's flow on a 2-core CPU),
+    """The budget offered first: 15 minutes on a CPU (the target wall time of a user's flow on a 2-core CPU),
     the profile's steps on a GPU (minutes already) and for the ``test`` profile (seconds, for the test suite)."""
     if profile == TEST_PROFILE or not device_line(device).startswith("cpu"):
         return "profile steps"
@@ -152,7 +152,9 @@ def holder_line(path: str | Path | None = None) -> str | None:
     if holder is None or holder.get("pid") == os.getpid():
         return None
     if not holder:
-        return "Another training job holds this machine (an older version: it does not say which)."
+        return ("Another training job holds this machine; it does not say which (an older version, or a process "
+                "that is not this app's). Find it with `fuser -v` on the lock file: "
+                f"`{path or train_lock_path()}`.")
     import time
 
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(holder.get("since") or 0)))
@@ -193,7 +195,7 @@ def history_table(registry: JobRegistry, project: Project) -> pd.DataFrame:
 
 
 def _size_cell(size: ValidationSize | None) -> str:
-    """How much validation and what the val IoU is (issue 21: a score on strokes is not an accuracy)."""
+    """How much validation and what the val IoU is; a score on strokes is flagged as such, never called an accuracy."""
     if size is None:
         return "—"
     text = f"{size.tiles} tiles, {size.buildings} buildings"

@@ -1,4 +1,4 @@
-"""Benchmark of the CPU inference engines (issue 22): ONNX Runtime vs PyTorch eager, and end-to-end ``predict``.
+"""Benchmark of the CPU inference engines: ONNX Runtime vs PyTorch eager, and end-to-end ``predict``.
 
 All in one process and one run, so that the ratios are taken under the same machine load:
 

@@ -62,7 +62,7 @@ METHODS = ("supervised", "pgssl", "byol", "inpaint", "pgssl_noconf", "supervised
 REPORTED = ("supervised", "pgssl", "pgssl_r1", "pgssl_noconf", "byol", "inpaint", "supervised_base", "pgssl_base")
 # Study method name -> (engine method, confidence weighting, starting point). Plain names start from
 # scratch (random weights); "_base" ones from the shipped base model (which saw every train label: see
-# the README's reading of these cells).
+# the reading of these cells in docs/studies.md).
 METHOD_SPECS: dict[str, tuple[str, bool, str]] = {
     "supervised": ("supervised", True, "scratch"), "pgssl": ("pgssl", True, "scratch"),
     "byol": ("byol", True, "scratch"), "inpaint": ("inpaint", True, "scratch"),

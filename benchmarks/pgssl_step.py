@@ -6,7 +6,7 @@ Both go through the real stage code (``pgssl_core.train.segmenter.train_segmente
 is the loop's own (``batch / images_per_s`` of its step event: sampling, views, forward, backward,
 clipping, optimizer and the EMA target). The two kinds alternate in blocks (``--repeats`` blocks of each, the
 first ``--warmup`` steps of every block not counted) so that a change in the machine's load touches both;
-each figure is the median over all counted steps. Goal: pgssl at most 1.5x supervised (issue 22).
+each figure is the median over all counted steps. Goal: pgssl at most 1.5x supervised (``GOAL``).
 
 Each thread count is measured in the training memory format (channels-last, ``train.data.CHANNELS_LAST``)
 and, for comparison, in the contiguous format training used before. Prints the table and writes
@@ -48,7 +48,7 @@ from pgssl_core.train.rounds import model_config  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 COLUMNS = ["threads", "memory_format", "supervised_s", "pgssl_s", "ratio", "goal", "steps_counted", "profile",
            "crop", "batch", "device", "torch", "commit", "time"]
-GOAL = 1.5  # issue 22: a quick pgssl step at most 1.5x a supervised one
+GOAL = 1.5  # the project's target: a quick pgssl step costs at most 1.5x a supervised one
 
 
 def synthetic_tiles(n: int, size: int) -> TensorSet:

@@ -1,4 +1,4 @@
-"""Benchmark of ``predict`` end to end (issue 22): the pipeline against its engine and against the older path.
+"""Benchmark of ``predict`` end to end: the pipeline against its engine and against the older path.
 
 In one run, so that every ratio is taken under the same machine load (the machine is shared):
 

@@ -15,7 +15,7 @@ overlap, batch 4), so the figures are ratios against a baseline of the same run:
 px/s are source (= working, here) pixels per second of prediction; for torchrun, per rank (its own
 prediction time) and in total (all pixels over the job's wall time, model loading and COG assembly
 included). ``flops_per_px``: forward FLOPs per working pixel from ``torch.utils.flop_counter`` on one
-512 px window (multiply-add = 2 FLOPs), the basis of the GPU estimate in the README.
+512 px window (multiply-add = 2 FLOPs), the basis of the GPU estimate in docs/performance.md.
 
     .venv/bin/python benchmarks/sharded_predict.py [--size 2048] [--rasters 4]
 

@@ -8,8 +8,8 @@ pooled over the pixels. The incumbent is the active model, or the shipped base m
 The rule (:func:`decide`), in this order:
 
 1. Partly labelled validation tiles (scribbles) never activate a model by themselves: a model trained on a
-   user's strokes agrees with more strokes of the same hand even when it is worse on whole tiles (the
-   issue's run scored 0.995 on strokes and 0.30 against reference masks, below the base model's 0.32).
+   user's strokes agrees with more strokes of the same hand even when it is worse on whole tiles (one trial
+   run scored 0.995 on strokes and 0.30 against reference masks, below the base model's 0.32).
 2. Fewer than :data:`MIN_PAIRED_TILES` tiles: the spread of the gain over tiles cannot be estimated, so a
    gain cannot be told from noise.
 3. Otherwise a paired bootstrap over the validation tiles: tiles are resampled with replacement, both

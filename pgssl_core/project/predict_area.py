@@ -1,4 +1,4 @@
-"""Part of a project to predict: the tiles whose area meets a rectangle drawn on the map (issue 21).
+"""Part of a project to predict: the tiles whose area meets a rectangle drawn on the map.
 
 The Map page lets the user draw a rectangle (west, south, east, north in WGS84 degrees, as Leaflet gives it)
 and predicts only the tiles it meets (``predict_project(..., tile_ids=...)``). A tile "meets" the rectangle

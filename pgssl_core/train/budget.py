@@ -8,10 +8,11 @@ the measured step, validation and stage times. Each stage is sized when it start
 costs measured so far, so an estimate that was off (the pretraining step is guessed until one is timed) is
 corrected by the next stage instead of piling up.
 
-Why the profile's proportions and not another split: they are the split the benchmarks measured (README,
-label-efficiency study); a budget only says how long, and keeping the split keeps a budgeted run the same
-method at another length. With a larger budget every stage grows, the teacher included (issue 23: on a new
-place the teacher was still improving when its 150 steps ended).
+Why the profile's proportions and not another split: they are the split the benchmarks measured
+(label-efficiency study, ``docs/studies.md``); a budget only says how long, and keeping the split keeps a
+budgeted run the same method at another length. With a larger budget every stage grows, the teacher included:
+on a new place the teacher's validation IoU was still climbing when its 150 steps of ``quick`` ended, so a
+longer budget is worth spending on it too.
 
 The hard guard: :func:`pgssl_core.train.loop.run_stage` stops a stage at the first step boundary after the
 deadline, validating and checkpointing as at a normal end; the run then skips the stages left (once it has a

@@ -23,7 +23,7 @@ from pgssl_core.train.progress import read_metrics
 # PRETRAIN_COST: a pretraining step in segmentation steps, used only when no run of the profile has been timed
 # (its source is given in train/budget.py, which sizes budgeted runs with it).
 # Pretraining step cost in segmentation steps when this run has not timed one yet: at least the 2.0x
-# measured by benchmarks/train_throughput.py (README), at most PRETRAIN_COST (the design's bound).
+# measured by benchmarks/train_throughput.py (docs/measurements.md), at most PRETRAIN_COST (the design's bound).
 PRETRAIN_COST_MEASURED = 2.0
 RECENT_STEPS = 40  # step timings per kind that the ETA looks at: the machine's load changes during a run
 PAUSE_S = 300.0  # a gap between events longer than this is a pause (cancelled and resumed), not overhead
