@@ -75,7 +75,8 @@ def machine_is_free(path: str | Path | None = None) -> None:
 def lock_holder(path: str | Path | None = None) -> dict[str, Any] | None:
     """Who holds the training lock: ``pid``, ``command`` (the holder's command line), ``run_dir`` (or None)
     and ``since`` (Unix seconds), as the holder wrote them; ``{}`` when it is held by a writer of an older
-    version (no note); None when the lock is free."""
+    version or by a process that wrote no note (a note whose process is gone is not believed); None when the lock
+    is free."""
     lock = Path(path) if path is not None else train_lock_path()
     if not lock.is_file():
         return None
@@ -88,4 +89,20 @@ def lock_holder(path: str | Path | None = None) -> dict[str, Any] | None:
         holder = json.loads(lock.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         return {}
-    return holder if isinstance(holder, dict) else {}
+    if not isinstance(holder, dict):
+        return {}
+    # a holder killed outright leaves its note behind; whoever holds the lock now wrote none (e.g. `flock`)
+    return holder if _alive(holder.get("pid")) else {}
+
+
+def _alive(pid: Any) -> bool:
+    """Whether a process with this id exists on this machine (signal 0 tests without sending anything)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True

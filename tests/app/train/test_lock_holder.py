@@ -47,6 +47,28 @@ def test_another_process_is_named_with_how_to_stop_it(train_lock: Path) -> None:
     assert training.holder_line() is None  # the kernel dropped the lock with the process
 
 
+FLOCK = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX); "
+         "print('held', flush=True); time.sleep(60)")
+
+
+def test_a_dead_holders_note_is_not_believed_while_another_holds_the_lock(train_lock: Path) -> None:
+    """A holder killed outright leaves its note; a process that then takes the lock without one (e.g. `flock`)
+    must not be reported as the dead one."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    train_lock.write_text(f'{{"pid": {gone.pid}, "command": "pgssl train", "run_dir": "runs/old", "since": 0}}')
+    other = subprocess.Popen([sys.executable, "-c", FLOCK, str(train_lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        assert lock_holder() == {}
+        line = training.holder_line()
+        assert line is not None and str(gone.pid) not in line and "does not say which" in line
+        assert str(train_lock) in line
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_refusals_come_from_info_events() -> None:
     events = [{"kind": "step", "step": 1}, {"kind": "info", "device": "cpu", "message": "on cpu"},
               {"kind": "info", "stage": "pseudo_labels", "round": 1, "refused": True,
