@@ -194,8 +194,9 @@ def _controls(project: Project, registry: JobRegistry, run: dict, state: str | N
             st.rerun()
 
 
-def _decision_figures(decision: Decision) -> None:
-    """The run's model and the one it was compared with, side by side, on the same validation tiles."""
+def _decision_figures(decision: Decision, chosen_by_hand: bool = False) -> None:
+    """The run's model and the one it was compared with, side by side, on the same validation tiles
+    (``chosen_by_hand``: the user made the run's model active although the check did not adopt it)."""
     if not (math.isfinite(decision.candidate_iou) and math.isfinite(decision.incumbent_iou)):
         return
     what = "Agreement with your strokes" if decision.scoring == "strokes" else "IoU"
@@ -203,7 +204,7 @@ def _decision_figures(decision: Decision) -> None:
     gain = f"{decision.candidate_iou - decision.incumbent_iou:+.2f}"
     # a gain within the noise was not adopted: grey, not green, so the page claims no improvement it did not make
     c1.metric(f"{what}: this run's model", f"{decision.candidate_iou:.2f}",
-              delta=gain if decision.activated else f"{gain} (not adopted)",
+              delta=gain if decision.activated else f"{gain} ({'chosen by hand' if chosen_by_hand else 'not adopted'})",
               delta_color="normal" if decision.activated else "off")
     c2.metric(f"{what}: {decision.incumbent}", f"{decision.incumbent_iou:.2f}")
     st.caption(f"Both measured the same way on the run's {decision.tiles} validation tile"
@@ -217,7 +218,14 @@ def _finished_model(project: Project, run: dict) -> None:
     if model is None:
         return
     decision = training.run_decision(run)
-    if is_active_model(project, model):
+    active = is_active_model(project, model)
+    if active and decision is not None and not decision.activated:
+        # chosen by hand against the check: say so, the figures below still show what the check found
+        st.warning(f"**You chose this run's model by hand:** it is the active model, although the check did not "
+                   f"adopt it ({decision.figures()}: {decision.reason}). The Label page's pre-fill and the Map "
+                   f"page's “Predict all tiles” use it; choose {decision.incumbent} again under “Active model” to "
+                   "go back.", icon=":material/pan_tool:")
+    elif active:
         why = f" It beat {decision.incumbent}: {decision.figures()} ({decision.reason})." \
             if decision is not None and decision.activated else ""
         st.success(f"Finished: this run's model is the active model.{why} The Label page's pre-fill and the Map "
@@ -229,8 +237,8 @@ def _finished_model(project: Project, run: dict) -> None:
     else:
         st.info("Finished. Another model is active and stays so until you choose this one.")
     if decision is not None:
-        _decision_figures(decision)
-    if not is_active_model(project, model) and st.button("Use this run's model", key="train_use_finished",
+        _decision_figures(decision, chosen_by_hand=active and not decision.activated)
+    if not active and st.button("Use this run's model", key="train_use_finished",
                                                          type="primary"):
         st.toast(f"Active model: {set_active_model(project, model)}")
         st.rerun(scope="app")

@@ -66,7 +66,10 @@ def test_a_run_worse_than_the_base_model_is_not_activated(projects_env: Path, sc
     assert not at.exception, at.exception
     with Project.open(projects_env / PROJECT) as project:
         assert active_model_setting(project) == f"runs/{run_id}/best.pt"
-    assert any("this run's model is the active model" in s.value for s in at.success)
+    # chosen against the check: said so, not a green "finished" as if it had won
+    assert not at.success and any("You chose this run's model by hand" in w.value for w in at.warning)
+    candidate = next(m for m in at.metric if m.label == "IoU: this run's model")
+    assert candidate.delta.endswith("(chosen by hand)") and candidate.proto.color == MetricProto.MetricColor.GRAY
 
 
 def test_a_chosen_model_is_not_replaced(projects_env: Path, scratch_init: None) -> None:
