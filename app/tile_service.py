@@ -20,6 +20,7 @@ from pgssl_core.assess.boundaries import load_boundaries
 from pgssl_core.assess.project_boundaries import districts_for, find_district, project_boundaries
 from pgssl_core.catalog import Project
 from pgssl_core.errors import PgsslError
+from pgssl_core.project.predict_area import tiles_bbox
 from pgssl_core.xyz.fetch import TileFetcher, check_template, public_service_name
 from pgssl_core.xyz.grid import TilePlan, area_tiles, bbox_tiles
 from pgssl_core.xyz.importer import DEFAULT_MAX_TILES, import_xyz, present_tiles
@@ -58,10 +59,26 @@ def _plan(project: Project, url: str, attribution: str) -> TilePlan | None:
         return area_tiles(found, area, zoom)
     if not url:
         st.caption("Name the tile service above and its imagery shows on this map.")
-    start = tuple(float(st.session_state.get(f"xyz_{n}", v)) for n, v in zip(AREA_FIELDS, DEFAULT_AREA))
+    default = _starting_area(project)
+    start = tuple(float(st.session_state.get(f"xyz_{n}", v)) for n, v in zip(AREA_FIELDS, default))
     # the map is redrawn (and framed on the fields) only when the service changes, not when a field is typed
     return bbox_tiles(*area_picker("xyz", lambda: _service_map(url, attribution, start), (url, attribution),
-                                   DEFAULT_AREA), zoom)
+                                   default), zoom)
+
+
+def _starting_area(project: Project) -> tuple[float, float, float, float]:
+    """Where the area starts: around the project's georeferenced tiles (a user in São Paulo should not have to
+    pan from Beijing), else :data:`DEFAULT_AREA`."""
+    records = project.tiles()
+    return _tiles_area(str(project.root), len(records), records[-1].id if records else "", project) or DEFAULT_AREA
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _tiles_area(root: str, count: int, last: str, _project: Project) -> tuple[float, float, float, float] | None:
+    # keyed by the project (root) and its tile set (count, newest id), which are the cache key and otherwise
+    # unused: the outlines are not recomputed on every rerun
+    del root, count, last
+    return tiles_bbox(_project.tiles())
 
 
 def tile_service_form(project: Project) -> None:

@@ -18,9 +18,9 @@ from pgssl_core.catalog import Project
 from pgssl_core.xyz.fetch import FetchSettings, TileFetcher
 from pgssl_core.xyz.grid import bbox_tiles
 from pgssl_core.xyz.importer import import_xyz
+from tests.app.main_script import MAIN
 from tests.app.map.drawing import Draws
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 ATTRIBUTION = "Imagery © Test Tiles <contributors>"
 
 
@@ -115,3 +115,25 @@ def test_a_drawn_rectangle_fills_the_area_which_stays_editable(tile_server, tile
     assert at.number_input(key="xyz_East").value == pytest.approx(116.41)
     edited = len(bbox_tiles(fields[0], fields[1], 116.41, fields[3], 18).tiles)
     assert at.button(key="xyz_go").label == f"Download {edited} tiles"
+
+
+def test_the_area_starts_around_the_projects_tiles(tile_server, tiles_project: Path) -> None:
+    """A project with georeferenced tiles opens the area there, not in Beijing (DEFAULT_AREA)."""
+    import numpy as np
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    from pgssl_core.project.predict_area import tiles_bbox
+    from pgssl_core.tiles import Tile, TileMeta
+
+    meta = TileMeta(64, 64, 3, "uint8", "GTiff", None, "sp.tif")
+    tile = Tile(np.full((64, 64, 3), 90, np.uint8), np.ones((64, 64), bool),
+                from_origin(333_000.0, 7_395_000.0, 0.5, 0.5), CRS.from_epsg(31983), meta)  # São Paulo, UTM 23S
+    with Project.open(tiles_project) as project:
+        project.add_tile(tile, "sp.tif")
+        expected = tiles_bbox(project.tiles())
+    assert expected is not None and -47 < expected[0] < -46
+    at = _page(tiles_project, tile_server.url("good"))
+    assert not at.exception, at.exception
+    fields = [at.number_input(key=f"xyz_{name}").value for name in ("West", "South", "East", "North")]
+    assert fields == pytest.approx(list(expected), abs=1e-6)
