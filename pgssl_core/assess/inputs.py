@@ -74,7 +74,7 @@ def merged_footprints(outlines: list[gpd.GeoDataFrame], min_area_m2: float = 4.0
                             attributes=joined[["tile"]])
 
 
-def footprints_and_extents(paths: Iterable[Path], threshold: float = 0.5, min_area_m2: float = 4.0,
+def footprints_and_extents(paths: Iterable[str | os.PathLike[str]], threshold: float = 0.5, min_area_m2: float = 4.0,
                            simplify_m: float = 0.5, regularize: bool = False,
                            progress: Callable[[Path], None] | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """``(footprints, imaged)`` in WGS84 over prediction rasters; both carry a ``tile`` column.
@@ -85,7 +85,7 @@ def footprints_and_extents(paths: Iterable[Path], threshold: float = 0.5, min_ar
     names every tile it came from, joined with ``+``).
     """
     outlines, extents = [], []
-    for path in paths:
+    for path in map(Path, paths):  # str paths too: raw_outlines names tiles by Path.stem
         raw, extent = raw_outlines(path, threshold)
         outlines.append(raw)
         extents.append(extent)

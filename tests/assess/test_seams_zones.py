@@ -43,7 +43,7 @@ def test_building_across_a_tile_seam_is_one_building_with_its_whole_area(tmp_pat
     # The example: 2 adjacent 100 x 100 px tiles, a 20 x 20 px building on the shared edge.
     whole, left, right = _whole_and_halves(tmp_path)
     one, _ = footprints_and_extents([whole])
-    cut, _ = footprints_and_extents([left, right])
+    cut, _ = footprints_and_extents([str(left), right])  # str paths work as Paths do
     assert len(one) == 1 and len(cut) == 1
     assert cut["area_m2"].iloc[0] == pytest.approx(one["area_m2"].iloc[0], rel=1e-6)
     assert cut["area_m2"].iloc[0] == pytest.approx(400 * 0.25, rel=2e-3)  # 400 px of 0.25 m2 (UTM scale 0.9996)
