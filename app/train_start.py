@@ -56,7 +56,7 @@ def gsd_settings(project: Project) -> None:
         st.caption("Every tile is resampled to the working GSD for training and prediction; masks come back on "
                    "each tile's own grid. 0.3 m is the base model's. Until you save one, the working GSD follows "
                    f"your imagery: imagery more than {MAX_SUGGESTED_UPSAMPLING:g}x coarser than 0.3 m is read at "
-                   f"its GSD / {MAX_SUGGESTED_UPSAMPLING:g} (1 m satellite imagery at 0.5 m), because blowing it "
+                   f"its GSD / {MAX_SUGGESTED_UPSAMPLING:g} (1 m satellite imagery at 0.7 m), because blowing it "
                    "up further blurs roofs and misses more of them. Tiles without a georeference use the GSD "
                    "stated below; without one they stay at native resolution.")
         native = st.checkbox("Keep native resolution (no resampling)", value=current.working_gsd_m is None,

@@ -239,7 +239,7 @@ def source_gsds(place: PlaceSet) -> list[float]:
 
 def working_gsd(args: argparse.Namespace, place: PlaceSet) -> float:
     """The working GSD (m) every tile of a cell, test tiles included, is read at: ``--set gsd_m=...`` if given,
-    else what the app suggests for the place's imagery (``suggested_working_gsd``: 0.5 m for Dubai's 1 m
+    else what the app suggests for the place's imagery (``suggested_working_gsd``: 0.7 m for Dubai's 1 m
     tiles, the profile's 0.3 m for Kathmandu's drone tiles)."""
     overrides = parse_overrides(args.set)
     gsd = TrainConfig(profile=args.profile, profile_overrides=overrides).resolved_profile().augment.gsd_m

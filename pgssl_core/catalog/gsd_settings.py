@@ -43,7 +43,7 @@ class GsdSettings:
 
 def project_gsd(project: Project) -> GsdSettings:
     """The project's GSD settings. Without a stored working GSD, the one suggested for its tiles
-    (:func:`suggested_project_gsd`: the base model's 0.3 m unless the imagery is coarser than 0.6 m); no stated
+    (:func:`suggested_project_gsd`: the base model's 0.3 m unless the imagery is coarser than 0.45 m); no stated
     tile GSD by default."""
     stated_value = project.get_setting(TILE_GSD_KEY, None)
     stated = None if stated_value is None else check_gsd(stated_value, "the stated tile GSD")

@@ -222,7 +222,7 @@ def adapted_base_model(project: Project, base: Path = BASE_MODEL_PATH, max_crops
     model, config, meta = load_model(base)
     settings = project_gsd(project)
     # the adapted model reads the project's tiles at its working GSD when that is coarser than the base model's
-    # (1 m imagery at 0.5 m, not 0.3 m), and says so in its config, so every user of the file predicts there
+    # (1 m imagery at 0.7 m, not 0.3 m), and says so in its config, so every user of the file predicts there
     config = dataclasses.replace(config, gsd_m=adapted_gsd_m(config, settings.working_gsd_m))
     paths = [project.tile_path(r.id) for r in records]
     adapted, crops = adapt_to_rasters(model, config, paths, "model", settings.tile_gsd_m,

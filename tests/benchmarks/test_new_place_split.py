@@ -95,12 +95,12 @@ def test_cell_tiles_keep_test_tiles_out_of_every_row_but_the_oracle(new_place: M
 
 
 def test_working_gsd_is_the_apps_suggestion_unless_set(new_place: ModuleType, places: dict) -> None:
-    """Dubai's 1 m tiles are read at 0.5 m (as the app suggests for them), Kathmandu's drone tiles at the
+    """Dubai's 1 m tiles are read at 0.7 m (as the app suggests for them), Kathmandu's drone tiles at the
     profile's 0.3 m; ``--set gsd_m=...`` overrides both."""
     default = new_place.parse_args([])
-    assert new_place.working_gsd(default, places["dubai"]) == 0.5
+    assert new_place.working_gsd(default, places["dubai"]) == 0.7
     assert new_place.working_gsd(default, places["kathmandu"]) == 0.3
-    assert new_place.working_gsd(new_place.parse_args(["--set", "gsd_m=0.7"]), places["dubai"]) == 0.7
+    assert new_place.working_gsd(new_place.parse_args(["--set", "gsd_m=0.5"]), places["dubai"]) == 0.5
 
 
 @pytest.mark.slow
