@@ -67,8 +67,9 @@ def _plan(project: Project, url: str, attribution: str) -> TilePlan | None:
 
 
 def _starting_area(project: Project) -> tuple[float, float, float, float]:
-    """Where the area starts: around the project's georeferenced tiles (a user in São Paulo should not have to
-    pan from Beijing), else :data:`DEFAULT_AREA`."""
+    """Where the area starts: at the project's georeferenced tiles (a user in São Paulo should not have to pan from
+    Beijing), else :data:`DEFAULT_AREA`. Tiles that span more than ``DEFAULT_AREA`` give an area of its size
+    around the first tile: a whole city's extent would start with a download far above the cap."""
     records = project.tiles()
     return _tiles_area(str(project.root), len(records), records[-1].id if records else "", project) or DEFAULT_AREA
 
@@ -78,7 +79,17 @@ def _tiles_area(root: str, count: int, last: str, _project: Project) -> tuple[fl
     # keyed by the project (root) and its tile set (count, newest id), which are the cache key and otherwise
     # unused: the outlines are not recomputed on every rerun
     del root, count, last
-    return tiles_bbox(_project.tiles())
+    records = _project.tiles()
+    around = tiles_bbox(records)
+    if around is None:
+        return None
+    west, south, east, north = DEFAULT_AREA
+    half_w, half_h = (east - west) / 2, (north - south) / 2
+    if around[2] - around[0] <= 2 * half_w and around[3] - around[1] <= 2 * half_h:
+        return around
+    first = next(box for box in (tiles_bbox([r]) for r in records) if box is not None)
+    cx, cy = (first[0] + first[2]) / 2, (first[1] + first[3]) / 2
+    return cx - half_w, cy - half_h, cx + half_w, cy + half_h
 
 
 def tile_service_form(project: Project) -> None:
